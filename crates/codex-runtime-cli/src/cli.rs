@@ -1,0 +1,164 @@
+//! The command-line surface (CONTRACT.md).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use codex_runtime::{Channel, RuntimeVersion, SourceName, Target};
+
+/// Install, locate and check the pinned codex runtime.
+///
+/// codex-runtime resolves the `codex` runtime pinned by a channel (stable, alpha) or an exact
+/// version for a target, downloads it from the first source that serves a verified artifact,
+/// extracts it safely and caches it. Every byte is checked against the pins compiled into
+/// this build.
+#[derive(Debug, Parser)]
+#[command(name = "codex-runtime", version, propagate_version = false, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The cache directory [env: CODEX_RUNTIME_CACHE_DIR; default: the user cache dir + codex-runtime]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Use this channel manifest instead of the embedded ones
+    #[arg(long, global = true, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Never touch the network: use the cache, local mirrors and imports only
+    #[arg(long, global = true)]
+    pub offline: bool,
+    /// Print one JSON document on stdout and nothing else there
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print only errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more on stderr (-vv for debug logs)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ensure the runtime is in the cache and print its entrypoint path
+    Install(InstallArgs),
+    /// Print the entrypoint path, installing first unless --no-install
+    Path(PathArgs),
+    /// Verify local artifacts (npm tarball, wheel, GitHub package) against the pins and install them
+    Import(ImportArgs),
+    /// List installed runtimes; --available adds what the channels pin
+    List(ListArgs),
+    /// Launch `codex app-server`, run the initialize handshake and check compatibility
+    Check(CheckArgs),
+    /// Resolve the runtime, then run it with ARGS (its codex-path first on PATH)
+    Exec(ExecArgs),
+}
+
+/// Which runtime: a channel's pin or an exact pinned version, for a target.
+#[derive(Debug, Args)]
+pub struct Selection {
+    /// The channel whose pinned version to use [default: stable]
+    #[arg(long, value_name = "stable|alpha")]
+    pub channel: Option<Channel>,
+    /// An exact version; must be pinned in a channel manifest (semver or PEP 440 spelling)
+    #[arg(long = "version", value_name = "V", id = "runtime_version")]
+    pub version: Option<RuntimeVersion>,
+    /// One of the six shipped target triples [default: the host's]
+    #[arg(long, value_name = "TRIPLE")]
+    pub target: Option<Target>,
+}
+
+/// Where to fetch from.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// A flat mirror: a directory, file:// or http(s):// base holding artifacts under their file names
+    #[arg(long, value_name = "URL|DIR", env = "CODEX_RUNTIME_MIRROR")]
+    pub mirror: Option<String>,
+    /// Restrict and order the sources (repeatable): mirror, github, npm
+    #[arg(long = "source", value_name = "NAME")]
+    pub sources: Vec<SourceName>,
+    /// The npm registry [default: CODEX_RUNTIME_NPM_REGISTRY, npm_config_registry, .npmrc, npm's own config]
+    #[arg(long, value_name = "URL")]
+    pub npm_registry: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// After installing, run the initialize handshake and check compatibility
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PathArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// Fail with exit code 3 instead of installing
+    #[arg(long)]
+    pub no_install: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Artifact files under their published names
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Also list what the channels pin
+    #[arg(long)]
+    pub available: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// Check this binary instead of the cached runtime
+    #[arg(long, value_name = "PATH")]
+    pub codex_bin: Option<PathBuf>,
+    /// Accept any version matching this semver requirement instead of the exact pin
+    #[arg(long, value_name = "REQ")]
+    pub require: Option<String>,
+    /// Seconds to wait for the handshake
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Use this CODEX_HOME instead of a fresh temporary one
+    #[arg(long, value_name = "DIR")]
+    pub codex_home: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// Arguments for codex
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<std::ffi::OsString>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

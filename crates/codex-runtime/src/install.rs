@@ -1,0 +1,526 @@
+//! The install pipeline: fetch an artifact from a source, verify it, extract it, verify the
+//! runtime inside, and move it into the cache whole.
+//!
+//! Data flows one way: [`install`] asks each [`Source`] where an artifact is, [`fetch`]es it
+//! into the cache's scratch area while hashing, checks the pins, [`extract`]s it, checks the
+//! runtime root, writes the receipt and renames the root into place. A cached runtime is
+//! answered by [`find_installed`] from its receipt, without building an HTTP client.
+
+use std::cell::OnceCell;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::Error;
+use crate::cache::{Cache, CacheError, Receipt, ReceiptArtifact, ReceiptFile};
+use crate::digest::{Digests, Hasher, Sha256};
+use crate::extract::{self, ExtractError, ExtractedFile, Limits};
+use crate::http::{Http, HttpError};
+use crate::manifest::{ArtifactPin, Manifests, Pinned};
+use crate::reporter::Reporter;
+use crate::source::{Location, Source};
+use crate::target::Target;
+use crate::version::RuntimeVersion;
+
+/// A runtime in the cache, ready to run.
+#[derive(Debug, Clone)]
+pub struct Installed {
+    pub version: RuntimeVersion,
+    pub target: Target,
+    /// The entrypoint, `runtime_dir/bin/codex`.
+    pub path: PathBuf,
+    pub runtime_dir: PathBuf,
+    /// The directory a launcher puts first on `PATH` (`codex-path`).
+    pub path_dir: PathBuf,
+    /// The entrypoint's sha256.
+    pub sha256: Sha256,
+    /// The source it was installed from.
+    pub source: String,
+    /// Whether it was already in the cache.
+    pub cached: bool,
+    pub receipt: Receipt,
+}
+
+impl Installed {
+    fn from_receipt(receipt: Receipt, runtime_dir: PathBuf, cached: bool) -> Installed {
+        Installed {
+            version: receipt.version.clone(),
+            target: receipt.target,
+            path: runtime_dir.join(&receipt.entrypoint.path),
+            path_dir: runtime_dir.join("codex-path"),
+            runtime_dir,
+            sha256: receipt.entrypoint.sha256,
+            source: receipt.source.clone(),
+            cached,
+            receipt,
+        }
+    }
+}
+
+/// The runtime, if the cache holds it: its receipt matches the pins and its entrypoint is
+/// still there with the size the receipt recorded. Reads two small files; no network.
+pub fn find_installed(pinned: &Pinned<'_>, cache: &Cache) -> Option<Installed> {
+    let dir = cache.runtime_dir(&pinned.manifest.version, pinned.target);
+    let receipt = Receipt::read(&dir)?;
+    let pin = &pinned.pins.entrypoint;
+    if receipt.entrypoint.sha256 != pin.sha256 || receipt.entrypoint.path != pin.path {
+        return None;
+    }
+    let meta = std::fs::metadata(dir.join(&pin.path)).ok()?;
+    (meta.is_file() && meta.len() == pin.size).then(|| Installed::from_receipt(receipt, dir, true))
+}
+
+/// Why one attempt failed.
+#[derive(Debug)]
+pub enum AttemptFailure {
+    /// The source does not have the artifact.
+    NotFound,
+    /// The source could not be reached or answered with an error.
+    Unavailable(String),
+    /// The source served bytes that fail the pins.
+    Verification(VerifyError),
+}
+
+impl fmt::Display for AttemptFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttemptFailure::NotFound => f.write_str("not found"),
+            AttemptFailure::Unavailable(reason) => f.write_str(reason),
+            AttemptFailure::Verification(e) => e.fmt(f),
+        }
+    }
+}
+
+/// One source asked for one artifact.
+#[derive(Debug)]
+pub struct Attempt {
+    pub source: String,
+    /// Where it was asked, credentials redacted.
+    pub location: String,
+    pub failure: AttemptFailure,
+}
+
+impl fmt::Display for Attempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.source, self.location, self.failure)
+    }
+}
+
+/// Bytes that are not what the pins say.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("{subject}: sha256 mismatch: expected {expected}, got {actual}")]
+    Sha256 { subject: String, expected: Sha256, actual: Sha256 },
+    #[error("{subject}: sha512 integrity mismatch: expected {expected}, got {actual}")]
+    Integrity { subject: String, expected: String, actual: String },
+    #[error("{subject}: size mismatch: expected {expected} bytes, got {actual}")]
+    Size { subject: String, expected: u64, actual: u64 },
+    #[error("{subject}: {reason}")]
+    Layout { subject: String, reason: String },
+    #[error("{subject}: {source}")]
+    Archive {
+        subject: String,
+        #[source]
+        source: ExtractError,
+    },
+}
+
+/// How an install may fetch.
+#[derive(Debug, Clone, Default)]
+pub struct InstallOptions {
+    /// Sources in the order to try.
+    pub sources: Vec<Source>,
+    /// Never touch the network: remote sources are skipped.
+    pub offline: bool,
+}
+
+/// Ensure the pinned runtime is in the cache, fetching it from the first source that serves
+/// a verified artifact.
+pub fn install(
+    pinned: &Pinned<'_>,
+    options: &InstallOptions,
+    cache: &Cache,
+    reporter: &dyn Reporter,
+) -> Result<Installed, Error> {
+    if let Some(installed) = find_installed(pinned, cache) {
+        return Ok(installed);
+    }
+    let sources: Vec<&Source> = options.sources.iter().filter(|s| !(options.offline && s.is_remote())).collect();
+    if sources.is_empty() {
+        return Err(not_installed(pinned, options.offline));
+    }
+    let http = OnceCell::new();
+    let mut attempts = Vec::new();
+    for source in sources {
+        for artifact in pinned.pins.artifact_pins() {
+            let Some(location) = source.locate(pinned, &artifact) else { continue };
+            reporter.attempt(source.name().as_str(), &location.to_string());
+            let fetched = fetch(&location, &artifact, cache, &http, reporter);
+            let result = fetched.and_then(|(scratch, download, digests)| {
+                let from = Origin { source: source.name().as_str(), location: &location, digests };
+                install_artifact(pinned, &artifact, scratch, &download, from, cache, reporter)
+            });
+            match result {
+                Ok(installed) => return Ok(installed),
+                Err(Failure::Fatal(e)) => return Err(e),
+                Err(Failure::Attempt(failure)) => {
+                    reporter.attempt_failed(source.name().as_str(), &location.to_string(), &failure.to_string());
+                    attempts.push(Attempt {
+                        source: source.name().to_string(),
+                        location: location.to_string(),
+                        failure,
+                    });
+                }
+            }
+        }
+    }
+    Err(all_failed(pinned, attempts))
+}
+
+/// Verify a local artifact file against the pins and install it.
+pub fn import(file: &Path, manifests: &Manifests, cache: &Cache, reporter: &dyn Reporter) -> Result<Installed, Error> {
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let found = manifests.iter().find_map(|m| {
+        m.targets.keys().find_map(|&t| {
+            let pinned = m.pinned(t).ok()?;
+            let artifact = pinned.pins.artifact_by_file(name)?;
+            Some((pinned, artifact))
+        })
+    });
+    let Some((pinned, artifact)) = found else {
+        return Err(Error::UnknownArtifact { path: file.to_owned() });
+    };
+    if let Some(installed) = find_installed(&pinned, cache) {
+        return Ok(installed);
+    }
+    let location = Location::File(file.to_owned());
+    let http = OnceCell::new();
+    let result = fetch(&location, &artifact, cache, &http, reporter).and_then(|(scratch, download, digests)| {
+        let from = Origin { source: "import", location: &location, digests };
+        install_artifact(&pinned, &artifact, scratch, &download, from, cache, reporter)
+    });
+    match result {
+        Ok(installed) => Ok(installed),
+        Err(Failure::Fatal(e)) => Err(e),
+        Err(Failure::Attempt(failure)) => {
+            Err(all_failed(&pinned, vec![Attempt { source: "import".into(), location: location.to_string(), failure }]))
+        }
+    }
+}
+
+fn not_installed(pinned: &Pinned<'_>, offline: bool) -> Error {
+    let artifacts = pinned.pins.artifact_pins();
+    let file = artifacts.first().map(|a| a.file.clone()).unwrap_or_default();
+    Error::NotInstalled {
+        version: pinned.manifest.version.clone(),
+        target: pinned.target,
+        reason: if offline { "--offline forbids the network" } else { "no source is configured" }.into(),
+        hint: format!(
+            "fetch it with `codex-runtime install --version {} --target {}` on a connected machine, \
+             or import `{file}` with `codex-runtime import {file}`",
+            pinned.manifest.version, pinned.target
+        ),
+    }
+}
+
+/// Every attempt failed: a verification error when every source that had the artifact served
+/// bad bytes, else "no source could provide it".
+fn all_failed(pinned: &Pinned<'_>, attempts: Vec<Attempt>) -> Error {
+    let bad = attempts.iter().filter(|a| matches!(a.failure, AttemptFailure::Verification(_))).count();
+    let missing = attempts.iter().filter(|a| matches!(a.failure, AttemptFailure::NotFound)).count();
+    let what = format!("codex {} for {}", pinned.manifest.version, pinned.target);
+    if bad > 0 && bad + missing == attempts.len() {
+        Error::Verification { what, attempts }
+    } else {
+        Error::NoSource { what, attempts }
+    }
+}
+
+enum Failure {
+    /// Try the next artifact or source.
+    Attempt(AttemptFailure),
+    /// Stop: the cache itself cannot be written.
+    Fatal(Error),
+}
+
+impl From<CacheError> for Failure {
+    fn from(e: CacheError) -> Self {
+        Failure::Fatal(Error::Cache(e))
+    }
+}
+
+fn verification(e: VerifyError) -> Failure {
+    Failure::Attempt(AttemptFailure::Verification(e))
+}
+
+/// Copy the artifact into a fresh scratch directory, hashing as the bytes arrive, then check
+/// its size and digests against the pins.
+fn fetch(
+    location: &Location,
+    artifact: &ArtifactPin,
+    cache: &Cache,
+    http: &OnceCell<Http>,
+    reporter: &dyn Reporter,
+) -> Result<(tempfile::TempDir, PathBuf, Digests), Failure> {
+    let (length, mut body): (Option<u64>, Box<dyn Read>) = match location {
+        Location::File(path) => match File::open(path) {
+            Ok(f) => (f.metadata().ok().map(|m| m.len()), Box::new(f)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(Failure::Attempt(AttemptFailure::NotFound)),
+            Err(e) => return Err(Failure::Attempt(AttemptFailure::Unavailable(format!("cannot read: {e}")))),
+        },
+        Location::Url(url) => match http.get_or_init(Http::new).get(url) {
+            Ok((length, body)) => (length, Box::new(body)),
+            Err(HttpError::NotFound) => return Err(Failure::Attempt(AttemptFailure::NotFound)),
+            Err(e) => return Err(Failure::Attempt(AttemptFailure::Unavailable(error_chain(&e)))),
+        },
+    };
+    let subject = format!("{} from {location}", artifact.file);
+    if let (Some(expected), Some(actual)) = (artifact.size, length)
+        && location.is_remote()
+        && actual != expected
+    {
+        return Err(verification(VerifyError::Size { subject, expected, actual }));
+    }
+    let scratch = cache.scratch()?;
+    let path = scratch.path().join(&artifact.file);
+    let mut out = File::create(&path).map_err(CacheError::io("create", &path))?;
+    let mut hasher = Hasher::new(artifact.integrity.is_some());
+    let limit = artifact.size.unwrap_or(artifact.max_unpacked_size);
+    reporter.download_started(&artifact.file, artifact.size.or(length));
+    let mut buf = vec![0u8; 256 * 1024];
+    let copied = loop {
+        let n = match body.read(&mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                break Err(Failure::Attempt(AttemptFailure::Unavailable(format!(
+                    "transfer interrupted: {}",
+                    error_chain(&e)
+                ))));
+            }
+        };
+        if hasher.size() + n as u64 > limit {
+            break Err(verification(VerifyError::Size {
+                subject: subject.clone(),
+                expected: limit,
+                actual: hasher.size() + n as u64,
+            }));
+        }
+        hasher.update(&buf[..n]);
+        if let Err(e) = out.write_all(&buf[..n]) {
+            break Err(CacheError::Io { action: "write", path: path.clone(), source: e }.into());
+        }
+        reporter.download_progress(n as u64);
+    };
+    reporter.download_finished();
+    copied?;
+    let digests = hasher.finish();
+    check_digests(&subject, artifact, &digests)?;
+    Ok((scratch, path, digests))
+}
+
+fn check_digests(subject: &str, artifact: &ArtifactPin, actual: &Digests) -> Result<(), Failure> {
+    let subject = subject.to_owned();
+    if let Some(expected) = artifact.size
+        && actual.size != expected
+    {
+        return Err(verification(VerifyError::Size { subject, expected, actual: actual.size }));
+    }
+    if let Some(expected) = artifact.sha256
+        && actual.sha256 != expected
+    {
+        return Err(verification(VerifyError::Sha256 { subject, expected, actual: actual.sha256 }));
+    }
+    if let (Some(expected), Some(actual)) = (&artifact.integrity, &actual.sha512)
+        && expected != actual
+    {
+        return Err(verification(VerifyError::Integrity {
+            subject,
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        }));
+    }
+    Ok(())
+}
+
+/// Where a verified download came from, and its digests.
+struct Origin<'a> {
+    source: &'a str,
+    location: &'a Location,
+    digests: Digests,
+}
+
+/// `codex-package.json`, the runtime root's description of itself.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CodexPackage {
+    layout_version: u32,
+    version: String,
+    target: String,
+    entrypoint: String,
+}
+
+/// Extract a verified artifact, verify the runtime inside, and move it into place.
+fn install_artifact(
+    pinned: &Pinned<'_>,
+    artifact: &ArtifactPin,
+    scratch: tempfile::TempDir,
+    download: &Path,
+    origin: Origin<'_>,
+    cache: &Cache,
+    reporter: &dyn Reporter,
+) -> Result<Installed, Failure> {
+    let subject = format!("{} from {}", artifact.file, origin.location);
+    let layout = |reason: String| verification(VerifyError::Layout { subject: subject.clone(), reason });
+    reporter.extracting(&artifact.file);
+    let tree = scratch.path().join("tree");
+    let limits = Limits { max_entries: artifact.max_entries, max_unpacked_size: artifact.max_unpacked_size };
+    let files = match extract::extract(download, artifact.kind.format(), &tree, limits) {
+        Ok(files) => files,
+        Err(ExtractError::Write { path, source }) => {
+            return Err(CacheError::Io { action: "write", path, source }.into());
+        }
+        Err(source) => return Err(verification(VerifyError::Archive { subject: subject.clone(), source })),
+    };
+    // The download is verified and extracted; free its space before the move.
+    let _ = std::fs::remove_file(download);
+
+    let roots: Vec<&str> = files
+        .iter()
+        .filter_map(|f| f.path.strip_suffix("codex-package.json").filter(|p| p.is_empty() || p.ends_with('/')))
+        .collect();
+    let prefix = match roots.as_slice() {
+        [one] => one.to_string(),
+        [] => return Err(layout("no codex-package.json in the archive".into())),
+        _ => return Err(layout(format!("{} codex-package.json files in the archive; expected one", roots.len()))),
+    };
+    let root = tree.join(&prefix);
+    let package: CodexPackage = std::fs::read(root.join("codex-package.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| layout("codex-package.json is not valid".into()))?;
+    let version = &pinned.manifest.version;
+    if package.layout_version != 1 {
+        return Err(layout(format!(
+            "codex-package.json has layoutVersion {}; this build reads 1",
+            package.layout_version
+        )));
+    }
+    if package.version.parse::<RuntimeVersion>().ok().as_ref() != Some(version) {
+        return Err(layout(format!("codex-package.json says version {}, the pin is {version}", package.version)));
+    }
+    if package.target != pinned.target.triple() {
+        return Err(layout(format!("codex-package.json says target {}, the pin is {}", package.target, pinned.target)));
+    }
+    let pin = &pinned.pins.entrypoint;
+    if package.entrypoint != pin.path {
+        return Err(layout(format!(
+            "codex-package.json says entrypoint {}, the pin is {}",
+            package.entrypoint, pin.path
+        )));
+    }
+    let runtime_files: Vec<&ExtractedFile> = files.iter().filter(|f| f.path.starts_with(&prefix)).collect();
+    let entry_path = format!("{prefix}{}", pin.path);
+    let entry = runtime_files
+        .iter()
+        .find(|f| f.path == entry_path)
+        .ok_or_else(|| layout(format!("the entrypoint {} is missing", pin.path)))?;
+    let entry_subject = format!("entrypoint {} in {subject}", pin.path);
+    if entry.size != pin.size {
+        return Err(verification(VerifyError::Size { subject: entry_subject, expected: pin.size, actual: entry.size }));
+    }
+    if entry.sha256 != pin.sha256 {
+        return Err(verification(VerifyError::Sha256 {
+            subject: entry_subject,
+            expected: pin.sha256,
+            actual: entry.sha256,
+        }));
+    }
+    for file in &runtime_files {
+        let rel = &file.path[prefix.len()..];
+        if rel == pin.path || rel.starts_with("bin/") || rel.starts_with("codex-path/") {
+            set_executable(&tree.join(&file.path))?;
+        }
+    }
+
+    let receipt = Receipt {
+        schema_version: 1,
+        version: version.clone(),
+        target: pinned.target,
+        source: origin.source.to_owned(),
+        from: origin.location.to_string(),
+        artifact: ReceiptArtifact {
+            kind: artifact.kind,
+            file: artifact.file.clone(),
+            sha256: origin.digests.sha256,
+            size: origin.digests.size,
+        },
+        entrypoint: ReceiptFile { path: pin.path.clone(), sha256: pin.sha256, size: pin.size },
+        files: runtime_files
+            .iter()
+            .map(|f| ReceiptFile { path: f.path[prefix.len()..].to_owned(), sha256: f.sha256, size: f.size })
+            .collect(),
+        installed_at: Receipt::now(),
+    };
+    receipt.write(&root)?;
+    let dest = cache.runtime_dir(version, pinned.target);
+    move_into_place(&root, &dest, scratch.path())?;
+    let installed = find_installed(pinned, cache).ok_or_else(|| {
+        Failure::Fatal(Error::Cache(CacheError::Io {
+            action: "read back the runtime installed at",
+            path: dest.clone(),
+            source: io::Error::other("its receipt or entrypoint is missing right after the install"),
+        }))
+    })?;
+    Ok(Installed { cached: false, ..installed })
+}
+
+/// Rename the verified root into place. If a complete runtime is already there (another
+/// process won the race), keep it; an incomplete one is moved aside first.
+fn move_into_place(root: &Path, dest: &Path, scratch: &Path) -> Result<(), CacheError> {
+    let parent = dest.parent().expect("runtime dirs have a parent");
+    std::fs::create_dir_all(parent).map_err(CacheError::io("create", parent))?;
+    if dest.exists() {
+        if Receipt::read(dest).is_some() {
+            return Ok(());
+        }
+        let stale = scratch.join("stale");
+        std::fs::rename(dest, &stale).map_err(CacheError::io("move aside the incomplete runtime at", dest))?;
+    }
+    match std::fs::rename(root, dest) {
+        Ok(()) => Ok(()),
+        Err(_) if Receipt::read(dest).is_some() => Ok(()),
+        Err(e) => Err(CacheError::Io { action: "move the runtime into", path: dest.to_owned(), source: e }),
+    }
+}
+
+fn set_executable(path: &Path) -> Result<(), CacheError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+            .map_err(CacheError::io("set the exec bits of", path))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// An error and its sources on one line.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        source = inner.source();
+    }
+    s
+}

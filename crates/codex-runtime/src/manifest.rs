@@ -1,0 +1,560 @@
+//! Channel manifests: the trusted pins.
+//!
+//! A manifest pins one version for every target: the entrypoint's digest and size, and every
+//! artifact published for that version with its own digest, size and unpacked size. The
+//! manifests in `channels/` are compiled in; `--manifest FILE` replaces them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::{Integrity, Sha256};
+use crate::target::Target;
+use crate::version::RuntimeVersion;
+
+/// A release channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Stable,
+    Alpha,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 2] = [Channel::Stable, Channel::Alpha];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Stable => "stable",
+            Channel::Alpha => "alpha",
+        }
+    }
+
+    /// The manifest compiled into this build.
+    fn embedded(self) -> &'static str {
+        match self {
+            Channel::Stable => include_str!("../../../channels/stable.json"),
+            Channel::Alpha => include_str!("../../../channels/alpha.json"),
+        }
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A channel name that is not `stable` or `alpha`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown channel `{0}`; the channels are `stable` and `alpha`")]
+pub struct UnknownChannel(pub String);
+
+impl FromStr for Channel {
+    type Err = UnknownChannel;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "stable" => Ok(Channel::Stable),
+            "alpha" => Ok(Channel::Alpha),
+            _ => Err(UnknownChannel(s.to_owned())),
+        }
+    }
+}
+
+/// One channel's pins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub schema_version: u32,
+    pub channel: Channel,
+    pub version: RuntimeVersion,
+    pub targets: BTreeMap<Target, TargetPins>,
+}
+
+/// What one target's runtime must be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetPins {
+    pub entrypoint: FilePin,
+    pub artifacts: Artifacts,
+}
+
+/// A file inside the runtime root.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilePin {
+    pub path: String,
+    pub sha256: Sha256,
+    pub size: u64,
+}
+
+/// Every artifact published for one target at one version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Artifacts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub npm: Option<NpmArtifact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wheel: Option<WheelArtifact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github: Option<GithubArtifact>,
+}
+
+/// The npm platform package `@openai/codex@V-SUFFIX`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NpmArtifact {
+    pub package: String,
+    pub version: String,
+    pub file: String,
+    pub sha256: Sha256,
+    pub integrity: Integrity,
+    pub size: u64,
+    pub unpacked_size: u64,
+    pub entries: u64,
+}
+
+/// The PyPI runtime wheel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WheelArtifact {
+    pub distribution: String,
+    pub version: String,
+    pub file: String,
+    pub sha256: Sha256,
+    pub size: u64,
+    pub unpacked_size: u64,
+    pub entries: u64,
+}
+
+/// The GitHub release asset; its digest is unknown until it can be fetched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubArtifact {
+    pub tag: String,
+    pub asset: String,
+    pub sha256: Option<Sha256>,
+    pub size: Option<u64>,
+}
+
+/// Which kind of artifact, which decides its archive format and runtime root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArtifactKind {
+    Npm,
+    Wheel,
+    Github,
+}
+
+impl ArtifactKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArtifactKind::Npm => "npm",
+            ArtifactKind::Wheel => "wheel",
+            ArtifactKind::Github => "github",
+        }
+    }
+
+    /// The archive format the artifact is published in.
+    pub fn format(self) -> ArchiveFormat {
+        match self {
+            ArtifactKind::Npm | ArtifactKind::Github => ArchiveFormat::TarGz,
+            ArtifactKind::Wheel => ArchiveFormat::Zip,
+        }
+    }
+}
+
+impl fmt::Display for ArtifactKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArchiveFormat {
+    TarGz,
+    Zip,
+}
+
+/// The common view of an artifact that the install pipeline needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArtifactPin {
+    pub kind: ArtifactKind,
+    /// The file name, as it sits in a flat mirror.
+    pub file: String,
+    pub sha256: Option<Sha256>,
+    pub integrity: Option<Integrity>,
+    pub size: Option<u64>,
+    /// The most bytes extraction may write.
+    pub max_unpacked_size: u64,
+    /// The most archive members extraction may see.
+    pub max_entries: u64,
+}
+
+impl TargetPins {
+    /// The artifacts of this target, in the order an install prefers them: the wheel is the
+    /// smallest and extracts in parallel, then the npm tarball, then the GitHub asset.
+    pub fn artifact_pins(&self) -> Vec<ArtifactPin> {
+        let mut pins = Vec::new();
+        if let Some(w) = &self.artifacts.wheel {
+            pins.push(ArtifactPin {
+                kind: ArtifactKind::Wheel,
+                file: w.file.clone(),
+                sha256: Some(w.sha256),
+                integrity: None,
+                size: Some(w.size),
+                max_unpacked_size: w.unpacked_size,
+                max_entries: w.entries,
+            });
+        }
+        if let Some(n) = &self.artifacts.npm {
+            pins.push(ArtifactPin {
+                kind: ArtifactKind::Npm,
+                file: n.file.clone(),
+                sha256: Some(n.sha256),
+                integrity: Some(n.integrity.clone()),
+                size: Some(n.size),
+                max_unpacked_size: n.unpacked_size,
+                max_entries: n.entries,
+            });
+        }
+        if let Some(g) = &self.artifacts.github {
+            // The GitHub package holds the same runtime as the others; without its own pins,
+            // the largest of theirs bounds it.
+            let others = pins.iter();
+            let max_unpacked_size =
+                others.clone().map(|p| p.max_unpacked_size).max().unwrap_or(self.entrypoint.size * 4);
+            let max_entries = others.map(|p| p.max_entries).max().unwrap_or(1000);
+            pins.push(ArtifactPin {
+                kind: ArtifactKind::Github,
+                file: g.asset.clone(),
+                sha256: g.sha256,
+                integrity: None,
+                size: g.size,
+                max_unpacked_size,
+                max_entries,
+            });
+        }
+        pins
+    }
+
+    /// Find the pin for an artifact file name.
+    pub fn artifact_by_file(&self, file: &str) -> Option<ArtifactPin> {
+        self.artifact_pins().into_iter().find(|p| p.file == file)
+    }
+}
+
+/// A manifest that does not parse or does not validate, naming the file and the field.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("cannot read manifest {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid manifest {origin}: field `{field}`: {message}")]
+    Invalid { origin: String, field: String, message: String },
+}
+
+impl Manifest {
+    /// The manifest compiled in for a channel.
+    pub fn embedded(channel: Channel) -> Manifest {
+        Manifest::parse(channel.embedded(), &format!("channels/{channel}.json (embedded)"))
+            .expect("the embedded manifests are validated by the test suite")
+    }
+
+    /// Read and validate a manifest file.
+    pub fn from_file(path: &Path) -> Result<Manifest, ManifestError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ManifestError::Read { path: path.to_owned(), source })?;
+        Manifest::parse(&text, &path.display().to_string())
+    }
+
+    /// Parse and validate; `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Manifest, ManifestError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let manifest: Manifest = serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = e.path().to_string();
+            ManifestError::Invalid { origin: origin.to_owned(), field, message: e.into_inner().to_string() }
+        })?;
+        manifest.validate().map_err(|(field, message)| ManifestError::Invalid {
+            origin: origin.to_owned(),
+            field,
+            message,
+        })?;
+        Ok(manifest)
+    }
+
+    /// The pins of one target, or why there are none.
+    pub fn target(&self, target: Target) -> Option<&TargetPins> {
+        self.targets.get(&target)
+    }
+
+    /// Serialize in the repository's deterministic format.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("a manifest always serializes");
+        s.push('\n');
+        s
+    }
+
+    /// Checks that the types alone cannot express. Returns the offending field's path.
+    fn validate(&self) -> Result<(), (String, String)> {
+        if self.schema_version != 1 {
+            return Err((
+                "schema_version".into(),
+                format!("{} is not supported; this build reads schema 1", self.schema_version),
+            ));
+        }
+        if self.targets.is_empty() {
+            return Err(("targets".into(), "no target is pinned".into()));
+        }
+        let v = &self.version;
+        for (target, pins) in &self.targets {
+            let at = |f: &str| format!("targets.{target}.{f}");
+            if pins.entrypoint.path != target.entrypoint() {
+                return Err((
+                    at("entrypoint.path"),
+                    format!("`{}` should be `{}`", pins.entrypoint.path, target.entrypoint()),
+                ));
+            }
+            if let Some(n) = &pins.artifacts.npm {
+                let version = format!("{v}-{}", target.npm_suffix());
+                let file = format!("openai-codex-{version}.tgz");
+                check_eq(at("artifacts.npm.package"), &n.package, "@openai/codex")?;
+                check_eq(at("artifacts.npm.version"), &n.version, &version)?;
+                check_eq(at("artifacts.npm.file"), &n.file, &file)?;
+            }
+            if let Some(w) = &pins.artifacts.wheel {
+                let file = format!("openai_codex_cli_bin-{}-py3-none-{}.whl", v.pep440(), target.wheel_tag());
+                check_eq(at("artifacts.wheel.distribution"), &w.distribution, "openai-codex-cli-bin")?;
+                check_eq(at("artifacts.wheel.version"), &w.version, &v.pep440())?;
+                check_eq(at("artifacts.wheel.file"), &w.file, &file)?;
+            }
+            if let Some(g) = &pins.artifacts.github {
+                check_eq(at("artifacts.github.tag"), &g.tag, &v.github_tag())?;
+                check_eq(at("artifacts.github.asset"), &g.asset, &format!("codex-package-{target}.tar.gz"))?;
+            }
+            if pins.artifact_pins().is_empty() {
+                return Err((at("artifacts"), "no artifact is pinned".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_eq(field: String, actual: &str, expected: &str) -> Result<(), (String, String)> {
+    if actual == expected { Ok(()) } else { Err((field, format!("`{actual}` should be `{expected}`"))) }
+}
+
+/// The set of manifests a command chooses from: the embedded ones, or one file.
+#[derive(Debug, Clone)]
+pub struct Manifests(Vec<Manifest>);
+
+/// Why no pinned version answers a request.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    #[error(
+        "version {version} is not pinned by any channel manifest (pinned: {pinned}); pick a pinned version or pass --manifest"
+    )]
+    VersionNotPinned { version: RuntimeVersion, pinned: String },
+    #[error("channel `{channel}` has no manifest here (the manifest given is for `{available}`)")]
+    ChannelMissing { channel: Channel, available: String },
+    #[error("channel {channel} ({version}) pins no runtime for {target}; pinned targets: {pinned}")]
+    TargetNotPinned { channel: Channel, version: RuntimeVersion, target: Target, pinned: String },
+}
+
+impl Manifests {
+    /// The manifests compiled into this build.
+    pub fn embedded() -> Manifests {
+        Manifests(Channel::ALL.into_iter().map(Manifest::embedded).collect())
+    }
+
+    /// Only the given manifest.
+    pub fn single(manifest: Manifest) -> Manifests {
+        Manifests(vec![manifest])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Manifest> {
+        self.0.iter()
+    }
+
+    /// The manifest of a channel.
+    pub fn channel(&self, channel: Channel) -> Result<&Manifest, SelectError> {
+        self.0.iter().find(|m| m.channel == channel).ok_or_else(|| SelectError::ChannelMissing {
+            channel,
+            available: self.0.iter().map(|m| m.channel.as_str()).collect::<Vec<_>>().join(", "),
+        })
+    }
+
+    /// The manifest that pins a version (either spelling).
+    pub fn version(&self, version: &RuntimeVersion) -> Result<&Manifest, SelectError> {
+        self.0.iter().find(|m| &m.version == version).ok_or_else(|| SelectError::VersionNotPinned {
+            version: version.clone(),
+            pinned: self.0.iter().map(|m| format!("{} ({})", m.version, m.channel)).collect::<Vec<_>>().join(", "),
+        })
+    }
+
+    /// Select a manifest by explicit version, else by channel.
+    pub fn select(&self, channel: Channel, version: Option<&RuntimeVersion>) -> Result<&Manifest, SelectError> {
+        match version {
+            Some(v) => self.version(v),
+            None => self.channel(channel),
+        }
+    }
+}
+
+/// One runtime the manifests pin: a version for a target.
+#[derive(Debug, Clone)]
+pub struct Pinned<'a> {
+    pub manifest: &'a Manifest,
+    pub target: Target,
+    pub pins: &'a TargetPins,
+}
+
+impl Manifest {
+    /// The pins for a target, or an error listing what is pinned.
+    pub fn pinned(&self, target: Target) -> Result<Pinned<'_>, SelectError> {
+        let pins = self.target(target).ok_or_else(|| SelectError::TargetNotPinned {
+            channel: self.channel,
+            version: self.version.clone(),
+            target,
+            pinned: self.targets.keys().map(|t| t.triple()).collect::<Vec<_>>().join(", "),
+        })?;
+        Ok(Pinned { manifest: self, target, pins })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_manifests_parse_validate_and_pin_every_target() {
+        for channel in Channel::ALL {
+            let m = Manifest::embedded(channel);
+            assert_eq!(m.channel, channel);
+            for t in Target::ALL {
+                let pins = m.target(t).unwrap_or_else(|| panic!("{channel} lacks {t}"));
+                assert!(pins.artifacts.npm.is_some(), "{channel} {t} has no npm artifact");
+            }
+        }
+        assert_eq!(Manifest::embedded(Channel::Stable).version.to_string(), "0.163.0");
+        assert_eq!(Manifest::embedded(Channel::Alpha).version.to_string(), "0.162.0-alpha.15");
+    }
+
+    #[test]
+    fn embedded_manifests_are_in_the_canonical_format() {
+        for channel in Channel::ALL {
+            let m = Manifest::embedded(channel);
+            assert_eq!(m.to_json(), channel.embedded(), "channels/{channel}.json is not in canonical form");
+        }
+    }
+
+    fn stable_value() -> serde_json::Value {
+        serde_json::from_str(Channel::Stable.embedded()).unwrap()
+    }
+
+    #[test]
+    fn broken_manifests_name_the_field() {
+        type Edit = fn(&mut serde_json::Value);
+        let cases: Vec<(&str, Edit, &str)> = vec![
+            ("schema", |v| v["schema_version"] = 2.into(), "schema_version"),
+            ("channel", |v| v["channel"] = "nightly".into(), "channel"),
+            ("version", |v| v["version"] = "latest".into(), "version"),
+            (
+                "unknown target",
+                |v| {
+                    let t = v["targets"]["x86_64-unknown-linux-musl"].clone();
+                    v["targets"]["x86_64-unknown-linux-gnu"] = t;
+                },
+                "targets.x86_64-unknown-linux-gnu",
+            ),
+            (
+                "entrypoint digest",
+                |v| v["targets"]["x86_64-unknown-linux-musl"]["entrypoint"]["sha256"] = "abc".into(),
+                "targets.x86_64-unknown-linux-musl.entrypoint.sha256",
+            ),
+            (
+                "entrypoint path",
+                |v| v["targets"]["x86_64-unknown-linux-musl"]["entrypoint"]["path"] = "bin/codex.exe".into(),
+                "targets.x86_64-unknown-linux-musl.entrypoint.path",
+            ),
+            (
+                "integrity",
+                |v| v["targets"]["x86_64-unknown-linux-musl"]["artifacts"]["npm"]["integrity"] = "sha1-xyz".into(),
+                "targets.x86_64-unknown-linux-musl.artifacts.npm.integrity",
+            ),
+            (
+                "npm version",
+                |v| {
+                    v["targets"]["x86_64-unknown-linux-musl"]["artifacts"]["npm"]["version"] =
+                        "0.163.0-linux-arm64".into()
+                },
+                "targets.x86_64-unknown-linux-musl.artifacts.npm.version",
+            ),
+            (
+                "wheel file",
+                |v| v["targets"]["x86_64-unknown-linux-musl"]["artifacts"]["wheel"]["file"] = "x.whl".into(),
+                "targets.x86_64-unknown-linux-musl.artifacts.wheel.file",
+            ),
+            (
+                "github tag",
+                |v| v["targets"]["x86_64-unknown-linux-musl"]["artifacts"]["github"]["tag"] = "v0.163.0".into(),
+                "targets.x86_64-unknown-linux-musl.artifacts.github.tag",
+            ),
+            (
+                "missing size",
+                |v| {
+                    v["targets"]["x86_64-unknown-linux-musl"]["entrypoint"].as_object_mut().unwrap().remove("size");
+                },
+                "targets.x86_64-unknown-linux-musl.entrypoint",
+            ),
+            (
+                "extra field",
+                |v| v["targets"]["x86_64-unknown-linux-musl"]["extra"] = 1.into(),
+                "targets.x86_64-unknown-linux-musl.extra",
+            ),
+        ];
+        for (name, edit, field) in cases {
+            let mut v = stable_value();
+            edit(&mut v);
+            let err = Manifest::parse(&v.to_string(), "broken.json").unwrap_err();
+            let ManifestError::Invalid { origin, field: got, .. } = &err else { panic!("{name}: {err}") };
+            assert_eq!(origin, "broken.json", "{name}");
+            assert_eq!(got, field, "{name}: {err}");
+            assert!(err.to_string().contains("broken.json"), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn not_json_names_the_file() {
+        let err = Manifest::parse("{", "x.json").unwrap_err().to_string();
+        assert!(err.starts_with("invalid manifest x.json"), "{err}");
+    }
+
+    #[test]
+    fn selection_by_version_accepts_both_spellings() {
+        let all = Manifests::embedded();
+        let a: RuntimeVersion = "0.162.0a15".parse().unwrap();
+        assert_eq!(all.version(&a).unwrap().channel, Channel::Alpha);
+        let missing: RuntimeVersion = "0.1.0".parse().unwrap();
+        let err = all.version(&missing).unwrap_err().to_string();
+        assert!(err.contains("0.163.0 (stable)"), "{err}");
+    }
+
+    #[test]
+    fn artifact_pins_bound_the_github_asset_by_the_others() {
+        let m = Manifest::embedded(Channel::Stable);
+        let pins = m.target(Target::X86_64Linux).unwrap().artifact_pins();
+        let kinds: Vec<_> = pins.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, [ArtifactKind::Wheel, ArtifactKind::Npm, ArtifactKind::Github]);
+        let github = &pins[2];
+        assert_eq!(github.max_unpacked_size, pins.iter().map(|p| p.max_unpacked_size).max().unwrap());
+        assert!(github.sha256.is_none());
+    }
+}

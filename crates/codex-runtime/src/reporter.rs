@@ -1,0 +1,22 @@
+//! Progress reporting: the library says what happens, the binary decides how to show it.
+
+/// Receives progress from installs. Every method has a no-op default.
+pub trait Reporter: Sync {
+    /// A source is about to be asked for an artifact.
+    fn attempt(&self, _source: &str, _location: &str) {}
+    /// Bytes of `file` are arriving; `total` when the size is known.
+    fn download_started(&self, _file: &str, _total: Option<u64>) {}
+    /// `bytes` more arrived.
+    fn download_progress(&self, _bytes: u64) {}
+    /// The download ended, successfully or not.
+    fn download_finished(&self) {}
+    /// An attempt failed; the next one follows.
+    fn attempt_failed(&self, _source: &str, _location: &str, _reason: &str) {}
+    /// The artifact is verified and being extracted.
+    fn extracting(&self, _file: &str) {}
+}
+
+/// Reports nothing.
+pub struct NoReporter;
+
+impl Reporter for NoReporter {}

@@ -1,0 +1,191 @@
+//! Runtime versions and their two spellings.
+//!
+//! Upstream publishes one version under two spellings: semver for npm and the GitHub tag
+//! (`0.162.0-alpha.15`) and PEP 440 for the Python wheel (`0.162.0a15`). [`RuntimeVersion`]
+//! parses either and prints either, so the rest of the crate never compares strings.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A codex runtime version, stored as semver.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RuntimeVersion(semver::Version);
+
+/// A version string that is neither semver nor a PEP 440 spelling we can map to semver.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "`{0}` is not a codex version: expected semver like `0.163.0` or `0.162.0-alpha.15`, \
+     or PEP 440 like `0.162.0a15`"
+)]
+pub struct InvalidVersion(pub String);
+
+impl RuntimeVersion {
+    /// The semver spelling, as used by npm and the GitHub release tag.
+    pub fn semver(&self) -> &semver::Version {
+        &self.0
+    }
+
+    /// Whether this is a pre-release (alpha, beta, rc).
+    pub fn is_prerelease(&self) -> bool {
+        !self.0.pre.is_empty()
+    }
+
+    /// The PEP 440 spelling used in wheel names: `-alpha.N` is `aN`, `-alpha.N.M` is
+    /// `aN.postM`, `-beta.N` is `bN`, `-rc.N` is `rcN`.
+    pub fn pep440(&self) -> String {
+        let v = &self.0;
+        let base = format!("{}.{}.{}", v.major, v.minor, v.patch);
+        if v.pre.is_empty() {
+            return base;
+        }
+        let mut parts = v.pre.as_str().split('.');
+        let kind = match parts.next() {
+            Some("alpha") => "a",
+            Some("beta") => "b",
+            Some("rc") => "rc",
+            _ => unreachable!("RuntimeVersion only holds alpha, beta and rc pre-releases"),
+        };
+        let number = parts.next().unwrap_or("0");
+        match parts.next() {
+            Some(post) => format!("{base}{kind}{number}.post{post}"),
+            None => format!("{base}{kind}{number}"),
+        }
+    }
+
+    /// The GitHub release tag: `rust-v` followed by the semver spelling.
+    pub fn github_tag(&self) -> String {
+        format!("rust-v{}", self.0)
+    }
+}
+
+impl fmt::Display for RuntimeVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for RuntimeVersion {
+    type Err = InvalidVersion;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let invalid = || InvalidVersion(s.to_owned());
+        let s = s.trim();
+        let s = s.strip_prefix('v').unwrap_or(s);
+        let semver = match semver::Version::parse(s) {
+            Ok(v) => v,
+            Err(_) => semver::Version::parse(&pep440_to_semver(s).ok_or_else(invalid)?).map_err(|_| invalid())?,
+        };
+        if !semver.build.is_empty() || !valid_prerelease(semver.pre.as_str()) {
+            return Err(invalid());
+        }
+        Ok(Self(semver))
+    }
+}
+
+impl serde::Serialize for RuntimeVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RuntimeVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Upstream only publishes `alpha.N[.M]`, `beta.N` and `rc.N` pre-releases; anything else
+/// would have no PEP 440 spelling.
+fn valid_prerelease(pre: &str) -> bool {
+    if pre.is_empty() {
+        return true;
+    }
+    let parts: Vec<&str> = pre.split('.').collect();
+    let numeric = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    match parts.as_slice() {
+        ["alpha", n] | ["beta", n] | ["rc", n] => numeric(n),
+        ["alpha", n, m] => numeric(n) && numeric(m),
+        _ => false,
+    }
+}
+
+/// `0.162.0a15` -> `0.162.0-alpha.15`, `0.162.0a15.post2` -> `0.162.0-alpha.15.2`.
+fn pep440_to_semver(s: &str) -> Option<String> {
+    let split = s.find(|c: char| c.is_ascii_alphabetic())?;
+    let (release, rest) = s.split_at(split);
+    let (kind, rest) = if let Some(r) = rest.strip_prefix("rc") {
+        ("rc", r)
+    } else if let Some(r) = rest.strip_prefix('a') {
+        ("alpha", r)
+    } else if let Some(r) = rest.strip_prefix('b') {
+        ("beta", r)
+    } else {
+        return None;
+    };
+    let (number, post) = match rest.split_once(".post") {
+        Some((n, p)) if kind == "alpha" => (n, Some(p)),
+        Some(_) => return None,
+        None => (rest, None),
+    };
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(match post {
+        Some(p) => format!("{release}-{kind}.{number}.{p}"),
+        None => format!("{release}-{kind}.{number}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_round_trip() {
+        let cases = [
+            ("0.163.0", "0.163.0", "0.163.0"),
+            ("0.162.0-alpha.15", "0.162.0-alpha.15", "0.162.0a15"),
+            ("0.162.0a15", "0.162.0-alpha.15", "0.162.0a15"),
+            ("0.162.0-alpha.15.2", "0.162.0-alpha.15.2", "0.162.0a15.post2"),
+            ("0.162.0a15.post2", "0.162.0-alpha.15.2", "0.162.0a15.post2"),
+            ("1.0.0-beta.3", "1.0.0-beta.3", "1.0.0b3"),
+            ("1.0.0b3", "1.0.0-beta.3", "1.0.0b3"),
+            ("1.0.0-rc.1", "1.0.0-rc.1", "1.0.0rc1"),
+            ("1.0.0rc1", "1.0.0-rc.1", "1.0.0rc1"),
+            ("v0.163.0", "0.163.0", "0.163.0"),
+        ];
+        for (input, semver, pep440) in cases {
+            let v: RuntimeVersion = input.parse().unwrap();
+            assert_eq!(v.to_string(), semver, "{input}");
+            assert_eq!(v.pep440(), pep440, "{input}");
+        }
+    }
+
+    #[test]
+    fn both_spellings_are_equal() {
+        let a: RuntimeVersion = "0.162.0-alpha.15".parse().unwrap();
+        let b: RuntimeVersion = "0.162.0a15".parse().unwrap();
+        assert_eq!(a, b);
+        assert!(a.is_prerelease());
+        assert_eq!(a.github_tag(), "rust-v0.162.0-alpha.15");
+    }
+
+    #[test]
+    fn rejects_what_has_no_two_spellings() {
+        for bad in [
+            "",
+            "0.163",
+            "latest",
+            "0.162.0-alpha",
+            "0.162.0-dev.1",
+            "0.162.0a",
+            "0.162.0x1",
+            "0.163.0+build",
+            "0.162.0b1.post2",
+            "0.162.0-alpha.x",
+        ] {
+            assert!(bad.parse::<RuntimeVersion>().is_err(), "{bad:?} should be rejected");
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Running the binary in an isolated environment, and fixture mirrors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use codex_runtime_test_support::fixture::{self, FixtureRuntime};
+use codex_runtime_test_support::http::TestServer;
+use serde_json::Value;
+
+pub const LINUX: &str = "x86_64-unknown-linux-musl";
+
+/// A scratch home for one test: a cache dir, a manifest, and the binary to run.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env { dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn cache(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The binary with no inherited configuration: its own HOME, cache and npm config.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_codex-runtime"));
+        for var in [
+            "CODEX_RUNTIME_MIRROR",
+            "CODEX_RUNTIME_NPM_REGISTRY",
+            "CODEX_RUNTIME_CACHE_DIR",
+            "CODEX_RUNTIME_GITHUB_BASE_URL",
+            "npm_config_registry",
+            "NPM_CONFIG_REGISTRY",
+            "npm_config_userconfig",
+            "NPM_CONFIG_USERCONFIG",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("HOME", self.dir.path()).env("XDG_CACHE_HOME", self.path("xdg-cache"));
+        cmd.arg("--cache-dir").arg(self.cache()).current_dir(self.dir.path());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    /// Write a manifest and return its path as a string argument.
+    pub fn manifest(&self, value: &Value) -> String {
+        let path = self.path("manifest.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(value).unwrap()).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+
+    /// Every entry under the cache's `runtimes/` and `tmp/`, relative, sorted.
+    pub fn cache_listing(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        walk(&self.cache(), &self.cache(), &mut out);
+        out.sort();
+        out
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        out.push(e.path().strip_prefix(root).unwrap().display().to_string());
+        if e.file_type().unwrap().is_dir() {
+            walk(root, &e.path(), out);
+        }
+    }
+}
+
+/// A fixture runtime with its artifacts and a manifest pinning them.
+pub struct Fixture {
+    pub runtime: FixtureRuntime,
+    pub npm: Vec<u8>,
+    pub wheel: Vec<u8>,
+    pub manifest: Value,
+}
+
+impl Fixture {
+    pub fn stable() -> Fixture {
+        Fixture::of(FixtureRuntime::linux_x64("0.163.0", "0.163.0"), "stable")
+    }
+
+    pub fn of(runtime: FixtureRuntime, channel: &str) -> Fixture {
+        let npm = runtime.npm_tgz();
+        let wheel = runtime.wheel();
+        let target = runtime.manifest_target(&npm, &wheel);
+        let manifest = fixture::manifest(channel, &runtime.version, &[(runtime.target.as_str(), target)]);
+        Fixture { runtime, npm, wheel, manifest }
+    }
+
+    /// Serve both artifacts as a flat mirror under `/mirror/`.
+    pub fn serve_mirror(&self, server: &TestServer) -> String {
+        server.add(&format!("/mirror/{}", self.runtime.wheel_file_name()), self.wheel.clone());
+        server.add(&format!("/mirror/{}", self.runtime.npm_file_name()), self.npm.clone());
+        format!("{}/mirror", server.url())
+    }
+
+    /// Serve the npm tarball where a registry keeps it.
+    pub fn serve_npm(&self, server: &TestServer) -> String {
+        server.add(&self.npm_registry_path(), self.npm.clone());
+        format!("{}/registry/", server.url())
+    }
+
+    pub fn npm_registry_path(&self) -> String {
+        format!("/registry/@openai/codex/-/codex-{}-{}.tgz", self.runtime.version, self.runtime.npm_suffix)
+    }
+}
+
+pub fn stdout_json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!("stdout is not JSON ({e}): {}\nstderr: {}", text(&output.stdout), text(&output.stderr))
+    })
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Assert the exit code, showing the output when it differs.
+pub fn assert_code(output: &Output, code: i32) {
+    assert_eq!(output.status.code(), Some(code), "stdout: {}\nstderr: {}", text(&output.stdout), text(&output.stderr));
+}

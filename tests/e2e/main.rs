@@ -1,0 +1,6 @@
+//! End-to-end tests: the built `codex-runtime` binary against fixture runtimes served from a
+//! loopback HTTP server, and one install of the real runtime.
+
+mod common;
+mod install;
+mod real;
