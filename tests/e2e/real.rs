@@ -49,4 +49,11 @@ fn installs_the_real_stable_runtime_from_a_local_mirror_and_runs_it() {
     let again = env.cmd().args(["path", "--json", "--offline"]).output().unwrap();
     assert_code(&again, 0);
     assert_eq!(stdout_json(&again)["cached"], true);
+
+    // The real handshake: the runtime reports the pinned version on this host's platform.
+    let check = env.cmd().args(["check", "--json", "--offline"]).output().unwrap();
+    assert_code(&check, 0);
+    let report = stdout_json(&check);
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["version"], manifest.version.to_string());
 }

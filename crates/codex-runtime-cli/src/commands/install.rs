@@ -1,0 +1,63 @@
+//! `install`, `path` and `import`.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use codex_runtime::install;
+
+use crate::cli::{ImportArgs, InstallArgs, PathArgs};
+use crate::context::Context;
+use crate::output::{InstalledJson, print_json};
+
+pub fn install(ctx: &Context, args: &InstallArgs) -> Result<ExitCode> {
+    let installed = ctx.install(&args.selection, &args.sources)?;
+    if !args.check {
+        ctx.print_installed(&installed);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let pinned = ctx.pinned(&args.selection)?;
+    let report = super::check::run_check(&installed.path, Some(&installed.path_dir), &pinned, None, None, None)?;
+    if ctx.global.json {
+        let mut doc = serde_json::to_value(InstalledJson::from(&installed))?;
+        doc["check"] = serde_json::to_value(&report)?;
+        print_json(&doc);
+    } else {
+        println!("{}", installed.path.display());
+        super::check::print_verdict(ctx, &report, false);
+    }
+    Ok(super::check::verdict_code(&report))
+}
+
+pub fn path(ctx: &Context, args: &PathArgs) -> Result<ExitCode> {
+    let pinned = ctx.pinned(&args.selection)?;
+    let installed = if args.no_install {
+        install::find_installed(&pinned, &ctx.cache).ok_or_else(|| codex_runtime::Error::NotInstalled {
+            version: pinned.manifest.version.clone(),
+            target: pinned.target,
+            reason: "--no-install forbids installing it".into(),
+            hint: format!(
+                "run `codex-runtime install --version {} --target {}`",
+                pinned.manifest.version, pinned.target
+            ),
+        })?
+    } else {
+        ctx.install_pinned(&pinned, &args.sources)?
+    };
+    ctx.print_installed(&installed);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn import(ctx: &Context, args: &ImportArgs) -> Result<ExitCode> {
+    let mut all = Vec::new();
+    for file in &args.files {
+        let installed = install::import(file, &ctx.manifests, &ctx.cache, &ctx.progress)?;
+        if !ctx.global.json {
+            println!("{}", installed.path.display());
+        }
+        all.push(InstalledJson::from(&installed));
+    }
+    if ctx.global.json {
+        print_json(&all);
+    }
+    Ok(ExitCode::SUCCESS)
+}

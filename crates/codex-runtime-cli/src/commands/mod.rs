@@ -1,0 +1,24 @@
+//! One module per command; each turns parsed arguments into library calls and output.
+
+mod check;
+mod install;
+mod list;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::context::Context;
+
+pub fn run(cli: &Cli) -> Result<ExitCode> {
+    let ctx = Context::new(&cli.global)?;
+    match &cli.command {
+        Command::Install(args) => install::install(&ctx, args),
+        Command::Path(args) => install::path(&ctx, args),
+        Command::Import(args) => install::import(&ctx, args),
+        Command::List(args) => list::list(&ctx, args.available).map(|()| ExitCode::SUCCESS),
+        Command::Check(args) => check::check(&ctx, args),
+        Command::Exec(args) => check::exec(&ctx, args),
+    }
+}

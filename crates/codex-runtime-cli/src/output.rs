@@ -1,0 +1,49 @@
+//! Output for machines: the JSON documents of the contract.
+
+use std::io::Write;
+
+use codex_runtime::install::Installed;
+use serde::Serialize;
+
+/// Print one JSON document on stdout.
+pub fn print_json(value: &impl Serialize) {
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer_pretty(&mut out, value);
+    let _ = writeln!(out);
+}
+
+/// The `install`/`path` JSON object (CONTRACT.md).
+#[derive(Serialize)]
+pub struct InstalledJson {
+    pub version: String,
+    pub target: String,
+    pub path: String,
+    pub runtime_dir: String,
+    pub sha256: String,
+    pub source: String,
+    pub cached: bool,
+}
+
+impl From<&Installed> for InstalledJson {
+    fn from(i: &Installed) -> Self {
+        InstalledJson {
+            version: i.version.to_string(),
+            target: i.target.triple().to_owned(),
+            path: i.path.display().to_string(),
+            runtime_dir: i.runtime_dir.display().to_string(),
+            sha256: i.sha256.to_string(),
+            source: i.source.clone(),
+            cached: i.cached,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ListRow {
+    pub version: String,
+    pub target: String,
+    pub channel: Option<String>,
+    pub installed: bool,
+    pub path: Option<String>,
+    pub source: Option<String>,
+}
