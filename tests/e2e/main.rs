@@ -5,3 +5,4 @@ mod check;
 mod common;
 mod install;
 mod real;
+mod recipes;

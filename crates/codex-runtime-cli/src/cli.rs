@@ -26,7 +26,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Use this channel manifest instead of the embedded ones
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", env = "CODEX_RUNTIME_MANIFEST")]
     pub manifest: Option<PathBuf>,
     /// Never touch the network: use the cache, local mirrors and imports only
     #[arg(long, global = true)]
@@ -56,6 +56,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Resolve the runtime, then run it with ARGS (its codex-path first on PATH)
     Exec(ExecArgs),
+    /// Print what a launcher needs (CODEX_BIN, PATH with codex-path first) as shell exports
+    Env(EnvArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
 }
 
 /// Which runtime: a channel's pin or an exact pinned version, for a target.
@@ -151,6 +155,35 @@ pub struct ExecArgs {
     /// Arguments for codex
     #[arg(last = true, value_name = "ARGS")]
     pub args: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  eval \"$(codex-runtime env)\"\n  codex-runtime env --shell fish | source")]
+pub struct EnvArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// The shell to print exports for
+    #[arg(long, value_enum, default_value_t = Shell::Sh)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shell {
+    Sh,
+    Fish,
+    Powershell,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  codex-runtime completions bash > ~/.local/share/bash-completion/completions/codex-runtime"
+)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[cfg(test)]

@@ -75,6 +75,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
             ErrorKind::NotInstalled => exit::NOT_INSTALLED,
             ErrorKind::Verification => exit::VERIFICATION,
             ErrorKind::NoSource => exit::NO_SOURCE,
+            ErrorKind::Incompatible => exit::INCOMPATIBLE,
             ErrorKind::Other => exit::FAILURE,
         };
     }

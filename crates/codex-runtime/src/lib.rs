@@ -9,17 +9,40 @@
 //!                                 -> extract (bounded, safe) -> verify root -> rename into Cache
 //! ```
 //!
-//! ```no_run
-//! use codex_runtime::{Cache, Channel, InstallOptions, Manifests, NoReporter, Target, install};
+//! An SDK resolves its `codex_bin` with one call; a cached runtime is answered from the cache
+//! with no network:
 //!
-//! let manifests = Manifests::embedded();
-//! let pinned = manifests.channel(Channel::Stable)?.pinned(Target::host()?)?;
-//! let cache = Cache::locate(None)?;
-//! let options = InstallOptions { sources: codex_runtime::SourceOptions::default().resolve()?, offline: false };
-//! let runtime = install::install(&pinned, &options, &cache, &NoReporter)?;
-//! println!("{}", runtime.path.display());
+//! ```
+//! # use codex_runtime_test_support::{fixture::{self, FixtureRuntime}, http::TestServer};
+//! # let fixture = FixtureRuntime::linux_x64("0.163.0", "0.163.0");
+//! # let (npm, wheel) = (fixture.npm_tgz(), fixture.wheel());
+//! # let server = TestServer::start();
+//! # server.add(&format!("/mirror/{}", fixture.wheel_file_name()), wheel.clone());
+//! # let dir = tempfile::tempdir()?;
+//! # let manifest = dir.path().join("stable.json");
+//! # let pins = fixture::manifest("stable", "0.163.0", &[(&fixture.target, fixture.manifest_target(&npm, &wheel))]);
+//! # std::fs::write(&manifest, pins.to_string())?;
+//! use codex_runtime::{Channel, NoReporter, Request, SourceName, resolve};
+//!
+//! let mut request = Request::channel(Channel::Stable);
+//! request.target = Some("x86_64-unknown-linux-musl".parse()?); // None: the host's
+//! request.cache_dir = Some(dir.path().join("cache")); // None: the user cache directory
+//! request.manifest = Some(manifest); // None: the pins compiled into this build
+//! request.sources.mirror = Some(format!("{}/mirror", server.url()));
+//! request.sources.only = vec![SourceName::Mirror];
+//!
+//! let runtime = resolve(&request, &NoReporter)?;
+//! assert!(runtime.path.ends_with("bin/codex") && !runtime.cached);
+//! assert_eq!(runtime.version.to_string(), "0.163.0");
+//! // The launcher puts `runtime.path_dir` first on PATH and runs `runtime.path`.
+//!
+//! let again = resolve(&request, &NoReporter)?;
+//! assert!(again.cached);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! [`resolve::check`] then launches the runtime and checks the `initialize` handshake against
+//! its pin.
 
 pub mod cache;
 pub mod digest;
@@ -28,6 +51,7 @@ pub mod http;
 pub mod install;
 pub mod manifest;
 pub mod reporter;
+pub mod resolve;
 pub mod source;
 pub mod target;
 pub mod version;
@@ -40,6 +64,7 @@ pub use digest::Sha256;
 pub use install::{Attempt, InstallOptions, Installed};
 pub use manifest::{Channel, Manifest, ManifestError, Manifests, Pinned, SelectError};
 pub use reporter::{NoReporter, Reporter};
+pub use resolve::{Request, check, resolve};
 pub use source::{Source, SourceError, SourceName, SourceOptions};
 pub use target::{Target, TargetError};
 pub use version::{InvalidVersion, RuntimeVersion};
@@ -61,6 +86,8 @@ pub enum Error {
     NotInstalled { version: RuntimeVersion, target: Target, reason: String, hint: String },
     #[error("{} is not an artifact any channel pins; import takes the npm tarball, the wheel or the GitHub package of a pinned version under its published file name", path.display())]
     UnknownArtifact { path: PathBuf },
+    #[error(transparent)]
+    Launch(#[from] codex_app_server_client::Error),
     #[error("verification failed for {what}; nothing was installed:{}", AttemptList(attempts))]
     Verification { what: String, attempts: Vec<Attempt> },
     #[error("no source could provide {what}:{}", AttemptList(attempts))]
@@ -78,6 +105,8 @@ pub enum ErrorKind {
     Verification,
     /// No source could provide the artifact.
     NoSource,
+    /// The runtime cannot be launched here.
+    Incompatible,
     /// Anything else.
     Other,
 }
@@ -89,6 +118,7 @@ impl Error {
             Error::NotInstalled { .. } => ErrorKind::NotInstalled,
             Error::Verification { .. } => ErrorKind::Verification,
             Error::NoSource { .. } => ErrorKind::NoSource,
+            Error::Launch(_) => ErrorKind::Incompatible,
             Error::Manifest(_) | Error::Cache(_) => ErrorKind::Other,
         }
     }

@@ -1,6 +1,7 @@
 //! One module per command; each turns parsed arguments into library calls and output.
 
 mod check;
+mod env;
 mod install;
 mod list;
 
@@ -20,5 +21,7 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::List(args) => list::list(&ctx, args.available).map(|()| ExitCode::SUCCESS),
         Command::Check(args) => check::check(&ctx, args),
         Command::Exec(args) => check::exec(&ctx, args),
+        Command::Env(args) => env::env(&ctx, args),
+        Command::Completions(args) => env::completions(args),
     }
 }

@@ -1,0 +1,172 @@
+//! The README's recipes, run for real: Python, Node, a shell launcher, `env` evaluated by `sh`,
+//! and the GitHub Actions steps, each against an installed fixture runtime.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use codex_runtime::Target;
+use codex_runtime_test_support::fixture::FixtureRuntime;
+
+use crate::common::*;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn recipe(name: &str) -> PathBuf {
+    repo().join("docs/recipes").join(name)
+}
+
+/// A machine with `codex-runtime` on PATH and a fixture runtime for the host installed.
+struct Machine {
+    env: Env,
+    fixture: Fixture,
+    bin_dir: PathBuf,
+}
+
+impl Machine {
+    fn new() -> Machine {
+        let env = Env::new();
+        let host = Target::host().unwrap();
+        // The entrypoint prints its version, and answers the handshake through the fake app-server.
+        let script = format!(
+            "#!/bin/sh\nif [ \"$1\" = app-server ]; then exec '{}' \"$@\"; fi\necho 'codex-cli 0.163.0'\n",
+            codex_runtime_test_support::app_server::fake_app_server_path().display()
+        );
+        let runtime = FixtureRuntime::new("0.163.0", "0.163.0", host.triple(), host.npm_suffix(), host.wheel_tag())
+            .with_file(host.entrypoint(), script.as_bytes());
+        let fixture = Fixture::of(runtime, "stable");
+        let manifest = env.manifest(&fixture.manifest);
+        let npm = env.path(&fixture.runtime.npm_file_name());
+        std::fs::write(&npm, &fixture.npm).unwrap();
+        assert_code(&env.cmd().args(["import", "--manifest", &manifest]).arg(&npm).output().unwrap(), 0);
+        let bin_dir = env.path("bin");
+        std::fs::create_dir(&bin_dir).unwrap();
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_codex-runtime"), bin_dir.join("codex-runtime")).unwrap();
+        Machine { env, fixture, bin_dir }
+    }
+
+    fn runtime_dir(&self) -> PathBuf {
+        self.env.cache().join("runtimes/0.163.0").join(&self.fixture.runtime.target)
+    }
+
+    /// A command as a user's shell would run it: codex-runtime on PATH, the cache and the
+    /// fixture's manifest from the environment, offline so nothing could be fetched.
+    fn cmd(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let path =
+            std::env::join_paths(std::iter::once(self.bin_dir.clone()).chain(std::env::split_paths(&path))).unwrap();
+        cmd.env("PATH", path)
+            .env("HOME", self.env.dir.path())
+            .env("CODEX_RUNTIME_CACHE_DIR", self.env.cache())
+            .env("CODEX_RUNTIME_MANIFEST", self.env.path("manifest.json"))
+            .env_remove("CODEX_RUNTIME_MIRROR")
+            .current_dir(self.env.dir.path());
+        cmd
+    }
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert_code(&out, 0);
+    text(&out.stdout)
+}
+
+#[test]
+fn the_readme_shows_every_recipe_verbatim() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    for name in ["codex_bin.py", "codex_bin.mjs", "launch.sh", "github-actions.yml"] {
+        let body = std::fs::read_to_string(recipe(name)).unwrap();
+        assert!(readme.contains(&body), "README.md does not show docs/recipes/{name} verbatim");
+    }
+}
+
+#[test]
+fn python_recipe_gets_codex_bin_from_path_json() {
+    let m = Machine::new();
+    let out = run_ok(m.cmd("python3").arg(recipe("codex_bin.py")));
+    assert_eq!(out.trim(), "codex-cli 0.163.0");
+}
+
+#[test]
+fn node_recipe_gets_codex_bin_with_exec_file_sync() {
+    let m = Machine::new();
+    let out = run_ok(m.cmd("node").arg(recipe("codex_bin.mjs")));
+    assert_eq!(out.trim(), "codex-cli 0.163.0");
+}
+
+#[test]
+fn shell_launcher_runs_the_runtime_with_its_arguments() {
+    let m = Machine::new();
+    let out = run_ok(m.cmd("sh").arg(recipe("launch.sh")).arg("--version"));
+    assert_eq!(out.trim(), "codex-cli 0.163.0");
+}
+
+#[test]
+fn env_output_evaluated_by_sh_sets_codex_bin_and_path() {
+    let m = Machine::new();
+    let script = r#"eval "$(codex-runtime env)"; printf '%s\n' "$CODEX_BIN" "${PATH%%:*}"; command -v rg"#;
+    let out = run_ok(m.cmd("sh").args(["-c", script]));
+    let lines: Vec<&str> = out.lines().collect();
+    let dir = m.runtime_dir();
+    assert_eq!(
+        lines,
+        [
+            dir.join("bin/codex").to_str().unwrap(),
+            dir.join("codex-path").to_str().unwrap(),
+            dir.join("codex-path/rg").to_str().unwrap()
+        ]
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_str(&run_ok(m.cmd("codex-runtime").args(["env", "--json"]))).unwrap();
+    assert_eq!(json["CODEX_BIN"], dir.join("bin/codex").to_str().unwrap());
+    assert!(json["PATH"].as_str().unwrap().starts_with(dir.join("codex-path").to_str().unwrap()));
+}
+
+/// The `run:` scripts of a list of GitHub Actions steps.
+fn run_scripts(yaml: &str) -> Vec<String> {
+    let mut scripts = Vec::new();
+    let mut lines = yaml.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(run) = line.trim_start().strip_prefix("run:") else { continue };
+        if run.trim() != "|" {
+            scripts.push(run.trim().to_owned());
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len() + 2;
+        let mut block = String::new();
+        while let Some(next) = lines.peek().filter(|l| l.len() > indent && l[..indent].trim().is_empty()) {
+            block.push_str(&next[indent..]);
+            block.push('\n');
+            lines.next();
+        }
+        scripts.push(block);
+    }
+    scripts
+}
+
+#[test]
+fn github_actions_steps_install_check_and_export_codex_bin() {
+    let m = Machine::new();
+    let yaml = std::fs::read_to_string(recipe("github-actions.yml")).unwrap();
+    let scripts = run_scripts(&yaml);
+    assert_eq!(scripts.len(), 2, "{scripts:?}");
+    let (github_env, github_output) = (m.env.path("github_env"), m.env.path("github_output"));
+    for script in scripts {
+        let out = m
+            .cmd("sh")
+            .args(["-ec", &script])
+            .env("GITHUB_ENV", &github_env)
+            .env("GITHUB_OUTPUT", &github_output)
+            .env("FAKE_APP_SERVER_VERSION", "0.163.0")
+            .output()
+            .unwrap();
+        assert_code(&out, 0);
+    }
+    let output = std::fs::read_to_string(&github_output).unwrap();
+    assert_eq!(output.trim(), format!("key=codex-runtime-{}", env!("CARGO_PKG_VERSION")));
+    let exported = std::fs::read_to_string(&github_env).unwrap();
+    assert_eq!(exported.trim(), format!("CODEX_BIN={}", m.runtime_dir().join("bin/codex").display()));
+}
