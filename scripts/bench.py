@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""Benchmarks codex-runtime side by side with the tools people use today.
+
+Obtains the real pinned artifacts with the ordinary package clients (`pip download`,
+`npm pack`), serves them from a loopback HTTP mirror, and times each case against its peer in
+the same run, printing medians, the ratio, the target and peak resident memory.
+
+    python3 scripts/bench.py [--runs 5] [--work DIR] [--bin target/release/codex-runtime]
+
+Needs python3 with pip, npm, and a release build (built here unless --bin is given).
+"""
+
+import argparse
+import http.server
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOSTS = {
+    ("Linux", "x86_64"): "x86_64-unknown-linux-musl",
+    ("Linux", "aarch64"): "aarch64-unknown-linux-musl",
+    ("Darwin", "x86_64"): "x86_64-apple-darwin",
+    ("Darwin", "arm64"): "aarch64-apple-darwin",
+}
+
+
+def run(cmd, env=None):
+    """Run a command; return its wall time in seconds."""
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"benchmark command failed: {' '.join(map(str, cmd))}\n{done.stderr.decode(errors='replace')}")
+    return wall
+
+
+def peak_rss_kib(cmd, env=None):
+    """Peak resident memory of a command, by /usr/bin/time (a fork of this Python process would
+    report Python's own pages)."""
+    with tempfile.NamedTemporaryFile("r") as out:
+        run(["/usr/bin/time", "-f", "%M", "-o", out.name] + cmd, env=env)
+        return int(out.read().strip().splitlines()[-1])
+
+
+def timed(runs, make_cmd, prepare=None, env=None):
+    """Median wall time of `runs` runs, and the peak RSS of one more run."""
+    walls = []
+    for i in range(runs):
+        if prepare:
+            prepare(i)
+        walls.append(run(make_cmd(i), env=env))
+    if prepare:
+        prepare(0)
+    return statistics.median(walls), peak_rss_kib(make_cmd(0), env=env)
+
+
+class Mirror:
+    """A flat mirror on 127.0.0.1 that sends files with sendfile, in its own thread."""
+
+    def __init__(self, directory):
+        directory = str(directory)
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *a, **kw):
+                super().__init__(*a, directory=directory, **kw)
+
+            def copyfile(self, source, outputfile):
+                outputfile.flush()
+                self.connection.sendfile(source)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+def fetch_artifacts(work, manifest, host):
+    """The host's wheel and npm tarball, and all six wheels, via pip and npm."""
+    wheels, npm = work / "wheels", work / "npm"
+    wheels.mkdir(parents=True, exist_ok=True)
+    npm.mkdir(parents=True, exist_ok=True)
+    version = manifest["version"]
+    for triple, pins in manifest["targets"].items():
+        wheel = pins["artifacts"]["wheel"]
+        if not (wheels / wheel["file"]).exists():
+            tag = wheel["file"].rsplit("-", 1)[1].removesuffix(".whl")
+            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                            "--platform", tag, f"openai-codex-cli-bin=={wheel['version']}", "-d", str(wheels)],
+                           check=True)
+    tgz = manifest["targets"][host]["artifacts"]["npm"]
+    if not (npm / tgz["file"]).exists():
+        subprocess.run(["npm", "pack", "-q", f"@openai/codex@{tgz['version']}", "--pack-destination", str(npm)],
+                       check=True, stdout=subprocess.DEVNULL)
+    return wheels, npm, version
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--path-runs", type=int, default=30)
+    ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "codex-runtime-bench")
+    ap.add_argument("--bin", type=Path)
+    args = ap.parse_args()
+
+    host = HOSTS.get((platform.system(), platform.machine()))
+    if host is None:
+        sys.exit(f"no benchmark for {platform.system()} {platform.machine()}")
+    if args.bin is None:
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "codex-runtime-cli"], cwd=ROOT, check=True)
+        args.bin = ROOT / "target" / "release" / "codex-runtime"
+    bin_ = str(args.bin)
+    manifest = json.loads((ROOT / "channels" / "stable.json").read_text())
+    args.work.mkdir(parents=True, exist_ok=True)
+    wheels, npm, version = fetch_artifacts(args.work, manifest, host)
+    wheel = wheels / manifest["targets"][host]["artifacts"]["wheel"]["file"]
+    tgz = npm / manifest["targets"][host]["artifacts"]["npm"]["file"]
+    wheel_mirror, npm_mirror = Mirror(wheels), Mirror(npm)
+    scratch = Path(tempfile.mkdtemp(prefix="run-", dir=args.work))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODEX_RUNTIME_")}
+    rows = []
+
+    def fresh(path):
+        shutil.rmtree(path, ignore_errors=True)
+        return path
+
+    def install_cmd(cache, mirror, target=host):
+        return [bin_, "--cache-dir", str(cache), "-q", "install", "--target", target, "--source", "mirror",
+                "--mirror", mirror]
+
+    # 1. path on a cached runtime vs the Python SDK's lookup through the installed wheel.
+    cache = scratch / "cache-path"
+    run(install_cmd(cache, wheel_mirror.url), env=env)
+    site = scratch / "site"
+    run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-compile", "--target", str(site), str(wheel)])
+    ours, ours_rss = timed(args.path_runs, lambda i: [bin_, "--cache-dir", str(cache), "path"], env=env)
+    py_env = dict(env, PYTHONPATH=str(site))
+    peer, _ = timed(args.path_runs, lambda i: [sys.executable, "-c",
+                    "from codex_cli_bin import bundled_codex_path; print(bundled_codex_path())"], env=py_env)
+    rows.append(("path (cached)", ours, peer, "python3 bundled_codex_path()", "<= 0.1, and < 5 ms", ours <= peer / 10 and ours < 0.005, ours_rss))
+
+    # 2. install of the wheel from the loopback mirror vs pip install of it from local disk.
+    ours, ours_rss = timed(args.runs, lambda i: install_cmd(scratch / f"cache-w{i}", wheel_mirror.url),
+                           prepare=lambda i: fresh(scratch / f"cache-w{i}"), env=env)
+    peer, _ = timed(args.runs, lambda i: [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-compile",
+                                          "--target", str(scratch / f"pip{i}"), str(wheel)],
+                    prepare=lambda i: fresh(scratch / f"pip{i}"))
+    rows.append(("install wheel (loopback)", ours, peer, "pip install --target (local)", "<= 0.5", ours <= peer / 2, ours_rss))
+    for i in range(args.runs):
+        fresh(scratch / f"pip{i}")
+        fresh(scratch / f"cache-w{i}")
+
+    # 3. install of the npm tarball from the loopback mirror vs tar xzf of it from local disk.
+    ours, ours_rss = timed(args.runs, lambda i: install_cmd(scratch / f"cache-n{i}", npm_mirror.url),
+                           prepare=lambda i: fresh(scratch / f"cache-n{i}"), env=env)
+    def untar_dir(i):
+        fresh(scratch / f"tar{i}").mkdir()
+    peer, _ = timed(args.runs, lambda i: ["tar", "xzf", str(tgz), "-C", str(scratch / f"tar{i}")], prepare=untar_dir)
+    rows.append(("install npm (loopback)", ours, peer, "tar xzf (local)", "<= 0.5", ours <= peer / 2, ours_rss))
+    for i in range(args.runs):
+        fresh(scratch / f"tar{i}")
+        fresh(scratch / f"cache-n{i}")
+
+    # 4. bundle of all six wheels vs the sum of six single installs.
+    targets = list(manifest["targets"])
+    help_text = subprocess.run([bin_, "--help"], capture_output=True, text=True).stdout
+    if " bundle " in help_text:
+        def six_installs(i):
+            return ["sh", "-c", " && ".join(" ".join(install_cmd(scratch / f"cache-s{i}-{t}", wheel_mirror.url, t))
+                                            for t in targets)]
+        peer, _ = timed(max(1, args.runs // 2), six_installs,
+                        prepare=lambda i: [fresh(scratch / f"cache-s{i}-{t}") for t in targets], env=env)
+        ours, ours_rss = timed(max(1, args.runs // 2), lambda i: [
+            bin_, "--cache-dir", str(scratch / f"cache-b{i}"), "-q", "bundle", "--all-platforms", "--format", "dir",
+            "--out", str(scratch / f"bundle{i}"), "--source", "mirror", "--mirror", wheel_mirror.url],
+            prepare=lambda i: (fresh(scratch / f"cache-b{i}"), fresh(scratch / f"bundle{i}")), env=env)
+        rows.append(("bundle 6 wheels --format dir", ours, peer, "6 single installs", "<= 0.6", ours <= peer * 0.6, ours_rss))
+        for i in range(args.runs):
+            fresh(scratch / f"cache-b{i}")
+            fresh(scratch / f"bundle{i}")
+            for t in targets:
+                fresh(scratch / f"cache-s{i}-{t}")
+
+    # 5. check on the real runtime vs a bare handshake.
+    entrypoint = subprocess.run([bin_, "--cache-dir", str(cache), "path"], capture_output=True, text=True,
+                                check=True).stdout.strip()
+    bare = ("import json,subprocess,sys,tempfile\n"
+            "p=subprocess.Popen([sys.argv[1],'app-server'],stdin=subprocess.PIPE,stdout=subprocess.PIPE,"
+            "stderr=subprocess.DEVNULL,env={'PATH':'/usr/bin:/bin','CODEX_HOME':tempfile.mkdtemp()})\n"
+            "p.stdin.write(b'{\"id\":1,\"method\":\"initialize\",\"params\":{\"clientInfo\":{\"name\":\"bare\","
+            "\"title\":\"bare\",\"version\":\"0\"},\"capabilities\":{\"experimentalApi\":false}}}\\n');p.stdin.flush()\n"
+            "for line in p.stdout:\n"
+            "    if json.loads(line).get('id')==1: break\n"
+            "p.stdin.close();p.wait()\n")
+    ours, ours_rss = timed(args.runs * 2, lambda i: [bin_, "--cache-dir", str(cache), "check"], env=env)
+    peer, _ = timed(args.runs * 2, lambda i: [sys.executable, "-c", bare, entrypoint])
+    rows.append(("check (real runtime)", ours, peer, "bare handshake script", "<= 1.1", ours <= peer * 1.1, ours_rss))
+
+    shutil.rmtree(scratch, ignore_errors=True)
+    wheel_mirror.server.shutdown()
+    npm_mirror.server.shutdown()
+
+    print(f"\ncodex-runtime {version} on {host}, {os.cpu_count()} cores; median of {args.runs} runs"
+          f" ({args.path_runs} for path)\n")
+    print(f"{'case':<30} {'ours':>10} {'peer':>10} {'ratio':>7}  {'target':<18} {'met':<4} {'peak RSS':>9}  peer")
+    for name, ours, peer, peer_name, target, met, rss in rows:
+        print(f"{name:<30} {fmt(ours):>10} {fmt(peer):>10} {ours / peer:>7.3f}  {target:<18} {'yes' if met else 'NO':<4}"
+              f" {rss / 1024:>6.1f} MiB  {peer_name}")
+
+
+def fmt(seconds):
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+if __name__ == "__main__":
+    main()
