@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use codex_runtime::bundle::Format;
 use codex_runtime::{Channel, RuntimeVersion, SourceName, Target};
 
 /// Install, locate and check the pinned codex runtime.
@@ -60,6 +61,8 @@ pub enum Command {
     Env(EnvArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
+    /// Fetch and verify every target in parallel; stage them as directories, wheels and npm packages
+    Bundle(BundleArgs),
 }
 
 /// Which runtime: a channel's pin or an exact pinned version, for a target.
@@ -184,6 +187,43 @@ pub struct CompletionsArgs {
     /// The shell to complete in
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// Fetches and verifies each target like an install (reusing the cache), in parallel, then
+/// stages it into --out: `TRIPLE/` (dir), the `openai-codex-cli-bin` wheel, the `@openai/codex`
+/// platform tarball, plus `SHA256SUMS` and `bundle.json`. The output is assembled next to --out
+/// and renamed into place only when every target succeeded; a previous bundle is replaced.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  codex-runtime bundle --channel stable --all-platforms --out dist\n  codex-runtime bundle --version 0.163.0 --target x86_64-unknown-linux-musl --format wheel,npm --out dist"
+)]
+pub struct BundleArgs {
+    /// The channel whose pinned version to bundle [default: stable, or the --manifest's own]
+    #[arg(long, value_name = "stable|alpha")]
+    pub channel: Option<Channel>,
+    /// An exact pinned version (semver or PEP 440 spelling)
+    #[arg(long = "version", value_name = "V", id = "runtime_version")]
+    pub version: Option<RuntimeVersion>,
+    /// Bundle every target the manifest pins
+    #[arg(long, conflicts_with = "targets", required_unless_present = "targets")]
+    pub all_platforms: bool,
+    /// A target triple to bundle (repeatable)
+    #[arg(long = "target", value_name = "TRIPLE", id = "targets")]
+    pub targets: Vec<Target>,
+    /// The bundle directory: new, empty, or a previous bundle (replaced whole)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// What to stage each target as (comma-separated)
+    #[arg(long, value_name = "dir,wheel,npm", value_delimiter = ',', default_value = "dir,wheel,npm")]
+    pub format: Vec<Format>,
+    /// Targets fetched and staged at once [default: twice the cores, at most 6]
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Replace --out even when it holds something other than a previous bundle
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub sources: SourceArgs,
 }
 
 #[cfg(test)]

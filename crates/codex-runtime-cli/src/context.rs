@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use codex_runtime::install::{self, InstallOptions, Installed};
-use codex_runtime::{Cache, Channel, Manifest, Manifests, Pinned, SourceOptions, Target};
+use codex_runtime::{Cache, Channel, Manifest, Manifests, Pinned, RuntimeVersion, SourceOptions, Target};
 
 use crate::cli::{GlobalArgs, Selection, SourceArgs};
 use crate::output::{InstalledJson, print_json};
@@ -33,15 +33,20 @@ impl<'a> Context<'a> {
             Some(t) => t,
             None => Target::host().map_err(codex_runtime::Error::from)?,
         };
-        let manifest = match (&selection.version, selection.channel) {
+        let manifest = self.manifest(selection.channel, selection.version.as_ref())?;
+        Ok(manifest.pinned(target).map_err(codex_runtime::Error::from)?)
+    }
+
+    /// The manifest a `--channel`/`--version` pair names.
+    pub fn manifest(&self, channel: Option<Channel>, version: Option<&RuntimeVersion>) -> Result<&Manifest> {
+        let manifest = match (version, channel) {
             (Some(v), _) => self.manifests.version(v),
             (None, Some(c)) => self.manifests.channel(c),
             // With --manifest and no channel, the file's own channel is meant.
             (None, None) if self.global.manifest.is_some() => Ok(self.manifests.iter().next().expect("one manifest")),
             (None, None) => self.manifests.channel(Channel::Stable),
-        }
-        .map_err(codex_runtime::Error::from)?;
-        Ok(manifest.pinned(target).map_err(codex_runtime::Error::from)?)
+        };
+        Ok(manifest.map_err(codex_runtime::Error::from)?)
     }
 
     pub fn install(&self, selection: &Selection, sources: &SourceArgs) -> Result<Installed> {
@@ -53,15 +58,7 @@ impl<'a> Context<'a> {
         if let Some(installed) = install::find_installed(pinned, &self.cache) {
             return Ok(installed);
         }
-        let options = SourceOptions {
-            mirror: sources.mirror.clone(),
-            npm_registry: sources.npm_registry.clone(),
-            only: sources.sources.clone(),
-        };
-        let options = InstallOptions {
-            sources: options.resolve().map_err(codex_runtime::Error::from)?,
-            offline: self.global.offline,
-        };
+        let options = self.install_options(sources)?;
         let installed = install::install(pinned, &options, &self.cache, &self.progress)?;
         if !self.global.quiet && !installed.cached {
             eprintln!(
@@ -70,6 +67,19 @@ impl<'a> Context<'a> {
             );
         }
         Ok(installed)
+    }
+
+    /// Where installs may fetch from, as the source flags and the environment say.
+    pub fn install_options(&self, sources: &SourceArgs) -> Result<InstallOptions> {
+        let options = SourceOptions {
+            mirror: sources.mirror.clone(),
+            npm_registry: sources.npm_registry.clone(),
+            only: sources.sources.clone(),
+        };
+        Ok(InstallOptions {
+            sources: options.resolve().map_err(codex_runtime::Error::from)?,
+            offline: self.global.offline,
+        })
     }
 
     pub fn print_installed(&self, installed: &Installed) {

@@ -44,6 +44,7 @@
 //! [`resolve::check`] then launches the runtime and checks the `initialize` handshake against
 //! its pin.
 
+pub mod bundle;
 pub mod cache;
 pub mod digest;
 pub mod extract;
@@ -88,6 +89,8 @@ pub enum Error {
     UnknownArtifact { path: PathBuf },
     #[error(transparent)]
     Launch(#[from] codex_app_server_client::Error),
+    #[error(transparent)]
+    Bundle(#[from] bundle::BundleError),
     #[error("verification failed for {what}; nothing was installed:{}", AttemptList(attempts))]
     Verification { what: String, attempts: Vec<Attempt> },
     #[error("no source could provide {what}:{}", AttemptList(attempts))]
@@ -116,6 +119,7 @@ impl Error {
         match self {
             Error::Select(_) | Error::Target(_) | Error::Source(_) | Error::UnknownArtifact { .. } => ErrorKind::Usage,
             Error::NotInstalled { .. } => ErrorKind::NotInstalled,
+            Error::Bundle(e) => e.kind(),
             Error::Verification { .. } => ErrorKind::Verification,
             Error::NoSource { .. } => ErrorKind::NoSource,
             Error::Launch(_) => ErrorKind::Incompatible,

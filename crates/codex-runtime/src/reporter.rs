@@ -1,5 +1,7 @@
 //! Progress reporting: the library says what happens, the binary decides how to show it.
 
+use crate::target::Target;
+
 /// Receives progress from installs. Every method has a no-op default.
 pub trait Reporter: Sync {
     /// A source is about to be asked for an artifact.
@@ -14,6 +16,19 @@ pub trait Reporter: Sync {
     fn attempt_failed(&self, _source: &str, _location: &str, _reason: &str) {}
     /// The artifact is verified and being extracted.
     fn extracting(&self, _file: &str) {}
+
+    // A bundle runs several targets at once; these label its progress by target.
+
+    /// A bundle started on `target`.
+    fn target_started(&self, _target: Target) {}
+    /// Bytes of `file` for `target` are arriving; `total` when the size is known.
+    fn target_download(&self, _target: Target, _file: &str, _total: Option<u64>) {}
+    /// `bytes` more arrived for `target`.
+    fn target_bytes(&self, _target: Target, _bytes: u64) {}
+    /// `target` moved on to `step` (verifying, staging a format).
+    fn target_step(&self, _target: Target, _step: &str) {}
+    /// `target` is done: `failure` says why when it failed.
+    fn target_finished(&self, _target: Target, _failure: Option<&str>) {}
 }
 
 /// Reports nothing.

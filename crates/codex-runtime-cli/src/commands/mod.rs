@@ -1,5 +1,6 @@
 //! One module per command; each turns parsed arguments into library calls and output.
 
+mod bundle;
 mod check;
 mod env;
 mod install;
@@ -23,5 +24,6 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Exec(args) => check::exec(&ctx, args),
         Command::Env(args) => env::env(&ctx, args),
         Command::Completions(args) => env::completions(args),
+        Command::Bundle(args) => bundle::bundle(&ctx, args),
     }
 }

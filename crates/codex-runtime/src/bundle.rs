@@ -1,0 +1,752 @@
+//! Bundle every platform for a release: verify each target's runtime through the cache, in
+//! parallel, then stage it as a plain directory, a Python platform wheel and an npm platform
+//! tarball, with a `SHA256SUMS` and a `bundle.json` describing what was verified and written.
+//!
+//! ```text
+//! OUT/
+//!   TRIPLE/...                                       --format dir: the runtime root
+//!   openai_codex_cli_bin-PEP440-py3-none-TAG.whl     --format wheel
+//!   openai-codex-V-SUFFIX.tgz                        --format npm
+//!   bundle.json                                      version, channel, per target: source, digests, files
+//!   SHA256SUMS                                       `sha256sum -c` lines for everything above
+//! ```
+//!
+//! The output is assembled in a sibling directory (`.OUT.partial-*`) and renamed into place
+//! only once every target succeeded, so `OUT` is never half written; a previous bundle there is
+//! replaced whole. Every file is re-hashed as it is copied out of the cache and must still be
+//! what the runtime's receipt recorded. Outputs are reproducible: fixed timestamps, owners and
+//! order, so two runs give byte-identical files.
+
+mod npm;
+mod wheel;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+use crate::cache::{Cache, RECEIPT, Receipt};
+use crate::digest::{Hasher, Sha256};
+use crate::install::{self, InstallOptions};
+use crate::manifest::{Channel, Manifest};
+use crate::reporter::Reporter;
+use crate::target::Target;
+use crate::version::RuntimeVersion;
+
+/// The file name of the bundle description.
+pub const BUNDLE_JSON: &str = "bundle.json";
+/// The file name of the checksum list.
+pub const SHA256SUMS: &str = "SHA256SUMS";
+
+/// The wheel's Python shim; it belongs to the wheel, not to the runtime layout.
+const WHEEL_SHIM: &str = "__init__.py";
+
+/// What to stage each target as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Dir,
+    Wheel,
+    Npm,
+}
+
+impl Format {
+    pub const ALL: [Format; 3] = [Format::Dir, Format::Wheel, Format::Npm];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Dir => "dir",
+            Format::Wheel => "wheel",
+            Format::Npm => "npm",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown bundle format `{0}`; the formats are dir, wheel and npm")]
+pub struct UnknownFormat(pub String);
+
+impl FromStr for Format {
+    type Err = UnknownFormat;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL.into_iter().find(|f| f.as_str() == s).ok_or_else(|| UnknownFormat(s.to_owned()))
+    }
+}
+
+/// What to bundle, and where.
+#[derive(Debug, Clone)]
+pub struct BundleRequest<'a> {
+    pub manifest: &'a Manifest,
+    pub targets: Vec<Target>,
+    pub formats: Vec<Format>,
+    pub out: PathBuf,
+    /// How many targets to fetch and stage at once.
+    pub jobs: usize,
+    /// Replace `out` even when it holds something other than a previous bundle.
+    pub force: bool,
+}
+
+impl BundleRequest<'_> {
+    /// Downloads are I/O bound: a few more than the cores, and no more than there are targets.
+    pub fn default_jobs() -> usize {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        (cores * 2).clamp(1, Target::ALL.len())
+    }
+}
+
+/// Why a bundle was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error(
+        "{} is not empty and holds no previous bundle; pick an empty or new directory, or pass --force to replace it",
+        path.display()
+    )]
+    OutNotEmpty { path: PathBuf },
+    #[error("{} is not a directory", path.display())]
+    OutNotDir { path: PathBuf },
+    #[error("cannot {action} {}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "{} changed in the cache since it was installed: expected sha256 {expected} ({expected_size} bytes), \
+         got {actual} ({actual_size} bytes); run `codex-runtime cache verify --repair` and bundle again",
+        path.display()
+    )]
+    CacheModified { path: PathBuf, expected: Sha256, expected_size: u64, actual: Sha256, actual_size: u64 },
+    #[error("{} of {} targets failed; nothing was written to {}:{}", failures.len(), total, out.display(), FailureList(failures))]
+    Targets { failures: Vec<TargetFailure>, total: usize, out: PathBuf },
+}
+
+/// One target that could not be bundled.
+#[derive(Debug)]
+pub struct TargetFailure {
+    pub target: Target,
+    pub error: Box<Error>,
+}
+
+struct FailureList<'a>(&'a [TargetFailure]);
+
+impl fmt::Display for FailureList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for failure in self.0 {
+            let text = failure.error.to_string().replace('\n', "\n    ");
+            write!(f, "\n  {}: {text}", failure.target)?;
+        }
+        Ok(())
+    }
+}
+
+impl BundleError {
+    fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> BundleError + 'a {
+        move |source| BundleError::Io { action, path: path.to_owned(), source }
+    }
+
+    /// The kind the command line reports: a failed target's own kind when they agree, else
+    /// verification if any target failed it, else the most common cause.
+    pub fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind;
+        match self {
+            BundleError::OutNotEmpty { .. } | BundleError::OutNotDir { .. } => ErrorKind::Usage,
+            BundleError::Io { .. } => ErrorKind::Other,
+            BundleError::CacheModified { .. } => ErrorKind::Verification,
+            BundleError::Targets { failures, .. } => {
+                let kinds: Vec<ErrorKind> = failures.iter().map(|f| f.error.kind()).collect();
+                if kinds.windows(2).all(|w| w[0] == w[1]) {
+                    kinds.first().copied().unwrap_or(ErrorKind::Other)
+                } else if kinds.contains(&ErrorKind::Verification) {
+                    ErrorKind::Verification
+                } else if kinds.contains(&ErrorKind::NoSource) {
+                    ErrorKind::NoSource
+                } else {
+                    ErrorKind::Other
+                }
+            }
+        }
+    }
+}
+
+/// One file written, relative to the bundle directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrittenFile {
+    pub path: String,
+    pub sha256: Sha256,
+    pub size: u64,
+}
+
+/// One output of one target: a directory, a wheel or a tarball.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Output {
+    pub format: Format,
+    /// Relative to the bundle directory.
+    pub path: String,
+    /// The file's digest; `None` for a directory.
+    pub sha256: Option<Sha256>,
+    /// The file's size, or the directory's total.
+    pub size: u64,
+    /// The files it holds (1 for a wheel or tarball).
+    pub files: usize,
+}
+
+/// What was verified and written for one target.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetBundle {
+    /// The source the runtime came from, and where (from its receipt).
+    pub source: String,
+    pub from: String,
+    /// The artifact that was verified against the pins when the runtime was installed.
+    pub artifact: VerifiedArtifact,
+    pub entrypoint: WrittenFileRef,
+    pub outputs: Vec<Output>,
+    /// Every file written for this target.
+    pub files: Vec<WrittenFile>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerifiedArtifact {
+    pub kind: crate::manifest::ArtifactKind,
+    pub file: String,
+    pub sha256: Sha256,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WrittenFileRef {
+    pub path: String,
+    pub sha256: Sha256,
+    pub size: u64,
+}
+
+/// `bundle.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BundleDescription {
+    pub schema_version: u32,
+    pub generator: String,
+    pub version: RuntimeVersion,
+    pub channel: Channel,
+    pub formats: Vec<Format>,
+    pub targets: BTreeMap<Target, TargetBundle>,
+}
+
+/// A finished bundle.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    /// The bundle directory.
+    pub out: PathBuf,
+    pub description: BundleDescription,
+}
+
+impl Bundle {
+    /// Every output, target by target, in the order of `bundle.json`.
+    pub fn outputs(&self) -> impl Iterator<Item = (Target, &Output)> {
+        self.description.targets.iter().flat_map(|(t, b)| b.outputs.iter().map(move |o| (*t, o)))
+    }
+}
+
+/// Fetch, verify and stage every requested target; see the module documentation.
+pub fn bundle(
+    request: &BundleRequest<'_>,
+    options: &InstallOptions,
+    cache: &Cache,
+    reporter: &dyn Reporter,
+) -> Result<Bundle, Error> {
+    let out = &request.out;
+    check_out(out, request.force)?;
+    let staging = staging_dir(out)?;
+    let mut formats = request.formats.clone();
+    formats.sort();
+    formats.dedup();
+    let mut targets = request.targets.clone();
+    targets.sort();
+    targets.dedup();
+
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(Target, Result<TargetBundle, Error>)>> = Mutex::new(Vec::new());
+    let jobs = request.jobs.clamp(1, targets.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                while let Some(&target) = targets.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    reporter.target_started(target);
+                    let result =
+                        bundle_target(request.manifest, target, &formats, staging.path(), options, cache, reporter);
+                    let failure = result.as_ref().err().map(|e| e.to_string());
+                    reporter.target_finished(target, failure.as_deref());
+                    results.lock().unwrap().push((target, result));
+                }
+            });
+        }
+    });
+
+    let mut bundled = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (target, result) in results.into_inner().unwrap() {
+        match result {
+            Ok(b) => {
+                bundled.insert(target, b);
+            }
+            Err(error) => failures.push(TargetFailure { target, error: Box::new(error) }),
+        }
+    }
+    if !failures.is_empty() {
+        failures.sort_by_key(|f| f.target);
+        return Err(BundleError::Targets { failures, total: targets.len(), out: out.clone() }.into());
+    }
+
+    let description = BundleDescription {
+        schema_version: 1,
+        generator: concat!("codex-runtime ", env!("CARGO_PKG_VERSION")).to_owned(),
+        version: request.manifest.version.clone(),
+        channel: request.manifest.channel,
+        formats,
+        targets: bundled,
+    };
+    write_index(staging.path(), &description)?;
+    publish(staging, out)?;
+    Ok(Bundle { out: out.clone(), description })
+}
+
+/// Install (or find in the cache) one target's runtime and stage it in every format.
+fn bundle_target(
+    manifest: &Manifest,
+    target: Target,
+    formats: &[Format],
+    staging: &Path,
+    options: &InstallOptions,
+    cache: &Cache,
+    reporter: &dyn Reporter,
+) -> Result<TargetBundle, Error> {
+    let pinned = manifest.pinned(target)?;
+    let installed = install::install(&pinned, options, cache, &TargetReporter { inner: reporter, target })?;
+    let runtime = RuntimeRoot::of(&installed.runtime_dir, &installed.receipt);
+    let mut outputs = Vec::new();
+    let mut files = Vec::new();
+    for &format in formats {
+        reporter.target_step(target, &format!("staging {format}"));
+        let (output, written) = match format {
+            Format::Dir => stage_dir(&runtime, staging, target)?,
+            Format::Wheel => wheel::write(&runtime, staging, manifest, target)?,
+            Format::Npm => npm::write(&runtime, staging, manifest, target)?,
+        };
+        outputs.push(output);
+        files.extend(written);
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let receipt = &installed.receipt;
+    Ok(TargetBundle {
+        source: receipt.source.clone(),
+        from: receipt.from.clone(),
+        artifact: VerifiedArtifact {
+            kind: receipt.artifact.kind,
+            file: receipt.artifact.file.clone(),
+            sha256: receipt.artifact.sha256,
+            size: receipt.artifact.size,
+        },
+        entrypoint: WrittenFileRef {
+            path: receipt.entrypoint.path.clone(),
+            sha256: receipt.entrypoint.sha256,
+            size: receipt.entrypoint.size,
+        },
+        outputs,
+        files,
+    })
+}
+
+/// An install's progress, labelled with its target for the bundle's per-target lines.
+struct TargetReporter<'a> {
+    inner: &'a dyn Reporter,
+    target: Target,
+}
+
+impl Reporter for TargetReporter<'_> {
+    fn attempt(&self, source: &str, location: &str) {
+        self.inner.attempt(source, location);
+        self.inner.target_step(self.target, &format!("trying {source}"));
+    }
+
+    fn download_started(&self, file: &str, total: Option<u64>) {
+        self.inner.target_download(self.target, file, total);
+    }
+
+    fn download_progress(&self, bytes: u64) {
+        self.inner.target_bytes(self.target, bytes);
+    }
+
+    fn attempt_failed(&self, source: &str, location: &str, reason: &str) {
+        self.inner.attempt_failed(source, location, reason);
+    }
+
+    fn extracting(&self, file: &str) {
+        self.inner.target_step(self.target, &format!("verified {file}; extracting"));
+    }
+}
+
+/// A verified runtime root in the cache, as its receipt lists it.
+pub(crate) struct RuntimeRoot {
+    /// The runtime's files, sorted by path, without the receipt and the wheel's Python shim.
+    pub files: Vec<RuntimeFile>,
+}
+
+/// One file of a cached runtime root and the digest its receipt recorded.
+pub(crate) struct RuntimeFile {
+    /// Relative to the runtime root, `/`-separated.
+    pub path: String,
+    pub source: PathBuf,
+    pub executable: bool,
+    pub sha256: Sha256,
+    pub size: u64,
+}
+
+impl RuntimeRoot {
+    fn of(dir: &Path, receipt: &Receipt) -> RuntimeRoot {
+        let mut files: Vec<RuntimeFile> = receipt
+            .files
+            .iter()
+            .filter(|f| f.path != RECEIPT && f.path != WHEEL_SHIM)
+            .map(|f| {
+                let source = dir.join(&f.path);
+                RuntimeFile {
+                    executable: is_executable(&source),
+                    source,
+                    path: f.path.clone(),
+                    sha256: f.sha256,
+                    size: f.size,
+                }
+            })
+            .collect();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        RuntimeRoot { files }
+    }
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).map(|m| m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    let path = path.to_string_lossy().replace('\\', "/");
+    path.contains("/bin/") || path.contains("/codex-path/")
+}
+
+/// Reads a cached file, hashing it; at its end, fails unless it is what the receipt recorded.
+pub(crate) struct VerifyingReader<'a> {
+    file: &'a RuntimeFile,
+    inner: File,
+    hasher: Option<Hasher>,
+    digest: Option<Sha256>,
+}
+
+impl<'a> VerifyingReader<'a> {
+    pub fn open(file: &'a RuntimeFile) -> Result<VerifyingReader<'a>, BundleError> {
+        let inner = File::open(&file.source).map_err(BundleError::io("read", &file.source))?;
+        Ok(VerifyingReader { file, inner, hasher: Some(Hasher::new(false)), digest: None })
+    }
+
+    /// The digest of what was read, once the whole file was.
+    pub fn digest(&self) -> Option<Sha256> {
+        self.digest
+    }
+}
+
+impl Read for VerifyingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            if let Some(h) = &mut self.hasher {
+                h.update(&buf[..n]);
+            }
+            return Ok(n);
+        }
+        if let Some(hasher) = self.hasher.take() {
+            let actual = hasher.finish();
+            if actual.sha256 != self.file.sha256 || actual.size != self.file.size {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    BundleError::CacheModified {
+                        path: self.file.source.clone(),
+                        expected: self.file.sha256,
+                        expected_size: self.file.size,
+                        actual: actual.sha256,
+                        actual_size: actual.size,
+                    },
+                ));
+            }
+            self.digest = Some(actual.sha256);
+        }
+        Ok(0)
+    }
+}
+
+/// An I/O error while writing `path`, unless it is a cached file failing its receipt.
+pub(crate) fn write_error(path: &Path) -> impl FnOnce(io::Error) -> BundleError + '_ {
+    move |e| {
+        if e.get_ref().is_some_and(|inner| inner.is::<BundleError>()) {
+            return *e.into_inner().expect("checked above").downcast::<BundleError>().expect("checked above");
+        }
+        BundleError::Io { action: "write", path: path.to_owned(), source: e }
+    }
+}
+
+/// Write a single-file output (a wheel, a tarball) through `produce`, then hash what was
+/// written (compressed, and still in the page cache).
+pub(crate) fn write_archive(
+    staging: &Path,
+    name: &str,
+    format: Format,
+    produce: impl FnOnce(&mut io::BufWriter<File>) -> Result<(), BundleError>,
+) -> Result<(Output, Vec<WrittenFile>), BundleError> {
+    let path = staging.join(name);
+    let file = File::create(&path).map_err(BundleError::io("create", &path))?;
+    let mut writer = io::BufWriter::with_capacity(1 << 20, file);
+    produce(&mut writer)?;
+    writer.flush().map_err(BundleError::io("write", &path))?;
+    drop(writer);
+    let file = File::open(&path).map_err(BundleError::io("read", &path))?;
+    let (sha256, size) =
+        Sha256::of_reader(io::BufReader::with_capacity(1 << 20, file)).map_err(BundleError::io("read", &path))?;
+    let output = Output { format, path: name.to_owned(), sha256: Some(sha256), size, files: 1 };
+    Ok((output, vec![WrittenFile { path: name.to_owned(), sha256, size }]))
+}
+
+/// `OUT/TRIPLE/`: the runtime root, exec bits kept, each file copied and re-hashed.
+fn stage_dir(runtime: &RuntimeRoot, staging: &Path, target: Target) -> Result<(Output, Vec<WrittenFile>), BundleError> {
+    let root = staging.join(target.triple());
+    let mut written = Vec::new();
+    for file in &runtime.files {
+        let dest = root.join(&file.path);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(BundleError::io("create", parent))?;
+        }
+        let mut reader = VerifyingReader::open(file)?;
+        let mut out = File::create(&dest).map_err(BundleError::io("create", &dest))?;
+        io::copy(&mut reader, &mut out).map_err(write_error(&dest))?;
+        set_mode(&dest, file.executable)?;
+        let sha256 = reader.digest().expect("read to the end");
+        written.push(WrittenFile { path: format!("{}/{}", target.triple(), file.path), sha256, size: file.size });
+    }
+    let output = Output {
+        format: Format::Dir,
+        path: target.triple().to_owned(),
+        sha256: None,
+        size: written.iter().map(|f| f.size).sum(),
+        files: written.len(),
+    };
+    Ok((output, written))
+}
+
+fn set_mode(path: &Path, executable: bool) -> Result<(), BundleError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if executable { 0o755 } else { 0o644 };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(BundleError::io("set the mode of", path))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, executable);
+    Ok(())
+}
+
+/// Refuse an `out` that holds anything but a previous bundle, unless forced.
+fn check_out(out: &Path, force: bool) -> Result<(), BundleError> {
+    let mut entries = match std::fs::read_dir(out) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(_) if out.exists() && !out.is_dir() => return Err(BundleError::OutNotDir { path: out.to_owned() }),
+        Err(e) => return Err(BundleError::Io { action: "read", path: out.to_owned(), source: e }),
+    };
+    if force || entries.next().is_none() || is_previous_bundle(out) {
+        return Ok(());
+    }
+    Err(BundleError::OutNotEmpty { path: out.to_owned() })
+}
+
+/// A directory a previous run wrote: its `bundle.json` parses, and it holds nothing that
+/// `SHA256SUMS` does not list.
+fn is_previous_bundle(dir: &Path) -> bool {
+    let parsed = std::fs::read(dir.join(BUNDLE_JSON))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<BundleDescription>(&b).ok())
+        .is_some();
+    let Ok(sums) = std::fs::read_to_string(dir.join(SHA256SUMS)) else { return false };
+    let listed: Vec<&str> = sums.lines().filter_map(|l| l.split_once("  ").map(|(_, p)| p)).collect();
+    let Ok(entries) = std::fs::read_dir(dir) else { return false };
+    parsed
+        && entries.flatten().all(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name == SHA256SUMS || listed.iter().any(|p| *p == name || p.starts_with(&format!("{name}/")))
+        })
+}
+
+/// A fresh directory next to `out`, on the same filesystem so publishing is a rename.
+fn staging_dir(out: &Path) -> Result<tempfile::TempDir, BundleError> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(BundleError::io("create", &parent))?;
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "bundle".into());
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}.partial-"))
+        .tempdir_in(&parent)
+        .map_err(BundleError::io("create a directory in", &parent))
+}
+
+/// `bundle.json`, then `SHA256SUMS` over every file including `bundle.json`.
+fn write_index(staging: &Path, description: &BundleDescription) -> Result<(), BundleError> {
+    let mut json = serde_json::to_vec_pretty(description).expect("a bundle description always serializes");
+    json.push(b'\n');
+    let path = staging.join(BUNDLE_JSON);
+    std::fs::write(&path, &json).map_err(BundleError::io("write", &path))?;
+    let mut files: Vec<(String, Sha256)> =
+        description.targets.values().flat_map(|t| t.files.iter().map(|f| (f.path.clone(), f.sha256))).collect();
+    files.push((BUNDLE_JSON.to_owned(), Sha256::of_reader(json.as_slice()).expect("reading memory").0));
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    let sums: String = files.iter().map(|(path, sha)| format!("{sha}  {path}\n")).collect();
+    let path = staging.join(SHA256SUMS);
+    std::fs::write(&path, sums).map_err(BundleError::io("write", &path))
+}
+
+/// Move the finished staging directory to `out`, replacing what is there whole: the old
+/// contents are renamed aside first and removed only after the new bundle is in place.
+fn publish(staging: tempfile::TempDir, out: &Path) -> Result<(), BundleError> {
+    let staged = staging.keep();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // tempfile creates 0700 directories; a bundle is meant to be shared.
+        let _ = std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o755));
+    }
+    let aside = if out.exists() {
+        let aside = staged.with_file_name(
+            staged.file_name().expect("a temp dir has a name").to_string_lossy().replace(".partial-", ".old-"),
+        );
+        if let Err(e) = std::fs::rename(out, &aside) {
+            let _ = std::fs::remove_dir_all(&staged);
+            return Err(BundleError::Io {
+                action: "move aside the previous bundle at",
+                path: out.to_owned(),
+                source: e,
+            });
+        }
+        Some(aside)
+    } else {
+        None
+    };
+    if let Err(e) = std::fs::rename(&staged, out) {
+        if let Some(aside) = &aside {
+            let _ = std::fs::rename(aside, out);
+        }
+        let _ = std::fs::remove_dir_all(&staged);
+        return Err(BundleError::Io { action: "move the bundle into", path: out.to_owned(), source: e });
+    }
+    if let Some(aside) = aside {
+        let _ = std::fs::remove_dir_all(aside);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn formats_round_trip() {
+        for f in Format::ALL {
+            assert_eq!(f.as_str().parse::<Format>().unwrap(), f);
+        }
+        assert!("zip".parse::<Format>().is_err());
+    }
+
+    #[test]
+    fn out_must_be_new_empty_or_a_previous_bundle() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        assert!(check_out(&out, false).is_ok(), "a new directory");
+        std::fs::create_dir(&out).unwrap();
+        assert!(check_out(&out, false).is_ok(), "an empty directory");
+        write(&out.join("notes.txt"), "mine");
+        assert!(matches!(check_out(&out, false), Err(BundleError::OutNotEmpty { .. })));
+        assert!(check_out(&out, true).is_ok(), "--force");
+        write(&dir.path().join("file"), "x");
+        assert!(matches!(check_out(&dir.path().join("file"), false), Err(BundleError::OutNotDir { .. })));
+    }
+
+    #[test]
+    fn a_previous_bundle_is_recognised_only_when_everything_in_it_is_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let description = BundleDescription {
+            schema_version: 1,
+            generator: "test".into(),
+            version: "0.163.0".parse().unwrap(),
+            channel: Channel::Stable,
+            formats: vec![Format::Dir],
+            targets: BTreeMap::new(),
+        };
+        write(&dir.path().join("x86_64-unknown-linux-musl/bin/codex"), "bin");
+        write_index(dir.path(), &description).unwrap();
+        let sums = std::fs::read_to_string(dir.path().join(SHA256SUMS)).unwrap();
+        std::fs::write(
+            dir.path().join(SHA256SUMS),
+            format!("{sums}{}  x86_64-unknown-linux-musl/bin/codex\n", "0".repeat(64)),
+        )
+        .unwrap();
+        assert!(is_previous_bundle(dir.path()));
+        write(&dir.path().join("stray.txt"), "not ours");
+        assert!(!is_previous_bundle(dir.path()));
+    }
+
+    #[test]
+    fn publishing_replaces_a_previous_bundle_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        write(&out.join("old.txt"), "old");
+        let staging = staging_dir(&out).unwrap();
+        write(&staging.path().join("new.txt"), "new");
+        publish(staging, &out).unwrap();
+        assert!(out.join("new.txt").is_file() && !out.join("old.txt").exists());
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(left, ["out"], "no staging or aside directory is left behind");
+    }
+
+    #[test]
+    fn a_modified_cache_file_fails_its_receipt() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("codex");
+        std::fs::write(&source, b"original").unwrap();
+        let (sha256, size) = Sha256::of_reader(&b"original"[..]).unwrap();
+        let file = RuntimeFile { path: "bin/codex".into(), source: source.clone(), executable: true, sha256, size };
+        let mut ok = Vec::new();
+        io::copy(&mut VerifyingReader::open(&file).unwrap(), &mut ok).unwrap();
+        std::fs::write(&source, b"tampered").unwrap();
+        let err = io::copy(&mut VerifyingReader::open(&file).unwrap(), &mut Vec::new()).unwrap_err();
+        let err = write_error(Path::new("dest"))(err);
+        assert!(matches!(err, BundleError::CacheModified { .. }), "{err}");
+        assert!(err.to_string().contains(&sha256.to_string()), "{err}");
+    }
+}

@@ -1,0 +1,277 @@
+//! bundle: six fixture targets from a loopback mirror, checked with the real pip, npm and
+//! sha256sum.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use codex_runtime_test_support::fixture::{self, FixtureRuntime, sha256_hex};
+use codex_runtime_test_support::http::TestServer;
+use serde_json::Value;
+
+use crate::common::*;
+
+/// (triple, npm suffix, wheel tag) of the six targets.
+pub const TARGETS: [(&str, &str, &str); 6] = [
+    ("x86_64-unknown-linux-musl", "linux-x64", "manylinux_2_17_x86_64"),
+    ("aarch64-unknown-linux-musl", "linux-arm64", "manylinux_2_17_aarch64"),
+    ("x86_64-apple-darwin", "darwin-x64", "macosx_10_9_x86_64"),
+    ("aarch64-apple-darwin", "darwin-arm64", "macosx_11_0_arm64"),
+    ("x86_64-pc-windows-msvc", "win32-x64", "win_amd64"),
+    ("aarch64-pc-windows-msvc", "win32-arm64", "win_arm64"),
+];
+
+/// A fixture for each of the six targets, and one manifest pinning them all.
+pub struct SixTargets {
+    pub fixtures: Vec<Fixture>,
+    pub manifest: Value,
+}
+
+impl SixTargets {
+    pub fn new() -> SixTargets {
+        let fixtures: Vec<Fixture> = TARGETS
+            .iter()
+            .map(|(triple, suffix, tag)| {
+                Fixture::of(FixtureRuntime::new("0.163.0", "0.163.0", triple, suffix, tag), "stable")
+            })
+            .collect();
+        let entries: Vec<(&str, Value)> =
+            fixtures.iter().map(|f| (f.runtime.target.as_str(), f.runtime.manifest_target(&f.npm, &f.wheel))).collect();
+        let manifest = fixture::manifest("stable", "0.163.0", &entries);
+        SixTargets { fixtures, manifest }
+    }
+
+    pub fn fixture(&self, triple: &str) -> &Fixture {
+        self.fixtures.iter().find(|f| f.runtime.target == triple).unwrap()
+    }
+}
+
+/// Every regular file under `dir`, relative, with its bytes.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                out.insert(path.strip_prefix(root).unwrap().display().to_string(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn bundle_args<'a>(manifest: &'a str, mirror: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec!["bundle", "--manifest", manifest, "--all-platforms", "--out", out, "--source", "mirror", "--mirror", mirror]
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let output = cmd.output().unwrap();
+    assert_code(&output, 0);
+    text(&output.stdout)
+}
+
+#[test]
+fn bundles_six_targets_as_dirs_wheels_and_npm_packages_that_install() {
+    let env = Env::new();
+    let six = SixTargets::new();
+    let server = TestServer::start();
+    for f in &six.fixtures {
+        f.serve_mirror(&server);
+    }
+    let mirror = format!("{}/mirror", server.url());
+    let manifest = env.manifest(&six.manifest);
+    let out = env.path("dist");
+    let out_arg = out.to_str().unwrap().to_owned();
+
+    let mut args = bundle_args(&manifest, &mirror, &out_arg);
+    args.extend(["--json", "--jobs", "3"]);
+    let first = env.run(&args);
+    assert_code(&first, 0);
+    let json = stdout_json(&first);
+    let artifacts = json["artifacts"].as_array().unwrap();
+    assert_eq!(artifacts.len(), 18, "{json:#}");
+    let downloads = server.requests().len();
+    assert_eq!(downloads, 6, "one artifact per target");
+
+    // Every file written is in SHA256SUMS, and the real sha256sum agrees.
+    let sums = std::fs::read_to_string(out.join("SHA256SUMS")).unwrap();
+    let listed: Vec<&str> = sums.lines().map(|l| l.split_once("  ").unwrap().1).collect();
+    let mut written: Vec<String> = tree(&out).into_keys().filter(|p| p != "SHA256SUMS").collect();
+    written.sort();
+    assert_eq!(listed, written);
+    run_ok(Command::new("sha256sum").arg("--strict").arg("-c").arg("SHA256SUMS").current_dir(&out));
+
+    // dir: the runtime root exactly, exec bits kept, no receipt and no wheel shim.
+    for f in &six.fixtures {
+        let root = out.join(&f.runtime.target);
+        let mut expected: Vec<String> = f.runtime.files.iter().map(|f| f.path.clone()).collect();
+        expected.sort();
+        assert_eq!(tree(&root).into_keys().collect::<Vec<_>>(), expected, "{}", f.runtime.target);
+        for file in &f.runtime.files {
+            let mode = std::fs::metadata(root.join(&file.path)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, if file.executable { 0o755 } else { 0o644 }, "{}", file.path);
+            assert_eq!(std::fs::read(root.join(&file.path)).unwrap(), file.contents, "{}", file.path);
+        }
+    }
+
+    // bundle.json: what was verified, from where, and what was written.
+    let description: Value = serde_json::from_slice(&std::fs::read(out.join("bundle.json")).unwrap()).unwrap();
+    assert_eq!(description["version"], "0.163.0");
+    assert_eq!(description["channel"], "stable");
+    for f in &six.fixtures {
+        let t = &description["targets"][&f.runtime.target];
+        assert_eq!(t["source"], "mirror");
+        assert_eq!(t["artifact"]["sha256"], sha256_hex(&f.wheel));
+        assert_eq!(t["entrypoint"]["sha256"], sha256_hex(&f.runtime.entrypoint().contents));
+        assert_eq!(t["outputs"].as_array().unwrap().len(), 3);
+    }
+
+    // wheel: the real pip installs it, and the shim finds the pinned entrypoint.
+    let linux = six.fixture(LINUX);
+    let site = env.path("site");
+    let wheel = out.join(linux.runtime.wheel_file_name());
+    run_ok(
+        Command::new("python3")
+            .args(["-m", "pip", "install", "--no-deps", "--no-index", "--disable-pip-version-check", "--target"])
+            .arg(&site)
+            .arg(&wheel),
+    );
+    let printed = run_ok(
+        Command::new("python3")
+            .args(["-c", "import codex_cli_bin; print(codex_cli_bin.bundled_codex_path())"])
+            .env("PYTHONPATH", &site),
+    );
+    let entrypoint = PathBuf::from(printed.trim());
+    assert!(entrypoint.starts_with(&site), "{printed}");
+    assert_eq!(sha256_hex(&std::fs::read(&entrypoint).unwrap()), sha256_hex(&linux.runtime.entrypoint().contents));
+    assert_eq!(std::fs::metadata(&entrypoint).unwrap().permissions().mode() & 0o111, 0o111, "exec bits from the zip");
+    let ran = Command::new(&entrypoint).arg("--version").output().unwrap();
+    assert_eq!(text(&ran.stdout), "codex-cli 0.163.0\n");
+    // RECORD lists every other member with its urlsafe-base64 sha256 and size, itself with `,,`.
+    let record_check = r#"
+import base64, hashlib, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+names = [i.filename for i in z.infolist()]
+rows = [l.split(",") for l in z.read(names[-1]).decode().splitlines()]
+assert names[-1].endswith(".dist-info/RECORD") and rows[-1] == [names[-1], "", ""], rows[-1]
+assert [r[0] for r in rows] == names, (rows, names)
+for name, digest, size in rows[:-1]:
+    data = z.read(name)
+    want = "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+    assert (digest, int(size)) == (want, len(data)), name
+print(len(rows))
+"#;
+    let rows = run_ok(Command::new("python3").args(["-c", record_check]).arg(&wheel));
+    assert_eq!(rows.trim(), (linux.runtime.files.len() + 4).to_string());
+    let wheel_meta = std::fs::read_to_string(site.join("openai_codex_cli_bin-0.163.0.dist-info/WHEEL")).unwrap();
+    assert!(wheel_meta.contains("Root-Is-Purelib: false\nTag: py3-none-manylinux_2_17_x86_64\n"), "{wheel_meta}");
+
+    // npm: the real npm installs the tarball offline, entrypoint under vendor/TRIPLE.
+    let prefix = env.path("npm-project");
+    std::fs::create_dir_all(&prefix).unwrap();
+    run_ok(
+        Command::new("npm")
+            .args(["install", "--offline", "--no-audit", "--no-fund", "--no-save", "--prefix"])
+            .arg(&prefix)
+            .arg(out.join(linux.runtime.npm_file_name()))
+            .env("npm_config_cache", env.path("npm-cache"))
+            .env("HOME", env.dir.path()),
+    );
+    let installed = prefix.join("node_modules/@openai/codex/vendor").join(LINUX).join("bin/codex");
+    assert_eq!(sha256_hex(&std::fs::read(&installed).unwrap()), sha256_hex(&linux.runtime.entrypoint().contents));
+    let package: Value =
+        serde_json::from_slice(&std::fs::read(prefix.join("node_modules/@openai/codex/package.json")).unwrap())
+            .unwrap();
+    assert_eq!(package["version"], "0.163.0-linux-x64");
+    assert_eq!(package["os"], serde_json::json!(["linux"]));
+
+    // A second run answers from the cache and writes byte-identical files.
+    let first_tree = tree(&out);
+    let again = env.path("dist-again");
+    let second = env.run(&bundle_args(&manifest, &mirror, again.to_str().unwrap()));
+    assert_code(&second, 0);
+    assert_eq!(server.requests().len(), downloads, "the cache answers the second run");
+    assert!(first_tree == tree(&again), "two bundles differ");
+
+    // Bundling over a previous bundle replaces it whole.
+    std::fs::write(out.join(LINUX).join("bin/codex"), b"stale").unwrap();
+    assert_code(&env.run(&bundle_args(&manifest, &mirror, &out_arg)), 0);
+    assert!(first_tree == tree(&out), "the previous bundle was not replaced whole");
+    let leftovers: Vec<String> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_target_missing_from_every_source_is_named_and_nothing_is_written() {
+    let env = Env::new();
+    let six = SixTargets::new();
+    let server = TestServer::start();
+    for f in six.fixtures.iter().filter(|f| f.runtime.target != "aarch64-apple-darwin") {
+        f.serve_mirror(&server);
+    }
+    let mirror = format!("{}/mirror", server.url());
+    let manifest = env.manifest(&six.manifest);
+    let out = env.path("dist");
+    let mut args = bundle_args(&manifest, &mirror, out.to_str().unwrap());
+    args.push("--json");
+
+    let output = env.run(&args);
+    assert_code(&output, 5);
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("1 of 6 targets failed"), "{stderr}");
+    assert!(stderr.contains("aarch64-apple-darwin: no source could provide"), "{stderr}");
+    assert_eq!(stdout_json(&output)["error"]["exit_code"], 5);
+    assert!(!out.exists(), "a failed bundle writes nothing");
+    let left: Vec<_> = std::fs::read_dir(env.dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(left.iter().all(|n| !n.to_string_lossy().starts_with(".dist")), "{left:?}");
+    // The five good targets are in the cache for the next run.
+    assert_eq!(std::fs::read_dir(env.cache().join("runtimes/0.163.0")).unwrap().count(), 5);
+}
+
+#[test]
+fn refuses_an_out_dir_that_holds_something_else() {
+    let env = Env::new();
+    let fixture = Fixture::stable();
+    let server = TestServer::start();
+    let mirror = fixture.serve_mirror(&server);
+    let manifest = env.manifest(&fixture.manifest);
+    let out = env.path("dist");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let args = [
+        "bundle",
+        "--manifest",
+        &manifest,
+        "--target",
+        LINUX,
+        "--format",
+        "wheel",
+        "--out",
+        out.to_str().unwrap(),
+        "--source",
+        "mirror",
+        "--mirror",
+        &mirror,
+    ];
+
+    let refused = env.run(&args);
+    assert_code(&refused, 2);
+    assert!(text(&refused.stderr).contains("--force"), "{}", text(&refused.stderr));
+    assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "mine");
+    assert_eq!(server.requests().len(), 0, "refused before fetching anything");
+
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    assert_code(&env.run(&forced), 0);
+    let files: Vec<String> = tree(&out).into_keys().collect();
+    assert_eq!(files, ["SHA256SUMS", "bundle.json", &fixture.runtime.wheel_file_name()]);
+}
