@@ -2,6 +2,7 @@
 //! loopback HTTP server, and one install of the real runtime.
 
 mod bundle;
+mod cache;
 mod check;
 mod common;
 mod install;

@@ -392,6 +392,21 @@ fn read_lines(stdout: impl Read, sender: &Sender<StdoutEvent>) {
     }
 }
 
+/// Runs `stdout` through the line reader and classifies every line the way a check does: the
+/// fuzzing entry point for the JSON-RPC reading code.
+pub(crate) fn read_and_classify(stdout: &[u8]) {
+    let (sender, events) = mpsc::channel();
+    read_lines(stdout, &sender);
+    drop(sender);
+    for event in events {
+        if let StdoutEvent::Line(line) = event
+            && let Some(Outcome::Answered(metadata)) = classify(&line)
+        {
+            let _ = metadata.version();
+        }
+    }
+}
+
 /// Reads `stderr` to its end, keeping its last [`STDERR_TAIL_BYTES`] bytes in `tail`.
 fn keep_tail(mut stderr: impl Read, tail: &Mutex<VecDeque<u8>>) {
     let mut buffer = [0; 8192];

@@ -45,6 +45,13 @@ use std::time::Duration;
 pub use exec::exec;
 pub use verdict::{Expected, ExpectedVersion, Problem};
 
+/// Feeds bytes a server wrote on stdout through the newline-delimited JSON-RPC reader and
+/// classifies each line. For the fuzz targets only; not part of the API.
+#[doc(hidden)]
+pub fn fuzz_stdout(stdout: &[u8]) {
+    handshake::read_and_classify(stdout);
+}
+
 /// How long [`check`] waits for the answer to `initialize` unless told otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 

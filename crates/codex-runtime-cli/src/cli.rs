@@ -63,6 +63,8 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Fetch and verify every target in parallel; stage them as directories, wheels and npm packages
     Bundle(BundleArgs),
+    /// Verify, repair, prune or empty the cache
+    Cache(CacheArgs),
 }
 
 /// Which runtime: a channel's pin or an exact pinned version, for a target.
@@ -224,6 +226,41 @@ pub struct BundleArgs {
     pub force: bool,
     #[command(flatten)]
     pub sources: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub command: CacheCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Re-hash every installed runtime against its receipt and report each difference; exits 4
+    /// when something is damaged (unless --repair fixed it)
+    #[command(after_help = "Examples:\n  codex-runtime cache verify\n  codex-runtime cache verify --repair --json")]
+    Verify(CacheVerifyArgs),
+    /// Remove runtimes no channel pins (the embedded ones, or --manifest), partial downloads
+    /// no channel pins, and leftovers of interrupted installs older than --older-than
+    Prune(CachePruneArgs),
+    /// Empty the cache: every runtime, partial download and leftover
+    Clean,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheVerifyArgs {
+    /// Reinstall every damaged runtime a channel pins, from the sources, as `install` would
+    #[arg(long)]
+    pub repair: bool,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CachePruneArgs {
+    /// Minutes after which leftovers in tmp/ and partial downloads count as abandoned
+    #[arg(long, value_name = "MINUTES", default_value_t = 60)]
+    pub older_than: u64,
 }
 
 #[cfg(test)]

@@ -1,14 +1,16 @@
 //! Safe extraction of tar.gz and zip artifacts into a fresh directory.
 //!
 //! Every member name is checked before anything is written: no absolute paths, drive letters,
-//! backslashes or `..`; no device files, fifos or hard links; symlinks only when they stay
-//! inside the tree, and created last so no file is ever written through one. The entry count
-//! and the bytes written are bounded by the pins, so a decompression bomb stops early. Every
+//! backslashes or `..`; no device files, fifos or hard links; no duplicates, and no member that
+//! is both a file and a directory; symlinks only when they stay inside the tree without going
+//! through another link, and created last so no file is ever written through one. A zip's local
+//! headers must agree with its central directory. The entry count and the bytes written are
+//! bounded by the pins, so a decompression bomb stops early. Every error names the member. Every
 //! file is hashed as it is written, so verifying the entrypoint afterwards costs no re-read.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::mpsc;
 
@@ -36,12 +38,14 @@ pub struct ExtractedFile {
 pub enum ExtractError {
     #[error("archive member `{member}` is refused: {reason}")]
     Refused { member: String, reason: &'static str },
-    #[error("archive holds more than the {limit} entries its pins allow")]
-    TooManyEntries { limit: u64 },
+    #[error("archive holds more than the {limit} entries its pins allow (at member `{member}`)")]
+    TooManyEntries { member: String, limit: u64 },
     #[error("archive unpacks to more than the {limit} bytes its pins allow (at member `{member}`)")]
     TooLarge { member: String, limit: u64 },
-    #[error("archive is corrupt or truncated")]
+    /// `near` says where: "in member `x`", "after member `x`", "in its central directory".
+    #[error("archive is corrupt or truncated {near}")]
     Corrupt {
+        near: String,
         #[source]
         source: io::Error,
     },
@@ -68,12 +72,21 @@ pub fn extract(
     sink.finish()
 }
 
-fn corrupt(source: io::Error) -> ExtractError {
-    ExtractError::Corrupt { source }
+fn corrupt(near: String, source: io::Error) -> ExtractError {
+    ExtractError::Corrupt { near, source }
 }
 
-fn zip_corrupt(e: zip::result::ZipError) -> ExtractError {
-    corrupt(io::Error::new(io::ErrorKind::InvalidData, e))
+fn in_member(name: &str) -> String {
+    format!("in member `{name}`")
+}
+
+/// Where a tar stream broke: after the last member read, or at its start.
+fn after(last: &Option<String>) -> String {
+    last.as_ref().map_or_else(|| "at its start".to_owned(), |m| format!("after member `{m}`"))
+}
+
+fn zip_corrupt(near: String, e: zip::result::ZipError) -> ExtractError {
+    corrupt(near, io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 fn open(archive: &Path) -> Result<File, ExtractError> {
@@ -85,13 +98,14 @@ fn open(archive: &Path) -> Result<File, ExtractError> {
 fn extract_tar_gz(archive: &Path, sink: &mut Sink) -> Result<(), ExtractError> {
     let gz = flate2::read::GzDecoder::new(BufReader::with_capacity(256 * 1024, open(archive)?));
     let mut archive = tar::Archive::new(gz);
-    for entry in archive.entries().map_err(corrupt)? {
-        let mut entry = entry.map_err(corrupt)?;
+    let mut last: Option<String> = None;
+    for entry in archive.entries().map_err(|e| corrupt(after(&last), e))? {
+        let mut entry = entry.map_err(|e| corrupt(after(&last), e))?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let header = entry.header();
         let kind = match header.entry_type() {
             tar::EntryType::Regular | tar::EntryType::Continuous => {
-                let executable = header.mode().map_err(corrupt)? & 0o111 != 0;
+                let executable = header.mode().map_err(|e| corrupt(in_member(&name), e))? & 0o111 != 0;
                 Kind::File { executable, declared_size: entry.size() }
             }
             tar::EntryType::Directory => Kind::Dir,
@@ -113,27 +127,48 @@ fn extract_tar_gz(archive: &Path, sink: &mut Sink) -> Result<(), ExtractError> {
             let written = write_file(&mut entry, &file, budget)?;
             sink.wrote(file, written);
         }
+        last = Some(name);
+    }
+    // Read what follows the end-of-archive blocks (only padding, in a sound archive) so that a
+    // truncated or corrupt gzip trailer is noticed.
+    let near = || format!("after its last member{}", last.as_ref().map(|m| format!(" `{m}`")).unwrap_or_default());
+    let mut rest = archive.into_inner().take(TRAILER_LIMIT + 1);
+    let trailing = io::copy(&mut rest, &mut io::sink()).map_err(|e| corrupt(near(), e))?;
+    if trailing > TRAILER_LIMIT {
+        let e = io::Error::new(io::ErrorKind::InvalidData, "more than 1 MiB of data after the end of the tar stream");
+        return Err(corrupt(near(), e));
     }
     Ok(())
 }
 
+/// How much padding may follow a tar stream's end inside the gzip stream.
+const TRAILER_LIMIT: u64 = 1024 * 1024;
+
 /// A zip says everything about its members up front: every member is checked first, then the
 /// files are inflated in parallel, largest first, each by a thread with its own reader.
 fn extract_zip(archive_path: &Path, sink: &mut Sink) -> Result<(), ExtractError> {
-    let mut archive = zip::ZipArchive::new(BufReader::new(open(archive_path)?)).map_err(zip_corrupt)?;
-    if archive.len() as u64 > sink.limits.max_entries {
-        return Err(ExtractError::TooManyEntries { limit: sink.limits.max_entries });
+    let central = || "in its central directory".to_owned();
+    let mut archive =
+        zip::ZipArchive::new(BufReader::new(open(archive_path)?)).map_err(|e| zip_corrupt(central(), e))?;
+    // Local headers are read through a second handle, so the archive's buffer is kept.
+    let mut raw = open(archive_path)?;
+    if archive.has_duplicate_names() {
+        // The zip crate keeps one member per name; find the name it dropped.
+        let member = duplicate_name(&mut raw, archive.central_directory_start())
+            .unwrap_or_else(|| "(a name listed twice)".to_owned());
+        return Err(ExtractError::Refused { member, reason: "it appears twice in the archive" });
     }
     let mut jobs = Vec::new();
     for i in 0..archive.len() {
-        let mut member = archive.by_index(i).map_err(zip_corrupt)?;
+        let mut member = archive.by_index(i).map_err(|e| zip_corrupt(central(), e))?;
         let name = String::from_utf8_lossy(member.name_raw()).into_owned();
+        check_local_header(&mut raw, &member, &name)?;
         let mode = member.unix_mode().unwrap_or(0o644);
         let kind = match mode & 0o170000 {
             _ if member.is_dir() => Kind::Dir,
             0o120000 => {
                 let mut target = String::new();
-                member.by_ref().take(4096).read_to_string(&mut target).map_err(corrupt)?;
+                member.by_ref().take(4096).read_to_string(&mut target).map_err(|e| corrupt(in_member(&name), e))?;
                 Kind::Symlink(target)
             }
             0 | 0o100000 => Kind::File { executable: mode & 0o111 != 0, declared_size: member.size() },
@@ -160,10 +195,11 @@ fn extract_zip(archive_path: &Path, sink: &mut Sink) -> Result<(), ExtractError>
             .filter(|(_, queue)| !queue.is_empty())
             .map(|(_, queue)| {
                 scope.spawn(move || {
-                    let mut archive = zip::ZipArchive::new(BufReader::new(open(archive_path)?)).map_err(zip_corrupt)?;
+                    let mut archive = zip::ZipArchive::new(BufReader::new(open(archive_path)?))
+                        .map_err(|e| zip_corrupt(central(), e))?;
                     let mut done = Vec::new();
                     for (i, file) in queue {
-                        let mut member = archive.by_index(i).map_err(zip_corrupt)?;
+                        let mut member = archive.by_index(i).map_err(|e| zip_corrupt(in_member(&file.name), e))?;
                         // A member may not write more than the central directory declares.
                         let written = write_file(&mut member, &file, file.declared_size)?;
                         done.push((file, written));
@@ -180,6 +216,64 @@ fn extract_zip(archive_path: &Path, sink: &mut Sink) -> Result<(), ExtractError>
         }
     }
     Ok(())
+}
+
+/// A zip member's local header must describe the member the central directory lists: the same
+/// name and, unless sizes follow the data in a descriptor, the same checksum and sizes.
+fn check_local_header<R: Read>(
+    raw: &mut File,
+    member: &zip::read::ZipFile<'_, R>,
+    name: &str,
+) -> Result<(), ExtractError> {
+    let refuse = |reason| ExtractError::Refused { member: name.to_owned(), reason };
+    let mut fixed = [0u8; 30];
+    let read = raw
+        .seek(SeekFrom::Start(member.header_start()))
+        .and_then(|_| raw.read_exact(&mut fixed))
+        .map_err(|e| corrupt(in_member(name), e));
+    read?;
+    let u16_at = |at: usize| u16::from_le_bytes([fixed[at], fixed[at + 1]]);
+    let u32_at = |at: usize| u32::from_le_bytes([fixed[at], fixed[at + 1], fixed[at + 2], fixed[at + 3]]);
+    if u32_at(0) != 0x0403_4b50 {
+        return Err(refuse("the central directory points at no local header"));
+    }
+    let mut local_name = vec![0u8; usize::from(u16_at(26))];
+    raw.read_exact(&mut local_name).map_err(|e| corrupt(in_member(name), e))?;
+    if local_name != member.name_raw() {
+        return Err(refuse("its local header and the central directory name different members"));
+    }
+    let sizes_in_descriptor = u16_at(6) & 0x8 != 0;
+    let agrees = |local: u32, central: u64| local == u32::MAX || u64::from(local) == central;
+    if !sizes_in_descriptor {
+        if u32_at(14) != member.crc32() {
+            return Err(refuse("its local header and the central directory disagree on its checksum"));
+        }
+        if !agrees(u32_at(18), member.compressed_size()) || !agrees(u32_at(22), member.size()) {
+            return Err(refuse("its local header and the central directory disagree on its size"));
+        }
+    }
+    Ok(())
+}
+
+/// The first name the central directory at `start` lists twice.
+fn duplicate_name(raw: &mut File, start: u64) -> Option<String> {
+    raw.seek(SeekFrom::Start(start)).ok()?;
+    let mut reader = BufReader::new(raw);
+    let mut names = std::collections::HashSet::new();
+    let mut fixed = [0u8; 46];
+    // Each entry takes at least 46 bytes, so the loop ends with the file.
+    while reader.read_exact(&mut fixed).is_ok() && fixed[..4] == [0x50, 0x4b, 0x01, 0x02] {
+        let len = |at: usize| usize::from(u16::from_le_bytes([fixed[at], fixed[at + 1]]));
+        let mut name = vec![0u8; len(28)];
+        reader.read_exact(&mut name).ok()?;
+        let skip = (len(30) + len(32)) as i64;
+        reader.seek_relative(skip).ok()?;
+        let name = String::from_utf8_lossy(&name).into_owned();
+        if !names.insert(name.clone()) {
+            return Some(name);
+        }
+    }
+    None
 }
 
 enum Kind {
@@ -222,7 +316,8 @@ struct Sink<'a> {
     written: u64,
     seen: HashMap<String, Seen>,
     files: Vec<ExtractedFile>,
-    symlinks: Vec<(String, String)>,
+    /// Member name, normalized path, link target.
+    symlinks: Vec<(String, String, String)>,
 }
 
 impl<'a> Sink<'a> {
@@ -244,7 +339,7 @@ impl<'a> Sink<'a> {
     fn admit(&mut self, name: &str, kind: Kind) -> Result<Option<FileToWrite>, ExtractError> {
         self.entries += 1;
         if self.entries > self.limits.max_entries {
-            return Err(ExtractError::TooManyEntries { limit: self.limits.max_entries });
+            return Err(ExtractError::TooManyEntries { member: name.to_owned(), limit: self.limits.max_entries });
         }
         let refuse = |reason| ExtractError::Refused { member: name.to_owned(), reason };
         let path = member_path(name).map_err(refuse)?;
@@ -272,11 +367,11 @@ impl<'a> Sink<'a> {
             Kind::Symlink(_) => Seen::Symlink,
             _ => Seen::File,
         };
-        match self.seen.get(&path) {
-            Some(Seen::Dir) if this == Seen::Dir => return Ok(None),
-            Some(Seen::Dir) => return Err(refuse("it is both a directory and a file")),
-            Some(_) => return Err(refuse("it appears twice in the archive")),
-            None => {}
+        match (self.seen.get(&path), &this) {
+            (Some(Seen::Dir), Seen::Dir) => return Ok(None),
+            (Some(Seen::Dir), _) | (Some(_), Seen::Dir) => return Err(refuse("it is both a directory and a file")),
+            (Some(_), _) => return Err(refuse("it appears twice in the archive")),
+            (None, _) => {}
         }
         self.seen.insert(path.clone(), this);
         let target = self.dest.join(&path);
@@ -284,7 +379,7 @@ impl<'a> Sink<'a> {
             Kind::Dir => create_dir(&target).map(|()| None),
             Kind::Symlink(link) => {
                 symlink_target(&path, &link).map_err(refuse)?;
-                self.symlinks.push((path, link));
+                self.symlinks.push((name.to_owned(), path, link));
                 Ok(None)
             }
             Kind::File { executable, declared_size } => {
@@ -314,9 +409,18 @@ impl<'a> Sink<'a> {
         });
     }
 
-    /// Create the symlinks last, once no more file will be written.
+    /// Create the symlinks last, once no more file will be written. None may point at or
+    /// through another link: each was checked alone, a chain of them could still escape.
     fn finish(mut self) -> Result<Vec<ExtractedFile>, ExtractError> {
-        for (path, link) in &self.symlinks {
+        for (name, path, link) in &self.symlinks {
+            if through_link(path, link, &self.seen) {
+                return Err(ExtractError::Refused {
+                    member: name.clone(),
+                    reason: "symlink points at or through another symlink",
+                });
+            }
+        }
+        for (_, path, link) in &self.symlinks {
             let target = self.dest.join(path);
             if let Some(parent) = target.parent() {
                 create_dir(parent)?;
@@ -352,7 +456,7 @@ fn write_file(data: &mut dyn Read, file: &FileToWrite, limit: u64) -> Result<Wri
         let mut hasher = Hasher::new(false);
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            let n = read_some(&mut limited, &mut buf)?;
+            let n = read_some(&mut limited, &mut buf, &file.name)?;
             if n == 0 {
                 break;
             }
@@ -383,7 +487,7 @@ fn write_file(data: &mut dyn Read, file: &FileToWrite, limit: u64) -> Result<Wri
             let digests = hasher.finish();
             Ok(Written { sha256: digests.sha256, size: digests.size })
         });
-        let read = pump(&mut limited, &empty_rx, full_tx, limit).map_err(|e| e.unwrap_or_else(too_large));
+        let read = pump(&mut limited, &empty_rx, full_tx, limit, &file.name).map_err(|e| e.unwrap_or_else(too_large));
         let written = writer.join().expect("the writer thread panicked").map_err(write_err);
         read?;
         written
@@ -397,13 +501,14 @@ fn pump(
     empty: &mpsc::Receiver<Vec<u8>>,
     full: mpsc::SyncSender<Vec<u8>>,
     limit: u64,
+    member: &str,
 ) -> Result<(), Option<ExtractError>> {
     let mut total = 0u64;
     while let Ok(mut buf) = empty.recv() {
         buf.resize(CHUNK, 0);
         let mut filled = 0;
         while filled < CHUNK {
-            match read_some(reader, &mut buf[filled..]).map_err(Some)? {
+            match read_some(reader, &mut buf[filled..], member).map_err(Some)? {
                 0 => break,
                 n => filled += n,
             }
@@ -424,12 +529,12 @@ fn pump(
 }
 
 /// Read, retrying interruptions; a failure is a corrupt archive.
-fn read_some(reader: &mut dyn Read, buf: &mut [u8]) -> Result<usize, ExtractError> {
+fn read_some(reader: &mut dyn Read, buf: &mut [u8], member: &str) -> Result<usize, ExtractError> {
     loop {
         match reader.read(buf) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(corrupt(e)),
+            Err(e) => return Err(corrupt(in_member(member), e)),
         }
     }
 }
@@ -497,6 +602,27 @@ fn symlink_target(member: &str, link: &str) -> Result<(), &'static str> {
         }
     }
     Ok(())
+}
+
+/// Whether resolving `link` from the symlink at `path` steps on another symlink member.
+fn through_link(path: &str, link: &str, seen: &HashMap<String, Seen>) -> bool {
+    let mut at: Vec<&str> = path.split('/').collect();
+    at.pop();
+    for part in link.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                at.pop();
+            }
+            _ => {
+                at.push(part);
+                if seen.get(&at.join("/")) == Some(&Seen::Symlink) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -581,6 +707,380 @@ mod tests {
             [("link", "../x"), ("a/link", "../../x"), ("a/link", "/etc/passwd"), ("a/link", ""), ("a/l", "C:/x")]
         {
             assert!(symlink_target(member, link).is_err(), "{member} -> {link}");
+        }
+    }
+}
+
+/// Hostile archives, table-driven, in both formats where the format can express the case:
+/// each is refused with a message naming the member, and nothing lands outside the destination.
+#[cfg(test)]
+mod hostile {
+    use std::io::Write as _;
+
+    use super::*;
+
+    /// One raw tar member: the name and link name are written byte for byte into the header,
+    /// so `..`, absolute and backslash names go in unchanged.
+    struct TarMember {
+        name: &'static str,
+        kind: u8,
+        data: Vec<u8>,
+        link: &'static str,
+        mode: u32,
+    }
+
+    fn file(name: &'static str, data: &[u8]) -> TarMember {
+        TarMember { name, kind: b'0', data: data.to_vec(), link: "", mode: 0o644 }
+    }
+
+    fn special(name: &'static str, kind: u8, link: &'static str) -> TarMember {
+        TarMember { name, kind, data: Vec::new(), link, mode: 0o777 }
+    }
+
+    fn raw_tar(members: &[TarMember]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for m in members {
+            let mut header = tar::Header::new_old();
+            header.as_old_mut().name[..m.name.len()].copy_from_slice(m.name.as_bytes());
+            header.as_old_mut().linkname[..m.link.len()].copy_from_slice(m.link.as_bytes());
+            header.set_mode(m.mode);
+            header.set_size(m.data.len() as u64);
+            header.set_mtime(1_600_000_000);
+            header.as_old_mut().linkflag = [m.kind];
+            header.set_cksum();
+            out.extend_from_slice(header.as_bytes());
+            out.extend_from_slice(&m.data);
+            out.resize(out.len().next_multiple_of(512), 0);
+        }
+        out.resize(out.len() + 1024, 0);
+        out
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(bytes).unwrap();
+        gz.finish().unwrap()
+    }
+
+    /// One raw zip member, stored or deflated, with a Unix mode and the ways its local header
+    /// may lie about it.
+    struct ZipMember {
+        name: &'static str,
+        data: Vec<u8>,
+        mode: u32,
+        deflate: bool,
+        local_name: Option<&'static str>,
+        local_size_delta: u32,
+        /// The uncompressed size both headers declare, when it should differ from the truth.
+        declared_size: Option<u32>,
+    }
+
+    fn zfile(name: &'static str, data: &[u8]) -> ZipMember {
+        ZipMember {
+            name,
+            data: data.to_vec(),
+            mode: 0o100644,
+            deflate: false,
+            local_name: None,
+            local_size_delta: 0,
+            declared_size: None,
+        }
+    }
+
+    fn zmode(name: &'static str, data: &[u8], mode: u32) -> ZipMember {
+        ZipMember { mode, ..zfile(name, data) }
+    }
+
+    fn raw_zip(members: &[ZipMember]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut central = Vec::new();
+        for m in members {
+            let mut crc = flate2::Crc::new();
+            crc.update(&m.data);
+            let body = if m.deflate {
+                let mut d = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+                d.write_all(&m.data).unwrap();
+                d.finish().unwrap()
+            } else {
+                m.data.clone()
+            };
+            let size = m.declared_size.unwrap_or(m.data.len() as u32);
+            let method: u16 = if m.deflate { 8 } else { 0 };
+            let offset = out.len() as u32;
+            let local_name = m.local_name.unwrap_or(m.name);
+            out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+            out.extend_from_slice(&20u16.to_le_bytes());
+            out.extend_from_slice(&0u16.to_le_bytes());
+            out.extend_from_slice(&method.to_le_bytes());
+            out.extend_from_slice(&[0; 4]);
+            out.extend_from_slice(&crc.sum().to_le_bytes());
+            out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(size + m.local_size_delta).to_le_bytes());
+            out.extend_from_slice(&(local_name.len() as u16).to_le_bytes());
+            out.extend_from_slice(&0u16.to_le_bytes());
+            out.extend_from_slice(local_name.as_bytes());
+            out.extend_from_slice(&body);
+
+            central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+            central.extend_from_slice(&(3u16 << 8 | 20).to_le_bytes());
+            central.extend_from_slice(&20u16.to_le_bytes());
+            central.extend_from_slice(&0u16.to_le_bytes());
+            central.extend_from_slice(&method.to_le_bytes());
+            central.extend_from_slice(&[0; 4]);
+            central.extend_from_slice(&crc.sum().to_le_bytes());
+            central.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            central.extend_from_slice(&size.to_le_bytes());
+            central.extend_from_slice(&(m.name.len() as u16).to_le_bytes());
+            central.extend_from_slice(&[0; 8]);
+            central.extend_from_slice(&(m.mode << 16).to_le_bytes());
+            central.extend_from_slice(&offset.to_le_bytes());
+            central.extend_from_slice(m.name.as_bytes());
+        }
+        let cd_offset = out.len() as u32;
+        out.extend_from_slice(&central);
+        out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(&(members.len() as u16).to_le_bytes());
+        out.extend_from_slice(&(members.len() as u16).to_le_bytes());
+        out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+        out.extend_from_slice(&cd_offset.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out
+    }
+
+    const LIMITS: Limits = Limits { max_entries: 100, max_unpacked_size: 1 << 20 };
+
+    /// Extract next to an empty sibling directory; return the error and check that nothing
+    /// was written anywhere but the destination.
+    fn refuse(format: ArchiveFormat, bytes: &[u8], limits: Limits) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("d");
+        let outside = root.join("outside");
+        fs::create_dir_all(&outside).unwrap();
+        let archive = root.join("archive");
+        fs::write(&archive, bytes).unwrap();
+        let dest = root.join("out/dest");
+        let result = extract(&archive, format, &dest, limits);
+        let mut beside: Vec<String> =
+            fs::read_dir(&root).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        beside.sort();
+        let outer: Vec<_> =
+            fs::read_dir(root.join("out")).map(|d| d.map(|e| e.unwrap().file_name()).collect()).unwrap_or_default();
+        assert!(fs::read_dir(&outside).unwrap().next().is_none(), "{format:?}: something was written to outside/");
+        assert!(beside.iter().all(|n| ["archive", "out", "outside"].contains(&n.as_str())), "{format:?}: {beside:?}");
+        assert!(outer.iter().all(|n| n == "dest"), "{format:?}: written beside the destination: {outer:?}");
+        assert!(fs::read_dir(dir.path()).unwrap().count() == 1, "{format:?}: written beside the root");
+        match result {
+            Ok(files) => panic!("{format:?}: accepted, wrote {files:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn hostile_tar_members_are_refused_naming_the_member() {
+        let big = vec![7u8; 4096];
+        let cases: Vec<(&str, Vec<TarMember>, Limits, &str)> = vec![
+            ("dot-dot", vec![file("../outside/evil", b"x")], LIMITS, "`../outside/evil`"),
+            ("dot-dot inside", vec![file("root/../../outside/evil", b"x")], LIMITS, "`root/../../outside/evil`"),
+            ("absolute", vec![file("/tmp/evil-codex-runtime-test", b"x")], LIMITS, "`/tmp/evil-codex-runtime-test`"),
+            ("drive", vec![file("C:/evil", b"x")], LIMITS, "`C:/evil`"),
+            ("drive relative", vec![file("c:evil", b"x")], LIMITS, "`c:evil`"),
+            ("backslash", vec![file("root\\..\\..\\evil", b"x")], LIMITS, "`root\\..\\..\\evil`"),
+            ("symlink out", vec![special("root/link", b'2', "../../outside")], LIMITS, "`root/link`"),
+            ("symlink absolute", vec![special("root/link", b'2', "/etc")], LIMITS, "`root/link`"),
+            (
+                "symlink then write through it",
+                vec![special("root/link", b'2', "."), file("root/link/evil", b"x")],
+                LIMITS,
+                "`root/link/evil`",
+            ),
+            (
+                "symlink through another link",
+                vec![special("root/a/here", b'2', "."), special("root/a/up", b'2', "here/../../..")],
+                LIMITS,
+                "`root/a/up`",
+            ),
+            (
+                "symlink at another link",
+                vec![file("root/f", b"x"), special("root/a", b'2', "f"), special("root/b", b'2', "a")],
+                LIMITS,
+                "`root/b`",
+            ),
+            ("hard link", vec![file("root/f", b"x"), special("root/h", b'1', "root/f")], LIMITS, "`root/h`"),
+            ("hard link out", vec![special("root/h", b'1', "../outside/x")], LIMITS, "`root/h`"),
+            ("char device", vec![special("root/null", b'3', "")], LIMITS, "`root/null`"),
+            ("block device", vec![special("root/sda", b'4', "")], LIMITS, "`root/sda`"),
+            ("fifo", vec![special("root/fifo", b'6', "")], LIMITS, "`root/fifo`"),
+            ("duplicate", vec![file("root/f", b"one"), file("root/f", b"two")], LIMITS, "`root/f`"),
+            ("file then dir", vec![file("root/x", b"x"), special("root/x/", b'5', "")], LIMITS, "`root/x/`"),
+            ("dir then file", vec![special("root/x/", b'5', ""), file("root/x", b"x")], LIMITS, "`root/x`"),
+            ("file as parent", vec![file("root/x", b"x"), file("root/x/y", b"y")], LIMITS, "`root/x/y`"),
+            (
+                "too many entries",
+                vec![file("root/1", b"1"), file("root/2", b"2"), file("root/3", b"3")],
+                Limits { max_entries: 2, ..LIMITS },
+                "`root/3`",
+            ),
+            (
+                "too many bytes",
+                vec![file("root/1", &big), file("root/2", &big)],
+                Limits { max_unpacked_size: 6000, ..LIMITS },
+                "`root/2`",
+            ),
+        ];
+        let count = cases.len();
+        for (case, members, limits, member) in cases {
+            let message = refuse(ArchiveFormat::TarGz, &gzip(&raw_tar(&members)), limits);
+            eprintln!("{case}: {message}");
+            assert!(message.contains(member), "{case}: {message:?} does not name {member}");
+        }
+        assert_eq!(count, 22);
+    }
+
+    #[test]
+    fn truncated_and_corrupt_tar_gz_streams_are_refused_naming_the_member() {
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let whole = gzip(&raw_tar(&[file("root/small", b"s"), file("root/big", &data)]));
+        // Cut in the middle of the big member's data: the member is named.
+        let message = refuse(ArchiveFormat::TarGz, &whole[..whole.len() / 2], LIMITS);
+        assert!(message.contains("corrupt or truncated in member `root/big`"), "{message}");
+        // Flip bytes in the compressed data.
+        let mut flipped = whole.clone();
+        for b in &mut flipped[whole.len() / 2..whole.len() / 2 + 64] {
+            *b ^= 0x5a;
+        }
+        let message = refuse(ArchiveFormat::TarGz, &flipped, LIMITS);
+        assert!(message.contains("`root/big`"), "{message}");
+        // A broken gzip trailer (its CRC) after an intact tar stream.
+        let mut trailer = whole.clone();
+        let at = trailer.len() - 6;
+        trailer[at] ^= 0xff;
+        let message = refuse(ArchiveFormat::TarGz, &trailer, LIMITS);
+        assert!(message.contains("after its last member `root/big`"), "{message}");
+        // A header whose checksum is wrong, after a sound member.
+        let mut tar = raw_tar(&[file("root/small", b"s"), file("root/next", b"n")]);
+        tar[1024 + 148] ^= 0x01;
+        let message = refuse(ArchiveFormat::TarGz, &gzip(&tar), LIMITS);
+        assert!(message.contains("after member `root/small`"), "{message}");
+        // Not gzip at all.
+        let message = refuse(ArchiveFormat::TarGz, b"this is not an archive", LIMITS);
+        assert!(message.contains("at its start"), "{message}");
+    }
+
+    #[test]
+    fn hostile_zip_members_are_refused_naming_the_member() {
+        let big = vec![0u8; 300_000];
+        let cases: Vec<(&str, Vec<ZipMember>, Limits, &str)> = vec![
+            ("dot-dot", vec![zfile("../outside/evil", b"x")], LIMITS, "`../outside/evil`"),
+            ("dot-dot inside", vec![zfile("root/../../outside/evil", b"x")], LIMITS, "`root/../../outside/evil`"),
+            ("absolute", vec![zfile("/tmp/evil-codex-runtime-test", b"x")], LIMITS, "`/tmp/evil-codex-runtime-test`"),
+            ("drive", vec![zfile("C:/evil", b"x")], LIMITS, "`C:/evil`"),
+            ("drive backslash", vec![zfile("C:\\evil", b"x")], LIMITS, "`C:\\evil`"),
+            ("backslash", vec![zfile("root\\..\\..\\evil", b"x")], LIMITS, "`root\\..\\..\\evil`"),
+            ("symlink out", vec![zmode("root/link", b"../../outside", 0o120777)], LIMITS, "`root/link`"),
+            ("symlink absolute", vec![zmode("root/link", b"/etc", 0o120777)], LIMITS, "`root/link`"),
+            (
+                "symlink then write through it",
+                vec![zmode("root/link", b".", 0o120777), zfile("root/link/evil", b"x")],
+                LIMITS,
+                "`root/link/evil`",
+            ),
+            (
+                "symlink through another link",
+                vec![zmode("root/a/here", b".", 0o120777), zmode("root/a/up", b"here/../../..", 0o120777)],
+                LIMITS,
+                "`root/a/up`",
+            ),
+            (
+                "symlink at another link",
+                vec![zfile("root/f", b"x"), zmode("root/a", b"f", 0o120777), zmode("root/b", b"a", 0o120777)],
+                LIMITS,
+                "`root/b`",
+            ),
+            ("char device", vec![zmode("root/null", b"", 0o020666)], LIMITS, "`root/null`"),
+            ("block device", vec![zmode("root/sda", b"", 0o060666)], LIMITS, "`root/sda`"),
+            ("fifo", vec![zmode("root/fifo", b"", 0o010666)], LIMITS, "`root/fifo`"),
+            ("socket", vec![zmode("root/sock", b"", 0o140666)], LIMITS, "`root/sock`"),
+            ("duplicate", vec![zfile("root/f", b"one"), zfile("root/f", b"two")], LIMITS, "`root/f`"),
+            ("file then dir", vec![zfile("root/x", b"x"), zmode("root/x/", b"", 0o040755)], LIMITS, "`root/x/`"),
+            ("dir then file", vec![zmode("root/x/", b"", 0o040755), zfile("root/x", b"x")], LIMITS, "`root/x`"),
+            ("file as parent", vec![zfile("root/x", b"x"), zfile("root/x/y", b"y")], LIMITS, "`root/x/y`"),
+            (
+                "too many entries",
+                vec![zfile("root/1", b"1"), zfile("root/2", b"2"), zfile("root/3", b"3")],
+                Limits { max_entries: 2, ..LIMITS },
+                "`root/3`",
+            ),
+            (
+                "too many bytes declared",
+                vec![zfile("root/1", &big), zfile("root/2", &big)],
+                Limits { max_unpacked_size: 400_000, ..LIMITS },
+                "`root/2`",
+            ),
+            (
+                "bomb declaring less than it inflates to",
+                vec![ZipMember { deflate: true, declared_size: Some(1000), ..zfile("root/bomb", &big) }],
+                LIMITS,
+                "`root/bomb`",
+            ),
+            (
+                "local header names another member",
+                vec![ZipMember { local_name: Some("root/innocent"), ..zfile("root/../evil", b"x") }],
+                LIMITS,
+                "`root/../evil`",
+            ),
+            (
+                "local header names another safe member",
+                vec![ZipMember { local_name: Some("root/other"), ..zfile("root/f", b"x") }],
+                LIMITS,
+                "`root/f`",
+            ),
+            (
+                "local header disagrees on the size",
+                vec![ZipMember { local_size_delta: 1000, ..zfile("root/f", b"data") }],
+                LIMITS,
+                "`root/f`",
+            ),
+        ];
+        let count = cases.len();
+        for (case, members, limits, member) in cases {
+            let message = refuse(ArchiveFormat::Zip, &raw_zip(&members), limits);
+            eprintln!("{case}: {message}");
+            assert!(message.contains(member), "{case}: {message:?} does not name {member}");
+        }
+        assert_eq!(count, 25);
+    }
+
+    #[test]
+    fn truncated_and_corrupt_zips_are_refused() {
+        let data: Vec<u8> = (0..50_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let whole = raw_zip(&[zfile("root/small", b"s"), ZipMember { deflate: true, ..zfile("root/big", &data) }]);
+        // Corrupt member data: the checksum fails and the member is named.
+        let mut flipped = whole.clone();
+        let at = 200;
+        for b in &mut flipped[at..at + 32] {
+            *b ^= 0x5a;
+        }
+        let message = refuse(ArchiveFormat::Zip, &flipped, LIMITS);
+        assert!(message.contains("in member `root/big`"), "{message}");
+        // Cut short: the central directory is gone.
+        let message = refuse(ArchiveFormat::Zip, &whole[..whole.len() / 2], LIMITS);
+        assert!(message.contains("in its central directory"), "{message}");
+    }
+
+    #[test]
+    fn the_raw_builders_make_archives_that_extract() {
+        let tar = gzip(&raw_tar(&[special("root/", b'5', ""), file("root/f", b"tar"), special("root/l", b'2', "f")]));
+        let zip = raw_zip(&[zfile("root/f", b"zip"), ZipMember { deflate: true, ..zfile("root/g", &[1; 5000]) }]);
+        for (format, bytes, expected) in
+            [(ArchiveFormat::TarGz, tar, vec!["root/f"]), (ArchiveFormat::Zip, zip, vec!["root/f", "root/g"])]
+        {
+            let dir = tempfile::tempdir().unwrap();
+            let archive = dir.path().join("a");
+            fs::write(&archive, bytes).unwrap();
+            let files = extract(&archive, format, &dir.path().join("out"), LIMITS).unwrap();
+            let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+            assert_eq!(paths, expected, "{format:?}");
         }
     }
 }

@@ -46,6 +46,7 @@
 
 pub mod bundle;
 pub mod cache;
+pub mod cache_ops;
 pub mod digest;
 pub mod extract;
 pub mod http;

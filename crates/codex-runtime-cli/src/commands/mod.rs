@@ -1,6 +1,7 @@
 //! One module per command; each turns parsed arguments into library calls and output.
 
 mod bundle;
+mod cache;
 mod check;
 mod env;
 mod install;
@@ -25,5 +26,6 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Env(args) => env::env(&ctx, args),
         Command::Completions(args) => env::completions(args),
         Command::Bundle(args) => bundle::bundle(&ctx, args),
+        Command::Cache(args) => cache::cache(&ctx, args),
     }
 }

@@ -1,0 +1,129 @@
+//! `cache verify [--repair]`, `cache prune`, `cache clean`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use codex_runtime::ErrorKind;
+use codex_runtime::cache_ops::{self, Removed, RuntimeCheck};
+use serde::Serialize;
+
+use crate::cli::{CacheArgs, CacheCommand, CacheVerifyArgs};
+use crate::context::Context;
+use crate::exit;
+use crate::output::print_json;
+
+pub fn cache(ctx: &Context, args: &CacheArgs) -> Result<ExitCode> {
+    match &args.command {
+        CacheCommand::Verify(args) => verify(ctx, args),
+        CacheCommand::Prune(args) => {
+            let stale_after = Duration::from_secs(args.older_than.saturating_mul(60));
+            let removed = cache_ops::prune(&ctx.cache, &ctx.manifests, stale_after)?;
+            print_removed(ctx, &removed, "nothing to prune");
+            Ok(ExitCode::SUCCESS)
+        }
+        CacheCommand::Clean => {
+            let removed = cache_ops::clean(&ctx.cache)?;
+            print_removed(ctx, &removed, "the cache is already empty");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct VerifyJson<'a> {
+    /// Nothing is damaged (any more, after --repair).
+    ok: bool,
+    cache_dir: String,
+    runtimes: &'a [RuntimeCheck],
+}
+
+fn verify(ctx: &Context, args: &CacheVerifyArgs) -> Result<ExitCode> {
+    let checks = if args.repair {
+        let options = ctx.install_options(&args.sources)?;
+        cache_ops::verify_and_repair(&ctx.cache, &ctx.manifests, &options, &ctx.progress)
+    } else {
+        cache_ops::verify(&ctx.cache, &ctx.manifests)
+    };
+    let unrepaired: Vec<&RuntimeCheck> =
+        checks.iter().filter(|c| c.damaged() && !c.repair.as_ref().is_some_and(|r| r.ok)).collect();
+    if ctx.global.json {
+        print_json(&VerifyJson {
+            ok: unrepaired.is_empty(),
+            cache_dir: ctx.cache.root().display().to_string(),
+            runtimes: &checks,
+        });
+    } else {
+        print_checks(ctx, &checks, args.repair);
+    }
+    let code = match unrepaired.iter().find_map(|c| c.repair.as_ref().and_then(|r| r.error_kind)) {
+        None if unrepaired.is_empty() => return Ok(ExitCode::SUCCESS),
+        // Damage found and not repaired (or not repairable): a verification failure.
+        None | Some(ErrorKind::Verification) => exit::VERIFICATION,
+        Some(ErrorKind::NotInstalled) => exit::NOT_INSTALLED,
+        Some(ErrorKind::NoSource) => exit::NO_SOURCE,
+        Some(ErrorKind::Usage) => exit::USAGE,
+        Some(ErrorKind::Incompatible) => exit::INCOMPATIBLE,
+        Some(ErrorKind::Other) => exit::FAILURE,
+    };
+    Ok(ExitCode::from(code))
+}
+
+fn print_checks(ctx: &Context, checks: &[RuntimeCheck], repair: bool) {
+    if checks.is_empty() {
+        eprintln!("no runtime is installed in {}", ctx.cache.root().display());
+        return;
+    }
+    for check in checks {
+        let state = if check.damaged() { "DAMAGED" } else { "ok" };
+        println!("{state:<8} {} {} ({} files, {})", check.version, check.target, check.files, human_bytes(check.bytes));
+        for problem in &check.problems {
+            println!("  {}: {}", problem.path, problem.damage);
+        }
+        match &check.repair {
+            Some(r) if r.ok => println!("  repaired: reinstalled from {}", r.source.as_deref().unwrap_or("a source")),
+            Some(r) => println!("  not repaired: {}", r.error.as_deref().unwrap_or("unknown failure")),
+            None => {}
+        }
+    }
+    let damaged = checks.iter().filter(|c| c.damaged()).count();
+    if damaged > 0 && !repair && !ctx.global.quiet {
+        eprintln!(
+            "{damaged} of {} runtimes damaged; `codex-runtime cache verify --repair` reinstalls them",
+            checks.len()
+        );
+    }
+}
+
+#[derive(Serialize)]
+struct RemovedJson<'a> {
+    cache_dir: String,
+    removed: &'a [Removed],
+    freed_bytes: u64,
+}
+
+fn print_removed(ctx: &Context, removed: &[Removed], nothing: &str) {
+    let freed = removed.iter().map(|r| r.bytes).sum();
+    if ctx.global.json {
+        print_json(&RemovedJson { cache_dir: ctx.cache.root().display().to_string(), removed, freed_bytes: freed });
+        return;
+    }
+    for r in removed {
+        println!("removed {} {} ({})", r.kind, r.path.display(), human_bytes(r.bytes));
+    }
+    if !ctx.global.quiet {
+        if removed.is_empty() {
+            eprintln!("{nothing}: {}", ctx.cache.root().display());
+        } else {
+            eprintln!("freed {}", human_bytes(freed));
+        }
+    }
+}
+
+fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{:.1} KiB", bytes as f64 / 1024.0),
+        _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
+    }
+}

@@ -1,0 +1,497 @@
+//! Cache maintenance: verify installed runtimes against their receipts and repair the damaged
+//! ones, prune what no channel pins, clean the whole cache.
+//!
+//! A runtime directory is never deleted in place: it is renamed into the cache's `tmp/` first,
+//! so that no half-removed runtime is ever visible at its final path, then removed from there.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use crate::Error;
+use crate::cache::{Cache, CacheError, RECEIPT, Receipt};
+use crate::digest::Sha256;
+use crate::install::{self, InstallOptions};
+use crate::manifest::Manifests;
+use crate::reporter::Reporter;
+use crate::target::Target;
+use crate::version::RuntimeVersion;
+
+/// What is wrong with one file of an installed runtime.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum Damage {
+    /// The receipt lists it; it is gone (or is no longer a regular file).
+    Missing,
+    Size {
+        expected: u64,
+        actual: u64,
+    },
+    Digest {
+        expected: Sha256,
+        actual: Sha256,
+    },
+    /// A regular file the receipt does not list.
+    Extra,
+    /// It cannot be read.
+    Unreadable {
+        error: String,
+    },
+    /// The directory has no readable receipt, so nothing in it can be trusted.
+    NoReceipt,
+    /// The receipt's entrypoint is not what the channel manifest pins.
+    NotThePin {
+        expected: Sha256,
+        actual: Sha256,
+    },
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Damage::Missing => f.write_str("missing"),
+            Damage::Size { expected, actual } => write!(f, "size changed: expected {expected} bytes, found {actual}"),
+            Damage::Digest { expected, actual } => write!(f, "sha256 changed: expected {expected}, found {actual}"),
+            Damage::Extra => f.write_str("not in the receipt"),
+            Damage::Unreadable { error } => write!(f, "unreadable: {error}"),
+            Damage::NoReceipt => write!(f, "no readable {RECEIPT}"),
+            Damage::NotThePin { expected, actual } => {
+                write!(f, "the receipt's entrypoint sha256 {actual} is not the pinned {expected}")
+            }
+        }
+    }
+}
+
+/// One damaged file, relative to the runtime root (`.` for the root itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub path: String,
+    #[serde(flatten)]
+    pub damage: Damage,
+}
+
+/// The outcome of reinstalling one damaged runtime.
+#[derive(Debug, Serialize)]
+pub struct Repair {
+    pub ok: bool,
+    /// Where the new copy came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// What kind of failure it was, for the exit code.
+    #[serde(skip)]
+    pub error_kind: Option<crate::ErrorKind>,
+}
+
+/// One installed runtime, checked.
+#[derive(Debug, Serialize)]
+pub struct RuntimeCheck {
+    /// As the directory names it (`runtimes/VERSION/TARGET`).
+    pub version: String,
+    pub target: String,
+    pub runtime_dir: PathBuf,
+    /// Files hashed.
+    pub files: usize,
+    pub bytes: u64,
+    pub problems: Vec<Problem>,
+    /// Set when a repair was asked for and the runtime was damaged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repair: Option<Repair>,
+}
+
+impl RuntimeCheck {
+    pub fn damaged(&self) -> bool {
+        !self.problems.is_empty()
+    }
+}
+
+/// Re-hash every file of every runtime in the cache against its receipt. Each directory under
+/// `runtimes/VERSION/TARGET` is checked, with or without a receipt; an entrypoint whose receipt
+/// disagrees with a manifest that pins the runtime counts as damage too.
+pub fn verify(cache: &Cache, manifests: &Manifests) -> Vec<RuntimeCheck> {
+    runtime_dirs(cache)
+        .into_iter()
+        .map(|(version, target, dir)| {
+            let pin = pinned_entrypoint(manifests, &version, &target);
+            check_runtime(version, target, dir, pin)
+        })
+        .collect()
+}
+
+/// [`verify`], then reinstall every damaged runtime that a manifest pins: its directory is moved
+/// aside into the cache's `tmp/` (and removed) and the normal install runs with `options`.
+pub fn verify_and_repair(
+    cache: &Cache,
+    manifests: &Manifests,
+    options: &InstallOptions,
+    reporter: &dyn Reporter,
+) -> Vec<RuntimeCheck> {
+    let mut checks = verify(cache, manifests);
+    for check in checks.iter_mut().filter(|c| c.damaged()) {
+        check.repair = Some(repair(cache, manifests, options, reporter, check));
+    }
+    checks
+}
+
+fn repair(
+    cache: &Cache,
+    manifests: &Manifests,
+    options: &InstallOptions,
+    reporter: &dyn Reporter,
+    check: &RuntimeCheck,
+) -> Repair {
+    let failed = |error: String, kind| Repair { ok: false, source: None, error: Some(error), error_kind: Some(kind) };
+    let pinned = check.version.parse::<RuntimeVersion>().ok().zip(check.target.parse::<Target>().ok()).and_then(
+        |(version, target)| {
+            let manifest = manifests.version(&version).ok()?;
+            manifest.pinned(target).ok()
+        },
+    );
+    let Some(pinned) = pinned else {
+        return failed(
+            "no channel manifest pins this runtime, so it cannot be reinstalled; `codex-runtime cache prune` removes it"
+                .to_owned(),
+            crate::ErrorKind::Verification,
+        );
+    };
+    if let Err(e) = remove_runtime_dir(cache, &check.runtime_dir) {
+        return failed(install::error_chain(&e), crate::ErrorKind::Other);
+    }
+    match install::install(&pinned, options, cache, reporter) {
+        Ok(installed) => Repair { ok: true, source: Some(installed.source), error: None, error_kind: None },
+        Err(e) => failed(install::error_chain(&e), e.kind()),
+    }
+}
+
+/// Every `runtimes/VERSION/TARGET` directory, sorted.
+fn runtime_dirs(cache: &Cache) -> Vec<(String, String, PathBuf)> {
+    let mut out = Vec::new();
+    for version in read_dir_sorted(&cache.root().join("runtimes")) {
+        if !version.is_dir() {
+            continue;
+        }
+        for target in read_dir_sorted(&version) {
+            let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            out.push((name(&version), name(&target), target));
+        }
+    }
+    out
+}
+
+fn read_dir_sorted(dir: &Path) -> Vec<PathBuf> {
+    let mut entries: Vec<PathBuf> =
+        fs::read_dir(dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    entries.sort();
+    entries
+}
+
+fn pinned_entrypoint(manifests: &Manifests, version: &str, target: &str) -> Option<Sha256> {
+    let version: RuntimeVersion = version.parse().ok()?;
+    let target: Target = target.parse().ok()?;
+    let manifest = manifests.iter().find(|m| m.version == version)?;
+    manifest.target(target).map(|pins| pins.entrypoint.sha256)
+}
+
+fn check_runtime(version: String, target: String, dir: PathBuf, pin: Option<Sha256>) -> RuntimeCheck {
+    let mut check =
+        RuntimeCheck { version, target, runtime_dir: dir, files: 0, bytes: 0, problems: Vec::new(), repair: None };
+    let problem = |path: &str, damage| Problem { path: path.to_owned(), damage };
+    let Some(receipt) = Receipt::read(&check.runtime_dir) else {
+        check.problems.push(problem(".", Damage::NoReceipt));
+        return check;
+    };
+    if let Some(expected) = pin
+        && expected != receipt.entrypoint.sha256
+    {
+        check
+            .problems
+            .push(problem(&receipt.entrypoint.path, Damage::NotThePin { expected, actual: receipt.entrypoint.sha256 }));
+    }
+    let mut expected: BTreeMap<&str, (u64, Sha256)> =
+        receipt.files.iter().map(|f| (f.path.as_str(), (f.size, f.sha256))).collect();
+    expected.entry(receipt.entrypoint.path.as_str()).or_insert((receipt.entrypoint.size, receipt.entrypoint.sha256));
+    for (&path, &(size, sha256)) in &expected {
+        let file = check.runtime_dir.join(path);
+        let meta = match fs::symlink_metadata(&file) {
+            Ok(meta) if meta.is_file() => meta,
+            _ => {
+                check.problems.push(problem(path, Damage::Missing));
+                continue;
+            }
+        };
+        if meta.len() != size {
+            check.problems.push(problem(path, Damage::Size { expected: size, actual: meta.len() }));
+            continue;
+        }
+        match fs::File::open(&file).and_then(Sha256::of_reader) {
+            Ok((actual, read)) => {
+                check.files += 1;
+                check.bytes += read;
+                if actual != sha256 {
+                    check.problems.push(problem(path, Damage::Digest { expected: sha256, actual }));
+                }
+            }
+            Err(e) => check.problems.push(problem(path, Damage::Unreadable { error: e.to_string() })),
+        }
+    }
+    let listed: HashSet<&str> = expected.keys().copied().collect();
+    let mut extra = Vec::new();
+    regular_files(&check.runtime_dir, "", &mut extra);
+    for path in extra {
+        if path != RECEIPT && !listed.contains(path.as_str()) {
+            check.problems.push(problem(&path, Damage::Extra));
+        }
+    }
+    check
+}
+
+/// Every regular file under `dir`, relative, `/`-separated. Symlinks are not followed.
+fn regular_files(dir: &Path, prefix: &str, out: &mut Vec<String>) {
+    for path in read_dir_sorted(dir) {
+        let Ok(meta) = fs::symlink_metadata(&path) else { continue };
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        if meta.is_dir() {
+            regular_files(&path, &rel, out);
+        } else if meta.is_file() {
+            out.push(rel);
+        }
+    }
+}
+
+/// What a prune or clean removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Removed {
+    pub path: PathBuf,
+    /// `runtime`, `download` (a partial download), `tmp` (a leftover of an interrupted
+    /// install), or `other`.
+    pub kind: &'static str,
+    pub bytes: u64,
+}
+
+/// Leftovers in `tmp/` younger than this may belong to an install in progress.
+pub const STALE_AFTER: Duration = Duration::from_secs(60 * 60);
+
+/// Remove runtimes no manifest pins, partial downloads no manifest pins or older than
+/// `stale_after`, and entries of `tmp/` older than `stale_after`.
+pub fn prune(cache: &Cache, manifests: &Manifests, stale_after: Duration) -> Result<Vec<Removed>, Error> {
+    let mut removed = Vec::new();
+    let pinned: HashSet<(String, String)> = manifests
+        .iter()
+        .flat_map(|m| m.targets.keys().map(move |t| (m.version.to_string(), t.triple().to_owned())))
+        .collect();
+    for (version, target, dir) in runtime_dirs(cache) {
+        if pinned.contains(&(version, target)) {
+            continue;
+        }
+        let bytes = size_of_tree(&dir);
+        remove_runtime_dir(cache, &dir)?;
+        removed.push(Removed { path: dir, kind: "runtime", bytes });
+    }
+    for version in read_dir_sorted(&cache.root().join("runtimes")) {
+        // Only empty version directories go; `remove_dir` refuses the others.
+        if version.is_dir() {
+            let _ = fs::remove_dir(&version);
+        }
+    }
+    let digests: HashSet<String> = manifests
+        .iter()
+        .flat_map(|m| m.targets.values())
+        .flat_map(|pins| pins.artifact_pins())
+        .filter_map(|a| a.sha256.map(|s| s.to_string()))
+        .collect();
+    let now = SystemTime::now();
+    let older = |path: &Path| {
+        fs::symlink_metadata(path)
+            .and_then(|m| m.modified())
+            .map(|t| now.duration_since(t).unwrap_or_default() >= stale_after)
+            .unwrap_or(false)
+    };
+    for part in read_dir_sorted(&cache.root().join("downloads")) {
+        let name = part.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let pinned = name.strip_suffix(".part").is_some_and(|digest| digests.contains(digest));
+        if !pinned || older(&part) {
+            let bytes = size_of_tree(&part);
+            remove_any(&part)?;
+            removed.push(Removed { path: part, kind: "download", bytes });
+        }
+    }
+    for entry in read_dir_sorted(&cache.tmp_dir()) {
+        if older(&entry) {
+            let bytes = size_of_tree(&entry);
+            remove_any(&entry)?;
+            removed.push(Removed { path: entry, kind: "tmp", bytes });
+        }
+    }
+    Ok(removed)
+}
+
+/// Empty the cache: every runtime, partial download and leftover. The cache directory itself
+/// stays.
+pub fn clean(cache: &Cache) -> Result<Vec<Removed>, Error> {
+    let mut removed = Vec::new();
+    for (_, _, dir) in runtime_dirs(cache) {
+        let bytes = size_of_tree(&dir);
+        remove_runtime_dir(cache, &dir)?;
+        removed.push(Removed { path: dir, kind: "runtime", bytes });
+    }
+    for entry in read_dir_sorted(cache.root()) {
+        let kind = match entry.file_name().and_then(|n| n.to_str()) {
+            Some("runtimes") => "runtime",
+            Some("downloads") => "download",
+            Some("tmp") => "tmp",
+            _ => "other",
+        };
+        let bytes = size_of_tree(&entry);
+        remove_any(&entry)?;
+        if bytes > 0 || kind == "other" {
+            removed.push(Removed { path: entry, kind, bytes });
+        }
+    }
+    Ok(removed)
+}
+
+/// Move a runtime directory into `tmp/` (so nothing incomplete is ever at its final path),
+/// then delete it.
+fn remove_runtime_dir(cache: &Cache, dir: &Path) -> Result<(), CacheError> {
+    let scratch = cache.scratch()?;
+    let aside = scratch.path().join("removed");
+    fs::rename(dir, &aside).map_err(CacheError::io("move aside", dir))?;
+    let path = scratch.path().to_owned();
+    scratch.close().map_err(CacheError::io("remove", &path))
+}
+
+fn remove_any(path: &Path) -> Result<(), CacheError> {
+    let result = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => fs::remove_dir_all(path),
+        Ok(_) => fs::remove_file(path),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    };
+    result.map_err(CacheError::io("remove", path))
+}
+
+fn size_of_tree(path: &Path) -> u64 {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => read_dir_sorted(path).iter().map(|p| size_of_tree(p)).sum(),
+        Ok(meta) => meta.len(),
+        Err(_) => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::{ReceiptArtifact, ReceiptFile};
+    use crate::manifest::ArtifactKind;
+
+    fn sha(bytes: &[u8]) -> Sha256 {
+        Sha256::of_reader(bytes).unwrap().0
+    }
+
+    /// A runtime written by hand with a receipt listing its two files.
+    fn install_by_hand(cache: &Cache, version: &str, target: Target) -> PathBuf {
+        let version: RuntimeVersion = version.parse().unwrap();
+        let dir = cache.runtime_dir(&version, target);
+        fs::create_dir_all(dir.join("bin")).unwrap();
+        fs::write(dir.join("bin/codex"), b"codex binary").unwrap();
+        fs::write(dir.join("codex-package.json"), b"{}").unwrap();
+        let file =
+            |path: &str, bytes: &[u8]| ReceiptFile { path: path.into(), sha256: sha(bytes), size: bytes.len() as u64 };
+        Receipt {
+            schema_version: 1,
+            version,
+            target,
+            source: "mirror".into(),
+            from: "test".into(),
+            artifact: ReceiptArtifact { kind: ArtifactKind::Wheel, file: "w.whl".into(), sha256: sha(b"w"), size: 1 },
+            entrypoint: file("bin/codex", b"codex binary"),
+            files: vec![file("bin/codex", b"codex binary"), file("codex-package.json", b"{}")],
+            installed_at: 0,
+        }
+        .write(&dir)
+        .unwrap();
+        dir
+    }
+
+    fn no_manifests() -> Manifests {
+        Manifests::single(crate::manifest::Manifest::embedded(crate::manifest::Channel::Stable))
+    }
+
+    #[test]
+    fn verify_reports_each_kind_of_damage() {
+        let root = tempfile::tempdir().unwrap();
+        let cache = Cache::at(root.path());
+        let sound = install_by_hand(&cache, "9.9.1", Target::ALL[0]);
+        let dir = install_by_hand(&cache, "9.9.2", Target::ALL[0]);
+        fs::write(dir.join("bin/codex"), b"codex binarY").unwrap();
+        fs::write(dir.join("codex-package.json"), b"{ }").unwrap();
+        fs::write(dir.join("bin/extra"), b"x").unwrap();
+        let gone = install_by_hand(&cache, "9.9.3", Target::ALL[0]);
+        fs::remove_file(gone.join("bin/codex")).unwrap();
+        let receiptless = cache.root().join("runtimes/9.9.4/x86_64-unknown-linux-musl");
+        fs::create_dir_all(&receiptless).unwrap();
+
+        let checks = verify(&cache, &no_manifests());
+        let by_version: Vec<(&str, &[Problem])> =
+            checks.iter().map(|c| (c.version.as_str(), c.problems.as_slice())).collect();
+        assert_eq!(checks[0].runtime_dir, sound);
+        assert_eq!(by_version[0], ("9.9.1", &[][..]));
+        assert_eq!(checks[0].files, 2);
+        assert_eq!(by_version[1].0, "9.9.2");
+        assert_eq!(
+            by_version[1].1,
+            [
+                Problem {
+                    path: "bin/codex".into(),
+                    damage: Damage::Digest { expected: sha(b"codex binary"), actual: sha(b"codex binarY") }
+                },
+                Problem { path: "codex-package.json".into(), damage: Damage::Size { expected: 2, actual: 3 } },
+                Problem { path: "bin/extra".into(), damage: Damage::Extra },
+            ]
+        );
+        assert_eq!(by_version[2], ("9.9.3", &[Problem { path: "bin/codex".into(), damage: Damage::Missing }][..]));
+        assert_eq!(by_version[3], ("9.9.4", &[Problem { path: ".".into(), damage: Damage::NoReceipt }][..]));
+    }
+
+    #[test]
+    fn prune_keeps_pinned_runtimes_and_fresh_leftovers() {
+        let root = tempfile::tempdir().unwrap();
+        let cache = Cache::at(root.path());
+        let manifests = no_manifests();
+        let stable = manifests.iter().next().unwrap();
+        let (&target, pins) = stable.targets.iter().next().unwrap();
+        let kept = install_by_hand(&cache, &stable.version.to_string(), target);
+        let dropped = install_by_hand(&cache, "0.0.1", target);
+        let downloads = cache.root().join("downloads");
+        fs::create_dir_all(&downloads).unwrap();
+        let pinned_part = downloads.join(format!("{}.part", pins.artifact_pins()[0].sha256.unwrap()));
+        let unpinned_part = downloads.join(format!("{}.part", sha(b"other")));
+        fs::write(&pinned_part, b"half").unwrap();
+        fs::write(&unpinned_part, b"half").unwrap();
+        fs::create_dir_all(cache.tmp_dir().join("install-fresh")).unwrap();
+
+        let removed = prune(&cache, &manifests, STALE_AFTER).unwrap();
+        let paths: Vec<&Path> = removed.iter().map(|r| r.path.as_path()).collect();
+        assert_eq!(paths, [dropped.as_path(), unpinned_part.as_path()]);
+        assert!(!dropped.parent().unwrap().exists(), "its emptied version directory goes too");
+        assert!(kept.join("bin/codex").is_file() && pinned_part.is_file());
+        assert!(cache.tmp_dir().join("install-fresh").is_dir(), "a fresh leftover may be an install in progress");
+        assert!(!dropped.exists());
+
+        // With no grace period everything stale goes, the pinned runtime stays.
+        let removed = prune(&cache, &manifests, Duration::ZERO).unwrap();
+        let kinds: Vec<&str> = removed.iter().map(|r| r.kind).collect();
+        assert_eq!(kinds, ["download", "tmp"]);
+        assert!(kept.join("bin/codex").is_file());
+
+        let removed = clean(&cache).unwrap();
+        assert!(removed.iter().any(|r| r.path == kept && r.bytes > 0));
+        assert_eq!(fs::read_dir(cache.root()).unwrap().count(), 0);
+    }
+}
