@@ -43,6 +43,8 @@ impl Env {
             cmd.env_remove(var);
         }
         cmd.env("HOME", self.dir.path()).env("XDG_CACHE_HOME", self.path("xdg-cache"));
+        // Retries of failing test servers back off in milliseconds, not seconds.
+        cmd.env("CODEX_RUNTIME_RETRY_BASE_MS", "10");
         cmd.arg("--cache-dir").arg(self.cache()).current_dir(self.dir.path());
         cmd
     }

@@ -136,7 +136,7 @@ fn an_archive_with_the_right_digest_but_a_wrong_entrypoint_is_refused() {
 }
 
 #[test]
-fn a_truncated_download_falls_through_to_the_next_artifact() {
+fn a_download_truncated_on_every_try_falls_through_to_the_next_artifact() {
     let env = Env::new();
     let fixture = Fixture::stable();
     let server = TestServer::start();
@@ -145,21 +145,28 @@ fn a_truncated_download_falls_through_to_the_next_artifact() {
     server.fault(&wheel_path, Fault::Truncate(100));
     let manifest = env.manifest(&fixture.manifest);
 
-    let out = env.run(&[
-        "install",
-        "--manifest",
-        &manifest,
-        "--target",
-        LINUX,
-        "--source",
-        "mirror",
-        "--mirror",
-        &mirror,
-        "--json",
-    ]);
+    let out = env
+        .cmd()
+        .env("CODEX_RUNTIME_RETRY_BASE_MS", "10")
+        .env("CODEX_RUNTIME_RETRIES", "3")
+        .args([
+            "install",
+            "--manifest",
+            &manifest,
+            "--target",
+            LINUX,
+            "--source",
+            "mirror",
+            "--mirror",
+            &mirror,
+            "--json",
+        ])
+        .output()
+        .unwrap();
     assert_code(&out, 0);
     assert!(text(&out.stderr).contains("warning: mirror"), "{}", text(&out.stderr));
-    assert_eq!(server.hits(&wheel_path), 1);
+    // The first try and three retries, each resuming where the last one broke off.
+    assert_eq!(server.hits(&wheel_path), 4);
     assert_eq!(server.hits(&format!("/mirror/{}", fixture.runtime.npm_file_name())), 1);
 }
 

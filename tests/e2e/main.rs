@@ -7,4 +7,5 @@ mod check;
 mod common;
 mod install;
 mod real;
+mod sources;
 mod recipes;

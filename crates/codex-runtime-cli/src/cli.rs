@@ -87,12 +87,18 @@ pub struct SourceArgs {
     /// A flat mirror: a directory, file:// or http(s):// base holding artifacts under their file names
     #[arg(long, value_name = "URL|DIR", env = "CODEX_RUNTIME_MIRROR")]
     pub mirror: Option<String>,
-    /// Restrict and order the sources (repeatable): mirror, github, npm
+    /// Restrict and order the sources (repeatable): mirror, installed, github, npm, pypi
     #[arg(long = "source", value_name = "NAME")]
     pub sources: Vec<SourceName>,
     /// The npm registry [default: CODEX_RUNTIME_NPM_REGISTRY, npm_config_registry, .npmrc, npm's own config]
     #[arg(long, value_name = "URL")]
     pub npm_registry: Option<String>,
+    /// The PyPI simple index [default: CODEX_RUNTIME_PYPI_INDEX, PIP_INDEX_URL, UV_DEFAULT_INDEX, pip.conf]
+    #[arg(long, value_name = "URL")]
+    pub pypi_index: Option<String>,
+    /// The Python whose environment the installed source looks in [default: python3 on PATH]
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

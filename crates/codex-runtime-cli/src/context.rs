@@ -74,6 +74,8 @@ impl<'a> Context<'a> {
         let options = SourceOptions {
             mirror: sources.mirror.clone(),
             npm_registry: sources.npm_registry.clone(),
+            pypi_index: sources.pypi_index.clone(),
+            python: sources.python.clone(),
             only: sources.sources.clone(),
         };
         Ok(InstallOptions {

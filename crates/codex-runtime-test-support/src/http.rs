@@ -1,7 +1,8 @@
-//! A loopback HTTP/1.1 server for tests: serves files from memory or disk, records every
-//! request, and misbehaves on demand.
+//! A loopback HTTP/1.1 server for tests: serves files from memory or disk (honouring
+//! `Range: bytes=N-`), records every request, and misbehaves on demand. Also a tiny forwarding
+//! proxy that records what passed through it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -15,6 +16,8 @@ use std::time::Duration;
 pub enum Body {
     Bytes(Arc<Vec<u8>>),
     File(PathBuf),
+    /// Bytes with this `Content-Type` (an index page).
+    Typed(Arc<Vec<u8>>, String),
 }
 
 /// How a path misbehaves.
@@ -22,22 +25,43 @@ pub enum Body {
 pub enum Fault {
     /// Answer with this status and no body.
     Status(u16),
-    /// Announce the full length but close after this many bytes.
+    /// Announce the full length but close the connection after this many body bytes.
     Truncate(u64),
+    /// `429 Too Many Requests` with `Retry-After: SECS`.
+    TooManyRequests { retry_after: u64 },
+    /// Send this many body bytes, then go silent for `ms` milliseconds, then close.
+    Stall { after: u64, ms: u64 },
+    /// Answer a `Range` request with `200` and the whole body.
+    IgnoreRange,
+    /// Send the body `chunk` bytes at a time, `delay_ms` apart.
+    Trickle { chunk: usize, delay_ms: u64 },
+    /// Redirect (302) to this URL.
+    Redirect(String),
 }
 
 /// One request the server received.
 #[derive(Debug, Clone)]
 pub struct Request {
     pub method: String,
+    /// The request target as sent: a path, or an absolute URL through a proxy.
     pub path: String,
+    /// Header names lowercased.
     pub headers: HashMap<String, String>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
 }
 
 #[derive(Default)]
 struct State {
     routes: HashMap<String, Body>,
+    /// Applied to every request of a path.
     faults: HashMap<String, Fault>,
+    /// Applied one per request, in order, before the persistent fault.
+    queued: HashMap<String, VecDeque<Fault>>,
     requests: Vec<Request>,
 }
 
@@ -51,6 +75,16 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start() -> TestServer {
+        Self::spawn(serve)
+    }
+
+    /// A forwarding HTTP proxy on 127.0.0.1: relays absolute-form requests and tunnels
+    /// `CONNECT`s to loopback origins, recording each. Point `HTTP_PROXY` at [`TestServer::url`].
+    pub fn proxy() -> TestServer {
+        Self::spawn(relay)
+    }
+
+    fn spawn(handler: fn(TcpStream, &Mutex<State>) -> std::io::Result<()>) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
@@ -66,7 +100,7 @@ impl TestServer {
                     let Ok(stream) = stream else { continue };
                     let state = state.clone();
                     std::thread::spawn(move || {
-                        let _ = serve(stream, &state);
+                        let _ = handler(stream, &state);
                     });
                 }
             })
@@ -83,12 +117,27 @@ impl TestServer {
         self.state.lock().unwrap().routes.insert(path.to_owned(), Body::Bytes(Arc::new(bytes)));
     }
 
+    /// Serve bytes with a `Content-Type`.
+    pub fn add_typed(&self, path: &str, content_type: &str, bytes: Vec<u8>) {
+        self.state
+            .lock()
+            .unwrap()
+            .routes
+            .insert(path.to_owned(), Body::Typed(Arc::new(bytes), content_type.to_owned()));
+    }
+
     pub fn add_file(&self, path: &str, file: PathBuf) {
         self.state.lock().unwrap().routes.insert(path.to_owned(), Body::File(file));
     }
 
+    /// Misbehave on every request of `path`.
     pub fn fault(&self, path: &str, fault: Fault) {
         self.state.lock().unwrap().faults.insert(path.to_owned(), fault);
+    }
+
+    /// Misbehave once per request of `path`, in order; then behave (or apply [`Self::fault`]).
+    pub fn faults(&self, path: &str, faults: impl IntoIterator<Item = Fault>) {
+        self.state.lock().unwrap().queued.entry(path.to_owned()).or_default().extend(faults);
     }
 
     /// Every request so far.
@@ -96,9 +145,14 @@ impl TestServer {
         self.state.lock().unwrap().requests.clone()
     }
 
+    /// The requests for `path`, in order.
+    pub fn requests_for(&self, path: &str) -> Vec<Request> {
+        self.requests().into_iter().filter(|r| r.path == path).collect()
+    }
+
     /// How many requests asked for `path`.
     pub fn hits(&self, path: &str) -> usize {
-        self.requests().iter().filter(|r| r.path == path).count()
+        self.requests_for(path).len()
     }
 }
 
@@ -113,9 +167,8 @@ impl Drop for TestServer {
     }
 }
 
-fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
+/// Read a request line and headers.
+fn read_head(reader: &mut impl BufRead) -> std::io::Result<(String, String, HashMap<String, String>)> {
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let mut parts = line.split_whitespace();
@@ -131,31 +184,73 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
         }
     }
+    Ok((method, path, headers))
+}
+
+fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let (method, path, headers) = read_head(&mut reader)?;
+    let range_from = headers
+        .get("range")
+        .and_then(|r| r.strip_prefix("bytes="))
+        .and_then(|r| r.strip_suffix('-'))
+        .and_then(|n| n.parse::<u64>().ok());
     let (body, fault) = {
         let mut s = state.lock().unwrap();
         s.requests.push(Request { method: method.clone(), path: path.clone(), headers });
-        (s.routes.get(&path).cloned(), s.faults.get(&path).cloned())
+        let queued = s.queued.get_mut(&path).and_then(VecDeque::pop_front);
+        (s.routes.get(&path).cloned(), queued.or_else(|| s.faults.get(&path).cloned()))
     };
     let mut out = stream;
-    if let Some(Fault::Status(status)) = fault {
-        write!(out, "HTTP/1.1 {status} Fault\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
-        return Ok(());
+    match &fault {
+        Some(Fault::Status(status)) => {
+            write!(out, "HTTP/1.1 {status} Fault\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+            return Ok(());
+        }
+        Some(Fault::TooManyRequests { retry_after }) => {
+            write!(
+                out,
+                "HTTP/1.1 429 Too Many Requests\r\nRetry-After: {retry_after}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )?;
+            return Ok(());
+        }
+        Some(Fault::Redirect(to)) => {
+            write!(out, "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+            return Ok(());
+        }
+        _ => {}
     }
     let Some(body) = body else {
         write!(out, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
         return Ok(());
     };
-    let (len, mut reader): (u64, Box<dyn Read>) = match body {
-        Body::Bytes(b) => (b.len() as u64, Box::new(std::io::Cursor::new(b.as_ref().clone()))),
+    let (len, content_type, mut reader): (u64, String, Box<dyn Read>) = match body {
+        Body::Bytes(b) => {
+            (b.len() as u64, "application/octet-stream".into(), Box::new(std::io::Cursor::new(b.to_vec())))
+        }
+        Body::Typed(b, t) => (b.len() as u64, t, Box::new(std::io::Cursor::new(b.to_vec()))),
         Body::File(p) => {
             let f = std::fs::File::open(p)?;
-            (f.metadata()?.len(), Box::new(f))
+            (f.metadata()?.len(), "application/octet-stream".into(), Box::new(f))
         }
     };
-    write!(
-        out,
-        "HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n"
-    )?;
+    let partial = range_from.filter(|&from| fault != Some(Fault::IgnoreRange) && from <= len);
+    match partial {
+        Some(from) => {
+            std::io::copy(&mut (&mut reader).take(from), &mut std::io::sink())?;
+            let end = len.saturating_sub(1);
+            write!(
+                out,
+                "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {from}-{end}/{len}\r\nContent-Type: {content_type}\r\nConnection: close\r\n\r\n",
+                len - from
+            )?;
+        }
+        None => write!(
+            out,
+            "HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nContent-Type: {content_type}\r\nAccept-Ranges: bytes\r\nConnection: close\r\n\r\n"
+        )?,
+    }
     if method == "HEAD" {
         return Ok(());
     }
@@ -165,9 +260,79 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
             out.flush()?;
             out.shutdown(Shutdown::Both)?;
         }
+        Some(Fault::Stall { after, ms }) => {
+            std::io::copy(&mut (&mut reader).take(after), &mut out)?;
+            out.flush()?;
+            std::thread::sleep(Duration::from_millis(ms));
+            out.shutdown(Shutdown::Both)?;
+        }
+        Some(Fault::Trickle { chunk, delay_ms }) => {
+            let mut buf = vec![0u8; chunk.max(1)];
+            // Bounded by the body's length.
+            loop {
+                let n = reader.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                out.write_all(&buf[..n])?;
+                out.flush()?;
+                std::thread::sleep(Duration::from_millis(delay_ms));
+            }
+        }
         _ => {
             std::io::copy(&mut reader, &mut out)?;
         }
     }
+    Ok(())
+}
+
+/// Relay one absolute-form request (`GET http://host:port/path`) to its origin, or tunnel a
+/// `CONNECT`.
+fn relay(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let (method, target, headers) = read_head(&mut reader)?;
+    state.lock().unwrap().requests.push(Request {
+        method: method.clone(),
+        path: target.clone(),
+        headers: headers.clone(),
+    });
+    let mut out = stream;
+    if method == "CONNECT" {
+        // A tunnel: `CONNECT 127.0.0.1:PORT`, then bytes both ways until either side closes.
+        if !target.starts_with("127.0.0.1:") {
+            write!(out, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")?;
+            return Ok(());
+        }
+        let origin = TcpStream::connect(&target)?;
+        write!(out, "HTTP/1.1 200 Connection Established\r\n\r\n")?;
+        let (mut up_from, mut up_to) = (reader, origin.try_clone()?);
+        let upstream = std::thread::spawn(move || {
+            let _ = std::io::copy(&mut up_from, &mut up_to);
+            let _ = up_to.shutdown(Shutdown::Write);
+        });
+        let _ = std::io::copy(&mut &origin, &mut out);
+        let _ = out.shutdown(Shutdown::Both);
+        let _ = upstream.join();
+        return Ok(());
+    }
+    let Some(rest) = target.strip_prefix("http://") else {
+        write!(out, "HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+        return Ok(());
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    if !authority.starts_with("127.0.0.1:") {
+        write!(out, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+        return Ok(());
+    }
+    let mut origin = TcpStream::connect(authority)?;
+    write!(origin, "{method} {} HTTP/1.1\r\n", if path.is_empty() { "/" } else { path })?;
+    for (k, v) in &headers {
+        if !k.starts_with("proxy-") && k != "connection" {
+            write!(origin, "{k}: {v}\r\n")?;
+        }
+    }
+    write!(origin, "Connection: close\r\n\r\n")?;
+    std::io::copy(&mut origin, &mut out)?;
     Ok(())
 }

@@ -15,11 +15,14 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::Error;
+use crate::adopt::{self, Candidate, LinkError};
 use crate::cache::{Cache, CacheError, Receipt, ReceiptArtifact, ReceiptFile};
 use crate::digest::{Digests, Hasher, Sha256};
+use crate::download::{self, DownloadError, NetworkOptions, TryError};
 use crate::extract::{self, ExtractError, ExtractedFile, Limits};
 use crate::http::{Http, HttpError};
-use crate::manifest::{ArtifactPin, Manifests, Pinned};
+use crate::manifest::{ArtifactKind, ArtifactPin, Manifests, Pinned};
+use crate::pypi::{self, IndexError};
 use crate::reporter::Reporter;
 use crate::source::{Location, Source};
 use crate::target::Target;
@@ -138,10 +141,22 @@ pub struct InstallOptions {
 }
 
 /// Ensure the pinned runtime is in the cache, fetching it from the first source that serves
-/// a verified artifact.
+/// a verified artifact. Retries and timeouts come from the environment
+/// ([`NetworkOptions::from_env`]); [`install_with`] takes them explicitly.
 pub fn install(
     pinned: &Pinned<'_>,
     options: &InstallOptions,
+    cache: &Cache,
+    reporter: &dyn Reporter,
+) -> Result<Installed, Error> {
+    install_with(pinned, options, &NetworkOptions::from_env(), cache, reporter)
+}
+
+/// [`install`] with explicit retry and timeout settings.
+pub fn install_with(
+    pinned: &Pinned<'_>,
+    options: &InstallOptions,
+    network: &NetworkOptions,
     cache: &Cache,
     reporter: &dyn Reporter,
 ) -> Result<Installed, Error> {
@@ -150,34 +165,203 @@ pub fn install(
     }
     let sources: Vec<&Source> = options.sources.iter().filter(|s| !(options.offline && s.is_remote())).collect();
     if sources.is_empty() {
-        return Err(not_installed(pinned, options.offline));
+        return Err(not_installed(pinned, options.offline, &[]));
     }
     let http = OnceCell::new();
+    let client = || http.get_or_init(|| client_for(&options.sources, network));
     let mut attempts = Vec::new();
+    let mut record = |source: &str, location: String, failure: AttemptFailure| {
+        reporter.attempt_failed(source, &location, &failure.to_string());
+        attempts.push(Attempt { source: source.to_owned(), location, failure });
+    };
     for source in sources {
+        let name = source.name().as_str();
+        if let Source::Installed { python } = source {
+            match install_from_installed(pinned, python.as_deref(), cache, reporter, &mut record) {
+                Ok(Some(installed)) => return Ok(installed),
+                Ok(None) => continue,
+                Err(e) => return Err(e),
+            }
+        }
         for artifact in pinned.pins.artifact_pins() {
-            let Some(location) = source.locate(pinned, &artifact) else { continue };
-            reporter.attempt(source.name().as_str(), &location.to_string());
-            let fetched = fetch(&location, &artifact, cache, &http, reporter);
+            let location = match source {
+                Source::Pypi { index } => match locate_on_index(client(), network, index, pinned, &artifact) {
+                    Ok(Some(location)) => location,
+                    Ok(None) => continue,
+                    Err(failed) => match *failed {
+                        (location, Failure::Attempt(failure)) => {
+                            record(name, location, failure);
+                            continue;
+                        }
+                        (_, Failure::Fatal(e)) => return Err(e),
+                    },
+                },
+                _ => match source.locate(pinned, &artifact) {
+                    Some(location) => location,
+                    None => continue,
+                },
+            };
+            reporter.attempt(name, &location.to_string());
+            let fetched = fetch(&location, &artifact, cache, client, network, reporter);
             let result = fetched.and_then(|(scratch, download, digests)| {
-                let from = Origin { source: source.name().as_str(), location: &location, digests };
+                let from = Origin { source: name, location: &location, digests };
                 install_artifact(pinned, &artifact, scratch, &download, from, cache, reporter)
             });
             match result {
                 Ok(installed) => return Ok(installed),
                 Err(Failure::Fatal(e)) => return Err(e),
-                Err(Failure::Attempt(failure)) => {
-                    reporter.attempt_failed(source.name().as_str(), &location.to_string(), &failure.to_string());
-                    attempts.push(Attempt {
-                        source: source.name().to_string(),
-                        location: location.to_string(),
-                        failure,
-                    });
-                }
+                Err(Failure::Attempt(failure)) => record(name, location.to_string(), failure),
             }
         }
     }
+    if options.offline && !attempts.iter().any(|a| matches!(a.failure, AttemptFailure::Verification(_))) {
+        return Err(not_installed(pinned, true, &attempts));
+    }
     Err(all_failed(pinned, attempts))
+}
+
+/// The HTTP client, with a GitHub token (`GITHUB_TOKEN`, else `GH_TOKEN`) for the GitHub
+/// source's host only.
+fn client_for(sources: &[Source], network: &NetworkOptions) -> Http {
+    let http = Http::with_timeouts(network.timeouts);
+    let token = ["GITHUB_TOKEN", "GH_TOKEN"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()));
+    let github = sources.iter().find_map(|s| match s {
+        Source::Github { base_url } => Some(base_url),
+        _ => None,
+    });
+    match (github, token) {
+        (Some(base_url), Some(token)) => http.with_bearer(base_url, token),
+        _ => http,
+    }
+}
+
+/// Ask a PyPI index where the wheel is. `Ok(None)` when the artifact is not a wheel.
+fn locate_on_index(
+    http: &Http,
+    network: &NetworkOptions,
+    index: &str,
+    pinned: &Pinned<'_>,
+    artifact: &ArtifactPin,
+) -> Result<Option<Location>, Box<(String, Failure)>> {
+    let (ArtifactKind::Wheel, Some(wheel), Some(expected)) =
+        (artifact.kind, pinned.pins.artifacts.wheel.as_ref(), artifact.sha256)
+    else {
+        return Ok(None);
+    };
+    let page = crate::http::redact(&crate::http::join(index, &format!("{}/", pypi::normalize(&wheel.distribution))));
+    let failed = |location: String, failure: Failure| Err(Box::new((location, failure)));
+    match pypi::find(http, network, index, &wheel.distribution, &artifact.file, expected) {
+        Ok(found) => Ok(Some(Location::Url(found.url))),
+        Err(IndexError::NotListed { .. }) => {
+            failed(format!("{page} ({})", artifact.file), Failure::Attempt(AttemptFailure::NotFound))
+        }
+        Err(IndexError::Digest { file, listed }) => failed(
+            page.clone(),
+            verification(VerifyError::Sha256 {
+                subject: format!("{file} as listed by {page}"),
+                expected,
+                actual: listed,
+            }),
+        ),
+        Err(e @ IndexError::Invalid { .. }) => {
+            failed(page, Failure::Attempt(AttemptFailure::Unavailable(e.to_string())))
+        }
+        Err(IndexError::Download(e)) => failed(page, download_failure(e, &artifact.file)),
+    }
+}
+
+/// The installed source: adopt the first runtime pip or npm installed that verifies.
+/// `Ok(None)` when none did (the failures are recorded).
+fn install_from_installed(
+    pinned: &Pinned<'_>,
+    python: Option<&Path>,
+    cache: &Cache,
+    reporter: &dyn Reporter,
+    record: &mut dyn FnMut(&str, String, AttemptFailure),
+) -> Result<Option<Installed>, Error> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let (candidates, problems) = adopt::candidates(pinned.target, python, &cwd);
+    for problem in problems {
+        record(
+            "installed",
+            python.map(|p| p.display().to_string()).unwrap_or_default(),
+            AttemptFailure::Unavailable(problem),
+        );
+    }
+    if candidates.is_empty() {
+        let python = python.map_or("python3".to_owned(), |p| p.display().to_string());
+        let searched = format!("pip ({python}), npm (node_modules from {} upward, npm root -g)", cwd.display());
+        record("installed", searched, AttemptFailure::NotFound);
+        return Ok(None);
+    }
+    for candidate in candidates {
+        let location = format!("{} {}", candidate.installer, candidate.root.display());
+        reporter.attempt("installed", &location);
+        match adopt_candidate(pinned, &candidate, cache) {
+            Ok(installed) => return Ok(Some(installed)),
+            Err(Failure::Fatal(e)) => return Err(e),
+            Err(Failure::Attempt(failure)) => record("installed", location, failure),
+        }
+    }
+    Ok(None)
+}
+
+/// Link (or copy) an installed runtime into a scratch directory of the cache, verify the copy
+/// against the pins, and move it into place.
+fn adopt_candidate(pinned: &Pinned<'_>, candidate: &Candidate, cache: &Cache) -> Result<Installed, Failure> {
+    let subject = format!("runtime installed by {} at {}", candidate.installer, candidate.root.display());
+    // Cheap checks first: another version or target is not this runtime at all.
+    let package: Option<CodexPackage> =
+        std::fs::read(candidate.root.join("codex-package.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let version = &pinned.manifest.version;
+    match &package {
+        Some(p)
+            if p.version.parse::<RuntimeVersion>().ok().as_ref() != Some(version)
+                || p.target != pinned.target.triple() =>
+        {
+            return Err(Failure::Attempt(AttemptFailure::Unavailable(format!(
+                "holds codex {} for {}, not the pinned {version} for {}",
+                p.version, p.target, pinned.target
+            ))));
+        }
+        _ => {}
+    }
+    let pin = &pinned.pins.entrypoint;
+    if let Ok(meta) = std::fs::metadata(candidate.root.join(&pin.path))
+        && meta.len() != pin.size
+    {
+        return Err(verification(VerifyError::Size {
+            subject: format!("entrypoint {} of the {subject}", pin.path),
+            expected: pin.size,
+            actual: meta.len(),
+        }));
+    }
+    let pins = pinned.pins.artifact_pins();
+    let max_entries = pins.iter().map(|p| p.max_entries).max().unwrap_or(10_000);
+    let max_bytes = pins.iter().map(|p| p.max_unpacked_size).max().unwrap_or(pin.size * 4);
+    let scratch = cache.scratch()?;
+    let tree = scratch.path().join("tree");
+    let files = match adopt::link_tree(&candidate.root, &tree, max_entries, max_bytes) {
+        Ok(files) => files,
+        Err(LinkError::Write { path, source }) => return Err(CacheError::Io { action: "write", path, source }.into()),
+        Err(e) => return Err(verification(VerifyError::Layout { subject, reason: e.to_string() })),
+    };
+    let kind = candidate.kind();
+    let file = pins.iter().find(|p| p.kind == kind).map(|p| p.file.clone()).unwrap_or_default();
+    // No artifact bytes exist for an installed runtime: the receipt records the entrypoint's.
+    let artifact = ReceiptArtifact { kind, file, sha256: pin.sha256, size: pin.size };
+    let staged = Staged {
+        scratch,
+        tree,
+        files,
+        subject,
+        artifact,
+        source: "installed",
+        from: candidate.root.display().to_string(),
+    };
+    finish_install(pinned, staged, cache)
 }
 
 /// Verify a local artifact file against the pins and install it.
@@ -198,10 +382,13 @@ pub fn import(file: &Path, manifests: &Manifests, cache: &Cache, reporter: &dyn 
     }
     let location = Location::File(file.to_owned());
     let http = OnceCell::new();
-    let result = fetch(&location, &artifact, cache, &http, reporter).and_then(|(scratch, download, digests)| {
-        let from = Origin { source: "import", location: &location, digests };
-        install_artifact(&pinned, &artifact, scratch, &download, from, cache, reporter)
-    });
+    let network = NetworkOptions::builtin();
+    let client = || http.get_or_init(Http::new);
+    let result =
+        fetch(&location, &artifact, cache, client, &network, reporter).and_then(|(scratch, download, digests)| {
+            let from = Origin { source: "import", location: &location, digests };
+            install_artifact(&pinned, &artifact, scratch, &download, from, cache, reporter)
+        });
     match result {
         Ok(installed) => Ok(installed),
         Err(Failure::Fatal(e)) => Err(e),
@@ -211,13 +398,19 @@ pub fn import(file: &Path, manifests: &Manifests, cache: &Cache, reporter: &dyn 
     }
 }
 
-fn not_installed(pinned: &Pinned<'_>, offline: bool) -> Error {
+fn not_installed(pinned: &Pinned<'_>, offline: bool, attempts: &[Attempt]) -> Error {
     let artifacts = pinned.pins.artifact_pins();
     let file = artifacts.first().map(|a| a.file.clone()).unwrap_or_default();
+    let mut reason = if offline { "--offline forbids the network" } else { "no source is configured" }.to_owned();
+    if !attempts.is_empty() {
+        reason.push_str(" (tried: ");
+        reason.push_str(&attempts.iter().map(Attempt::to_string).collect::<Vec<_>>().join("; "));
+        reason.push(')');
+    }
     Error::NotInstalled {
         version: pinned.manifest.version.clone(),
         target: pinned.target,
-        reason: if offline { "--offline forbids the network" } else { "no source is configured" }.into(),
+        reason,
         hint: format!(
             "fetch it with `codex-runtime install --version {} --target {}` on a connected machine, \
              or import `{file}` with `codex-runtime import {file}`",
@@ -257,55 +450,81 @@ fn verification(e: VerifyError) -> Failure {
 }
 
 /// Copy the artifact into a fresh scratch directory, hashing as the bytes arrive, then check
-/// its size and digests against the pins.
-fn fetch(
+/// its size and digests against the pins. URLs are downloaded with retries and resumption
+/// (see [`crate::download`]); local files are read once.
+fn fetch<'h>(
     location: &Location,
     artifact: &ArtifactPin,
     cache: &Cache,
-    http: &OnceCell<Http>,
+    http: impl FnOnce() -> &'h Http,
+    network: &NetworkOptions,
     reporter: &dyn Reporter,
 ) -> Result<(tempfile::TempDir, PathBuf, Digests), Failure> {
-    let (length, mut body): (Option<u64>, Box<dyn Read>) = match location {
-        Location::File(path) => match File::open(path) {
-            Ok(f) => (f.metadata().ok().map(|m| m.len()), Box::new(f)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(Failure::Attempt(AttemptFailure::NotFound)),
-            Err(e) => return Err(Failure::Attempt(AttemptFailure::Unavailable(format!("cannot read: {e}")))),
-        },
-        Location::Url(url) => match http.get_or_init(Http::new).get(url) {
-            Ok((length, body)) => (length, Box::new(body)),
-            Err(HttpError::NotFound) => return Err(Failure::Attempt(AttemptFailure::NotFound)),
-            Err(e) => return Err(Failure::Attempt(AttemptFailure::Unavailable(error_chain(&e)))),
-        },
-    };
     let subject = format!("{} from {location}", artifact.file);
-    if let (Some(expected), Some(actual)) = (artifact.size, length)
-        && location.is_remote()
-        && actual != expected
-    {
-        return Err(verification(VerifyError::Size { subject, expected, actual }));
-    }
     let scratch = cache.scratch()?;
-    let path = scratch.path().join(&artifact.file);
+    let (path, digests) = match location {
+        Location::File(file) => copy_local(file, artifact, scratch.path(), &subject, reporter)?,
+        Location::Url(url) => download::download(http(), url, artifact, cache, scratch.path(), network, reporter)
+            .map_err(|e| download_failure(e, &subject))?,
+    };
+    if let Err(e) = check_digests(&subject, artifact, &digests) {
+        download::discard_partial(cache, artifact);
+        return Err(e);
+    }
+    Ok((scratch, path, digests))
+}
+
+/// How a failed download counts: missing, unavailable, bad bytes, or a broken cache.
+fn download_failure(error: DownloadError, subject: &str) -> Failure {
+    let subject = subject.to_owned();
+    match error {
+        DownloadError::Failed(TryError::Http(HttpError::NotFound)) => Failure::Attempt(AttemptFailure::NotFound),
+        DownloadError::Failed(e) => {
+            let mut reason = error_chain(&e);
+            if matches!(&e, TryError::Http(HttpError::Transport(ureq::Error::Tls(_) | ureq::Error::Rustls(_)))) {
+                reason.push_str(" (behind a proxy with its own CA? set SSL_CERT_FILE or SSL_CERT_DIR)");
+            }
+            Failure::Attempt(AttemptFailure::Unavailable(reason))
+        }
+        DownloadError::TooLarge { limit, received } => {
+            verification(VerifyError::Size { subject, expected: limit, actual: received })
+        }
+        DownloadError::WrongSize { expected, announced } => {
+            verification(VerifyError::Size { subject, expected, actual: announced })
+        }
+        DownloadError::Cache(e) => Failure::Fatal(Error::Cache(e)),
+    }
+}
+
+/// Copy a local artifact into the scratch directory, hashing it.
+fn copy_local(
+    file: &Path,
+    artifact: &ArtifactPin,
+    scratch: &Path,
+    subject: &str,
+    reporter: &dyn Reporter,
+) -> Result<(PathBuf, Digests), Failure> {
+    let mut body = match File::open(file) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(Failure::Attempt(AttemptFailure::NotFound)),
+        Err(e) => return Err(Failure::Attempt(AttemptFailure::Unavailable(format!("cannot read: {e}")))),
+    };
+    let path = scratch.join(&artifact.file);
     let mut out = File::create(&path).map_err(CacheError::io("create", &path))?;
     let mut hasher = Hasher::new(artifact.integrity.is_some());
     let limit = artifact.size.unwrap_or(artifact.max_unpacked_size);
-    reporter.download_started(&artifact.file, artifact.size.or(length));
+    reporter.download_started(&artifact.file, artifact.size);
     let mut buf = vec![0u8; 256 * 1024];
     let copied = loop {
         let n = match body.read(&mut buf) {
             Ok(0) => break Ok(()),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                break Err(Failure::Attempt(AttemptFailure::Unavailable(format!(
-                    "transfer interrupted: {}",
-                    error_chain(&e)
-                ))));
-            }
+            Err(e) => break Err(Failure::Attempt(AttemptFailure::Unavailable(format!("cannot read: {e}")))),
         };
         if hasher.size() + n as u64 > limit {
             break Err(verification(VerifyError::Size {
-                subject: subject.clone(),
+                subject: subject.to_owned(),
                 expected: limit,
                 actual: hasher.size() + n as u64,
             }));
@@ -318,9 +537,7 @@ fn fetch(
     };
     reporter.download_finished();
     copied?;
-    let digests = hasher.finish();
-    check_digests(&subject, artifact, &digests)?;
-    Ok((scratch, path, digests))
+    Ok((path, hasher.finish()))
 }
 
 fn check_digests(subject: &str, artifact: &ArtifactPin, actual: &Digests) -> Result<(), Failure> {
@@ -375,7 +592,6 @@ fn install_artifact(
     reporter: &dyn Reporter,
 ) -> Result<Installed, Failure> {
     let subject = format!("{} from {}", artifact.file, origin.location);
-    let layout = |reason: String| verification(VerifyError::Layout { subject: subject.clone(), reason });
     reporter.extracting(&artifact.file);
     let tree = scratch.path().join("tree");
     let limits = Limits { max_entries: artifact.max_entries, max_unpacked_size: artifact.max_unpacked_size };
@@ -388,7 +604,43 @@ fn install_artifact(
     };
     // The download is verified and extracted; free its space before the move.
     let _ = std::fs::remove_file(download);
+    let receipt_artifact = ReceiptArtifact {
+        kind: artifact.kind,
+        file: artifact.file.clone(),
+        sha256: origin.digests.sha256,
+        size: origin.digests.size,
+    };
+    let staged = Staged {
+        scratch,
+        tree,
+        files,
+        subject,
+        artifact: receipt_artifact,
+        source: origin.source,
+        from: origin.location.to_string(),
+    };
+    finish_install(pinned, staged, cache)
+}
 
+/// A runtime tree in a scratch directory of the cache, not yet verified.
+struct Staged<'a> {
+    scratch: tempfile::TempDir,
+    tree: PathBuf,
+    files: Vec<ExtractedFile>,
+    /// What the messages call it.
+    subject: String,
+    /// What the receipt records about where it came from.
+    artifact: ReceiptArtifact,
+    source: &'a str,
+    from: String,
+}
+
+/// Find the runtime root in an extracted (or linked) tree, verify it against the pins, write
+/// the receipt and move the root into place.
+fn finish_install(pinned: &Pinned<'_>, staged: Staged<'_>, cache: &Cache) -> Result<Installed, Failure> {
+    let Staged { scratch, tree, files, subject, artifact, source, from } = staged;
+    let subject = subject.as_str();
+    let layout = |reason: String| verification(VerifyError::Layout { subject: subject.to_owned(), reason });
     let roots: Vec<&str> = files
         .iter()
         .filter_map(|f| f.path.strip_suffix("codex-package.json").filter(|p| p.is_empty() || p.ends_with('/')))
@@ -451,14 +703,9 @@ fn install_artifact(
         schema_version: 1,
         version: version.clone(),
         target: pinned.target,
-        source: origin.source.to_owned(),
-        from: origin.location.to_string(),
-        artifact: ReceiptArtifact {
-            kind: artifact.kind,
-            file: artifact.file.clone(),
-            sha256: origin.digests.sha256,
-            size: origin.digests.size,
-        },
+        source: source.to_owned(),
+        from,
+        artifact,
         entrypoint: ReceiptFile { path: pin.path.clone(), sha256: pin.sha256, size: pin.size },
         files: runtime_files
             .iter()

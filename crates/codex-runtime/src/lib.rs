@@ -45,13 +45,16 @@
 //! its pin.
 
 pub mod bundle;
+pub mod adopt;
 pub mod cache;
 pub mod cache_ops;
 pub mod digest;
+pub mod download;
 pub mod extract;
 pub mod http;
 pub mod install;
 pub mod manifest;
+pub mod pypi;
 pub mod reporter;
 pub mod resolve;
 pub mod source;

@@ -23,6 +23,13 @@ pub enum Source {
     Github { base_url: String },
     /// An npm registry.
     Npm { registry: String },
+    /// A PyPI-style simple index (PEP 503/691).
+    Pypi { index: String },
+    /// A runtime pip or npm already installed on this machine (see [`crate::adopt`]).
+    Installed {
+        /// The Python whose environment to look in; `python3` on `PATH` when `None`.
+        python: Option<PathBuf>,
+    },
 }
 
 /// A local path or a URL.
@@ -70,16 +77,20 @@ impl fmt::Display for Location {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SourceName {
     Mirror,
+    Installed,
     Github,
     Npm,
+    Pypi,
 }
 
 impl SourceName {
     pub fn as_str(self) -> &'static str {
         match self {
             SourceName::Mirror => "mirror",
+            SourceName::Installed => "installed",
             SourceName::Github => "github",
             SourceName::Npm => "npm",
+            SourceName::Pypi => "pypi",
         }
     }
 }
@@ -91,7 +102,7 @@ impl fmt::Display for SourceName {
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown source `{0}`; the sources are mirror, github and npm")]
+#[error("unknown source `{0}`; the sources are mirror, installed, github, npm and pypi")]
 pub struct UnknownSource(pub String);
 
 impl FromStr for SourceName {
@@ -100,8 +111,10 @@ impl FromStr for SourceName {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "mirror" => Ok(SourceName::Mirror),
+            "installed" => Ok(SourceName::Installed),
             "github" => Ok(SourceName::Github),
             "npm" => Ok(SourceName::Npm),
+            "pypi" => Ok(SourceName::Pypi),
             _ => Err(UnknownSource(s.to_owned())),
         }
     }
@@ -113,10 +126,14 @@ impl Source {
             Source::Mirror(_) => SourceName::Mirror,
             Source::Github { .. } => SourceName::Github,
             Source::Npm { .. } => SourceName::Npm,
+            Source::Pypi { .. } => SourceName::Pypi,
+            Source::Installed { .. } => SourceName::Installed,
         }
     }
 
-    /// Where this source would hold an artifact, if it carries that kind at all.
+    /// Where this source would hold an artifact, if it carries that kind at all and can say
+    /// so without asking the network. The PyPI source asks its index (see [`crate::pypi`]);
+    /// the installed source has no artifacts.
     pub fn locate(&self, pinned: &Pinned<'_>, artifact: &ArtifactPin) -> Option<Location> {
         match (self, artifact.kind) {
             (Source::Mirror(base), _) => Some(base.join(&artifact.file)),
@@ -137,7 +154,8 @@ impl Source {
     pub fn is_remote(&self) -> bool {
         match self {
             Source::Mirror(location) => location.is_remote(),
-            Source::Github { .. } | Source::Npm { .. } => true,
+            Source::Installed { .. } => false,
+            Source::Github { .. } | Source::Npm { .. } | Source::Pypi { .. } => true,
         }
     }
 }
@@ -149,6 +167,10 @@ pub struct SourceOptions {
     pub mirror: Option<String>,
     /// `--npm-registry` or `CODEX_RUNTIME_NPM_REGISTRY`.
     pub npm_registry: Option<String>,
+    /// `--pypi-index`; else the environment and pip's configuration (see [`crate::pypi::index_url`]).
+    pub pypi_index: Option<String>,
+    /// `--python`: the Python environment the installed source looks in.
+    pub python: Option<PathBuf>,
     /// `--source`, in order; empty for the default order.
     pub only: Vec<SourceName>,
 }
@@ -163,23 +185,34 @@ pub enum SourceError {
          CODEX_RUNTIME_NPM_REGISTRY or npm_config_registry, or configure npm"
     )]
     NoRegistry,
+    #[error(
+        "--source pypi needs an index, and none is configured: pass --pypi-index URL, set \
+         CODEX_RUNTIME_PYPI_INDEX or PIP_INDEX_URL, or set index-url in pip.conf"
+    )]
+    NoIndex,
 }
 
 impl SourceOptions {
-    /// The sources to try, in order. The default is mirror (when set), github, npm (when a
-    /// registry is known). `--source` restricts and orders them.
+    /// The sources to try, in order. The default is mirror (when set), installed, github, npm
+    /// (when a registry is known), pypi (when an index is known). `--source` restricts and
+    /// orders them.
     pub fn resolve(&self) -> Result<Vec<Source>, SourceError> {
         let github = || Source::Github {
             base_url: std::env::var("CODEX_RUNTIME_GITHUB_BASE_URL").unwrap_or_else(|_| GITHUB_RELEASES.to_owned()),
         };
+        let installed = || Source::Installed { python: self.python.clone() };
         if self.only.is_empty() {
             let mut sources = Vec::new();
             if let Some(m) = &self.mirror {
                 sources.push(Source::Mirror(Location::parse(m)));
             }
+            sources.push(installed());
             sources.push(github());
             if let Some(registry) = npm_registry(self.npm_registry.as_deref()) {
                 sources.push(Source::Npm { registry });
+            }
+            if let Some(index) = crate::pypi::index_url(self.pypi_index.as_deref()) {
+                sources.push(Source::Pypi { index });
             }
             return Ok(sources);
         }
@@ -189,7 +222,11 @@ impl SourceOptions {
                 SourceName::Mirror => {
                     Source::Mirror(Location::parse(self.mirror.as_deref().ok_or(SourceError::NoMirror)?))
                 }
+                SourceName::Installed => installed(),
                 SourceName::Github => github(),
+                SourceName::Pypi => Source::Pypi {
+                    index: crate::pypi::index_url(self.pypi_index.as_deref()).ok_or(SourceError::NoIndex)?,
+                },
                 SourceName::Npm => {
                     Source::Npm { registry: npm_registry(self.npm_registry.as_deref()).ok_or(SourceError::NoRegistry)? }
                 }
@@ -325,7 +362,7 @@ mod tests {
 
     #[test]
     fn source_names_round_trip() {
-        for name in [SourceName::Mirror, SourceName::Github, SourceName::Npm] {
+        for name in [SourceName::Mirror, SourceName::Installed, SourceName::Github, SourceName::Npm, SourceName::Pypi] {
             assert_eq!(name.as_str().parse::<SourceName>().unwrap(), name);
         }
         assert!("pypi2".parse::<SourceName>().is_err());

@@ -1,0 +1,469 @@
+//! Downloads that survive a bad network: bounded retries with exponential backoff and jitter,
+//! a per-read stall timeout, and resumption of interrupted downloads with `Range`.
+//!
+//! Which failures are retried is written down once, in [`retry_of`]:
+//!
+//! | failure | what happens |
+//! |---|---|
+//! | 5xx, 408 | retried with backoff |
+//! | 429 | retried after `Retry-After` (capped), else with backoff |
+//! | connection reset or aborted, broken pipe, a timeout, a stall, a body cut short | retried, resuming when the artifact has a pinned digest |
+//! | 404, 410 | never retried: the source lacks the artifact, the next one is asked |
+//! | other 4xx (401, 403, ...) | never retried: the next source is asked |
+//! | host not found, connection refused | never retried: nothing answers there, the next source is asked |
+//! | TLS errors (an unknown certificate authority, a wrong host name) | never retried: the next source is asked, and the message names the CA settings |
+//! | wrong size or digest | never retried on that source: the partial file is dropped and the next source is asked |
+//!
+//! A partial download lives at `CACHE/downloads/SHA256.part`, keyed by the pinned digest, so
+//! a later run (or the next retry) resumes it. A server that answers a `Range` request with
+//! `200` restarts the file from zero; the final digest always covers the whole file.
+
+use std::fs::File;
+use std::hash::{BuildHasher, Hasher as _};
+use std::io::{self, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cache::{Cache, CacheError};
+use crate::digest::{Digests, Hasher};
+use crate::http::{Get, Http, HttpError, RedactedUrl, Timeouts};
+use crate::install::error_chain;
+use crate::manifest::ArtifactPin;
+use crate::reporter::Reporter;
+
+/// How patient the network code is. [`NetworkOptions::default`] reads the environment.
+#[derive(Debug, Clone)]
+pub struct NetworkOptions {
+    /// Retries after the first try of one URL.
+    pub retries: u32,
+    /// The first backoff; each retry doubles it, plus up to as much again of jitter.
+    pub backoff_base: Duration,
+    /// The longest single wait, whether backoff or `Retry-After`.
+    pub max_wait: Duration,
+    pub timeouts: Timeouts,
+}
+
+impl NetworkOptions {
+    pub const DEFAULT_RETRIES: u32 = 3;
+    pub const DEFAULT_BACKOFF_BASE: Duration = Duration::from_millis(500);
+    pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(30);
+
+    /// The built-in values, without looking at the environment.
+    pub fn builtin() -> NetworkOptions {
+        NetworkOptions {
+            retries: Self::DEFAULT_RETRIES,
+            backoff_base: Self::DEFAULT_BACKOFF_BASE,
+            max_wait: Self::DEFAULT_MAX_WAIT,
+            timeouts: Timeouts { connect: Timeouts::DEFAULT_CONNECT, read: Timeouts::DEFAULT_READ },
+        }
+    }
+
+    /// The built-in values overridden by `CODEX_RUNTIME_RETRIES`, `CODEX_RUNTIME_RETRY_BASE_MS`,
+    /// `CODEX_RUNTIME_CONNECT_TIMEOUT_SECS` and `CODEX_RUNTIME_READ_TIMEOUT_SECS` (seconds may
+    /// have a fraction).
+    pub fn from_env() -> NetworkOptions {
+        let var = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let mut options = Self { timeouts: Timeouts::from_env(), ..Self::builtin() };
+        if let Some(n) = var("CODEX_RUNTIME_RETRIES").and_then(|v| v.parse().ok()) {
+            options.retries = n;
+        }
+        if let Some(ms) = var("CODEX_RUNTIME_RETRY_BASE_MS").and_then(|v| v.parse().ok()) {
+            options.backoff_base = Duration::from_millis(ms);
+        }
+        options
+    }
+
+    /// How long to wait before retry number `retry` (0-based): `base * 2^retry` plus jitter
+    /// of up to the same again, or what the server asked for; never more than `max_wait`.
+    pub fn wait(&self, retry: u32, asked: Option<Duration>) -> Duration {
+        if let Some(asked) = asked {
+            return asked.min(self.max_wait);
+        }
+        let exp = self.backoff_base.saturating_mul(1u32 << retry.min(16));
+        let jitter = exp.mul_f64(random_fraction());
+        exp.saturating_add(jitter).min(self.max_wait)
+    }
+}
+
+impl Default for NetworkOptions {
+    fn default() -> Self {
+        Self::from_env()
+    }
+}
+
+/// A number in `[0, 1)`, from the standard library's randomly seeded hasher.
+fn random_fraction() -> f64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64));
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Why one try of a URL failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TryError {
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// The body broke off (reset, timeout, stall).
+    #[error("transfer interrupted after {received} bytes")]
+    Body {
+        received: u64,
+        #[source]
+        source: io::Error,
+    },
+    /// The connection closed before `Content-Length` bytes arrived.
+    #[error("the body ended after {received} of {expected} bytes")]
+    Truncated { received: u64, expected: u64 },
+    /// A `206` for another range than the one asked for.
+    #[error("asked for bytes from {asked}, the server sent them from {sent}")]
+    WrongRange { asked: u64, sent: u64 },
+}
+
+/// What to do after a failed try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Transient: try the same URL again, after the server's `Retry-After` when it gave one.
+    After(Option<Duration>),
+    /// Permanent for this source: ask the next one.
+    Never,
+}
+
+/// The retry rules (see the module docs).
+pub fn retry_of(error: &TryError) -> Retry {
+    match error {
+        TryError::Http(HttpError::Status { status, retry_after }) => match status {
+            429 => Retry::After(*retry_after),
+            408 | 500..=599 => Retry::After(*retry_after),
+            _ => Retry::Never,
+        },
+        TryError::Http(HttpError::NotFound | HttpError::Redirect { .. }) => Retry::Never,
+        TryError::Http(HttpError::Transport(e)) => transport_retry(e),
+        TryError::Body { source, .. } => io_retry(source),
+        TryError::Truncated { .. } | TryError::WrongRange { .. } => Retry::After(None),
+    }
+}
+
+fn transport_retry(error: &ureq::Error) -> Retry {
+    match error {
+        ureq::Error::Timeout(_) => Retry::After(None),
+        ureq::Error::Io(e) => io_retry(e),
+        // Protocol: a response cut off inside its head.
+        ureq::Error::Protocol(_) => Retry::After(None),
+        // HostNotFound, ConnectionFailed (refused), TLS and certificate errors, bad URLs,
+        // proxy configuration: retrying cannot help.
+        _ => Retry::Never,
+    }
+}
+
+fn io_retry(error: &io::Error) -> Retry {
+    use io::ErrorKind::*;
+    if let Some(inner) = error.get_ref().and_then(|e| e.downcast_ref::<ureq::Error>()) {
+        return transport_retry(inner);
+    }
+    match error.kind() {
+        ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof | TimedOut | Interrupted | WouldBlock => {
+            Retry::After(None)
+        }
+        _ => Retry::Never,
+    }
+}
+
+/// Run `try_once` until it succeeds, fails for good (`retry` says [`Retry::Never`]), or the
+/// retries are spent.
+pub fn with_retries<T, E: std::error::Error>(
+    options: &NetworkOptions,
+    what: &RedactedUrl,
+    retry: impl Fn(&E) -> Retry,
+    mut try_once: impl FnMut() -> Result<T, E>,
+) -> Result<T, E> {
+    let mut retries = 0;
+    loop {
+        match try_once() {
+            Ok(value) => return Ok(value),
+            Err(error) => match retry(&error) {
+                Retry::After(asked) if retries < options.retries => {
+                    let wait = options.wait(retries, asked);
+                    tracing::warn!(
+                        "{what}: {}; retrying in {} ms ({} of {})",
+                        error_chain(&error),
+                        wait.as_millis(),
+                        retries + 1,
+                        options.retries
+                    );
+                    std::thread::sleep(wait);
+                    retries += 1;
+                }
+                _ => return Err(error),
+            },
+        }
+    }
+}
+
+/// Why a download failed, as the install pipeline sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    /// A try failed and will not be retried (or the retries ran out).
+    #[error(transparent)]
+    Failed(#[from] TryError),
+    /// More bytes than the pins allow.
+    #[error("more than the {limit} bytes the pins allow")]
+    TooLarge { limit: u64, received: u64 },
+    /// `Content-Length` or `Content-Range` announces another size than the pin.
+    #[error("announced {announced} bytes, the pin is {expected}")]
+    WrongSize { expected: u64, announced: u64 },
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+}
+
+impl From<HttpError> for DownloadError {
+    fn from(e: HttpError) -> Self {
+        DownloadError::Failed(TryError::Http(e))
+    }
+}
+
+impl DownloadError {
+    fn retry(&self) -> Retry {
+        match self {
+            DownloadError::Failed(e) => retry_of(e),
+            _ => Retry::Never,
+        }
+    }
+}
+
+/// Where the bytes go: a resumable part file in `CACHE/downloads/` (locked while in use), or a
+/// plain file in the caller's scratch directory.
+struct Sink {
+    path: PathBuf,
+    file: File,
+    resumable: bool,
+    sha512: bool,
+    hasher: Hasher,
+}
+
+impl Sink {
+    fn open(cache: &Cache, artifact: &ArtifactPin, scratch: &Path) -> Result<Sink, CacheError> {
+        let sha512 = artifact.integrity.is_some();
+        if let Some(sha256) = artifact.sha256 {
+            let dir = cache.root().join("downloads");
+            fs_create_dir_all(&dir)?;
+            let path = dir.join(format!("{sha256}.part"));
+            let mut file = File::options()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(CacheError::io("open", &path))?;
+            match file.try_lock() {
+                Ok(()) => {
+                    // Continue a previous run: the hasher must cover the bytes already there.
+                    let mut hasher = Hasher::new(sha512);
+                    io::copy(&mut (&mut file).take(artifact.size.unwrap_or(u64::MAX)), &mut hasher)
+                        .map_err(CacheError::io("read", &path))?;
+                    let len = hasher.size();
+                    file.set_len(len).map_err(CacheError::io("truncate", &path))?;
+                    file.seek(io::SeekFrom::Start(len)).map_err(CacheError::io("seek", &path))?;
+                    if len > 0 {
+                        tracing::info!("resuming {} from byte {len}", artifact.file);
+                    }
+                    return Ok(Sink { path, file, resumable: true, sha512, hasher });
+                }
+                // Another process is downloading the same artifact: do not share its file.
+                Err(_) => tracing::debug!("{} is in use; downloading without resume", path.display()),
+            }
+        }
+        let path = scratch.join(&artifact.file);
+        let file = File::create(&path).map_err(CacheError::io("create", &path))?;
+        Ok(Sink { path, file, resumable: false, sha512, hasher: Hasher::new(sha512) })
+    }
+
+    fn restart(&mut self) -> Result<(), CacheError> {
+        self.file.set_len(0).map_err(CacheError::io("truncate", &self.path))?;
+        self.file.seek(io::SeekFrom::Start(0)).map_err(CacheError::io("seek", &self.path))?;
+        self.hasher = Hasher::new(self.sha512);
+        Ok(())
+    }
+
+    fn discard(self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn fs_create_dir_all(dir: &Path) -> Result<(), CacheError> {
+    std::fs::create_dir_all(dir).map_err(CacheError::io("create", dir))
+}
+
+/// Download `url` into `scratch/FILE`, retrying and resuming, hashing as the bytes arrive.
+/// Returns the file and its digests; the caller checks them against the pins and calls
+/// [`discard_partial`] when they fail.
+pub fn download(
+    http: &Http,
+    url: &RedactedUrl,
+    artifact: &ArtifactPin,
+    cache: &Cache,
+    scratch: &Path,
+    options: &NetworkOptions,
+    reporter: &dyn Reporter,
+) -> Result<(PathBuf, Digests), DownloadError> {
+    let mut sink = Sink::open(cache, artifact, scratch)?;
+    let limit = artifact.size.unwrap_or(artifact.max_unpacked_size);
+    if sink.hasher.size() >= limit && artifact.size.is_some() {
+        // A complete file from an earlier run that was killed before it was moved: check it.
+        return finish(sink, scratch, artifact);
+    }
+    let result = with_retries(options, url, DownloadError::retry, || {
+        let from = (sink.resumable && sink.hasher.size() > 0).then(|| sink.hasher.size());
+        let mut response = http.request(url, Get { from, accept: None })?;
+        match (from, response.range) {
+            (Some(asked), Some((sent, _))) if sent != asked => {
+                sink.restart()?;
+                return Err(TryError::WrongRange { asked, sent }.into());
+            }
+            (Some(_), Some(_)) => {}
+            (Some(asked), None) => {
+                tracing::info!("{url} ignored the Range request (bytes={asked}-); restarting from zero");
+                sink.restart()?;
+            }
+            (None, _) => sink.restart()?,
+        }
+        let offset = sink.hasher.size();
+        let total = match response.range {
+            Some((_, total)) => total,
+            None => response.length,
+        };
+        if let (Some(expected), Some(announced)) = (artifact.size, total)
+            && expected != announced
+        {
+            return Err(DownloadError::WrongSize { expected, announced });
+        }
+        reporter.download_started(&artifact.file, artifact.size.or(total));
+        reporter.download_progress(offset);
+        let copied = copy(&mut response.body, &mut sink, limit, reporter);
+        reporter.download_finished();
+        copied?;
+        let received = sink.hasher.size() - offset;
+        if let Some(expected) = response.length
+            && received < expected
+        {
+            return Err(TryError::Truncated { received, expected }.into());
+        }
+        Ok(())
+    });
+    match result {
+        Ok(()) => finish(sink, scratch, artifact),
+        // Keep what arrived for the next run, unless the bytes themselves are wrong.
+        Err(error @ (DownloadError::Failed(_) | DownloadError::Cache(_))) if sink.resumable => Err(error),
+        Err(error) => {
+            sink.discard();
+            Err(error)
+        }
+    }
+}
+
+/// Move a complete part file into the scratch directory.
+fn finish(sink: Sink, scratch: &Path, artifact: &ArtifactPin) -> Result<(PathBuf, Digests), DownloadError> {
+    let Sink { path, file, hasher, resumable, .. } = sink;
+    let digests = hasher.finish();
+    let dest = scratch.join(&artifact.file);
+    if resumable {
+        std::fs::rename(&path, &dest).map_err(CacheError::io("move", &path))?;
+    }
+    drop(file);
+    Ok((dest, digests))
+}
+
+/// Drop the partial file of an artifact whose bytes failed verification, so the next run
+/// does not resume from bad bytes.
+pub fn discard_partial(cache: &Cache, artifact: &ArtifactPin) {
+    if let Some(sha256) = artifact.sha256 {
+        let _ = std::fs::remove_file(cache.root().join("downloads").join(format!("{sha256}.part")));
+    }
+}
+
+fn copy(body: &mut dyn Read, sink: &mut Sink, limit: u64, reporter: &dyn Reporter) -> Result<(), DownloadError> {
+    let start = sink.hasher.size();
+    let mut buf = vec![0u8; 256 * 1024];
+    // Bounded by `limit`: each turn adds bytes or ends.
+    loop {
+        let n = match body.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(source) => return Err(TryError::Body { received: sink.hasher.size() - start, source }.into()),
+        };
+        let received = sink.hasher.size() + n as u64;
+        if received > limit {
+            return Err(DownloadError::TooLarge { limit, received });
+        }
+        sink.hasher.update(&buf[..n]);
+        sink.file.write_all(&buf[..n]).map_err(|e| CacheError::Io {
+            action: "write",
+            path: sink.path.clone(),
+            source: e,
+        })?;
+        reporter.download_progress(n as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io(kind: io::ErrorKind) -> TryError {
+        TryError::Body { received: 10, source: io::Error::new(kind, "x") }
+    }
+
+    fn status(status: u16, retry_after: Option<u64>) -> TryError {
+        TryError::Http(HttpError::Status { status, retry_after: retry_after.map(Duration::from_secs) })
+    }
+
+    #[test]
+    fn the_retry_rules() {
+        use io::ErrorKind::*;
+        let cases: Vec<(&str, TryError, Retry)> = vec![
+            ("500", status(500, None), Retry::After(None)),
+            ("503 with Retry-After", status(503, Some(2)), Retry::After(Some(Duration::from_secs(2)))),
+            ("429 with Retry-After", status(429, Some(7)), Retry::After(Some(Duration::from_secs(7)))),
+            ("429 without", status(429, None), Retry::After(None)),
+            ("408", status(408, None), Retry::After(None)),
+            ("404", TryError::Http(HttpError::NotFound), Retry::Never),
+            ("401", status(401, None), Retry::Never),
+            ("403", status(403, None), Retry::Never),
+            ("connection reset", io(ConnectionReset), Retry::After(None)),
+            ("peer closed early", io(UnexpectedEof), Retry::After(None)),
+            ("read timeout", io(TimedOut), Retry::After(None)),
+            ("connection refused", io(ConnectionRefused), Retry::Never),
+            ("permission denied", io(PermissionDenied), Retry::Never),
+            ("truncated", TryError::Truncated { received: 1, expected: 2 }, Retry::After(None)),
+            ("wrong range", TryError::WrongRange { asked: 1, sent: 0 }, Retry::After(None)),
+            ("host not found", TryError::Http(HttpError::Transport(ureq::Error::HostNotFound)), Retry::Never),
+            ("refused", TryError::Http(HttpError::Transport(ureq::Error::ConnectionFailed)), Retry::Never),
+            ("TLS", TryError::Http(HttpError::Transport(ureq::Error::Tls("bad certificate"))), Retry::Never),
+            (
+                "ureq timeout inside an io error",
+                TryError::Body { received: 0, source: io::Error::other(ureq::Error::Timeout(ureq::Timeout::RecvBody)) },
+                Retry::After(None),
+            ),
+            (
+                "transport timeout",
+                TryError::Http(HttpError::Transport(ureq::Error::Timeout(ureq::Timeout::Connect))),
+                Retry::After(None),
+            ),
+        ];
+        for (name, error, expected) in cases {
+            assert_eq!(retry_of(&error), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let options = NetworkOptions { backoff_base: Duration::from_millis(100), ..NetworkOptions::builtin() };
+        for retry in 0..4u32 {
+            let base = Duration::from_millis(100 * (1 << retry));
+            let wait = options.wait(retry, None);
+            assert!(wait >= base && wait <= base * 2, "retry {retry}: {wait:?}");
+        }
+        assert_eq!(options.wait(30, None), options.max_wait);
+        assert_eq!(options.wait(0, Some(Duration::from_secs(3))), Duration::from_secs(3));
+        assert_eq!(options.wait(0, Some(Duration::from_secs(3600))), options.max_wait);
+    }
+}

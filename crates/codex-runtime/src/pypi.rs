@@ -1,0 +1,283 @@
+//! The PyPI source: find the runtime wheel on a simple repository index (PEP 503/691).
+//!
+//! The project page is asked for in its JSON form (`application/vnd.pypi.simple.v1+json`,
+//! PEP 691) and read as HTML when the index only speaks that (PEP 503). The index's own sha256
+//! of the file is checked against the pin before anything is downloaded.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::digest::Sha256;
+use crate::download::{DownloadError, NetworkOptions, with_retries};
+use crate::http::{Get, Http, RedactedUrl, join, origin, resolve};
+
+/// The media type of PEP 691 JSON pages.
+pub const JSON: &str = "application/vnd.pypi.simple.v1+json";
+
+/// The largest project page read: pages list every file of every release.
+const MAX_PAGE: u64 = 64 * 1024 * 1024;
+
+/// A file an index lists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexFile {
+    pub url: RedactedUrl,
+    pub sha256: Option<Sha256>,
+}
+
+/// Why the index could not say where the file is.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("the index does not list {file}")]
+    NotListed { file: String },
+    #[error("the index lists {file} with sha256 {listed}")]
+    Digest { file: String, listed: Sha256 },
+    #[error("the index page is not valid: {reason}")]
+    Invalid { reason: String },
+    #[error(transparent)]
+    Download(#[from] DownloadError),
+}
+
+/// A distribution name in its normalized form (PEP 503): lowercase, runs of `-`, `_`, `.`
+/// replaced by one `-`.
+pub fn normalize(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// Ask `index` where `file` of `distribution` is, and check the digest it lists against
+/// `pinned`.
+pub fn find(
+    http: &Http,
+    options: &NetworkOptions,
+    index: &str,
+    distribution: &str,
+    file: &str,
+    pinned: Sha256,
+) -> Result<IndexFile, IndexError> {
+    let page = RedactedUrl::new(join(index, &format!("{}/", normalize(distribution))));
+    let (url, content_type, body) = with_retries(
+        options,
+        &page,
+        |e: &DownloadError| match e {
+            DownloadError::Failed(e) => crate::download::retry_of(e),
+            _ => crate::download::Retry::Never,
+        },
+        || {
+            let accept = format!("{JSON}, text/html;q=0.1");
+            let response = http.request(&page, Get { from: None, accept: Some(&accept) })?;
+            let mut body = String::new();
+            response
+                .body
+                .take(MAX_PAGE)
+                .read_to_string(&mut body)
+                .map_err(|source| crate::download::TryError::Body { received: body.len() as u64, source })?;
+            Ok((response.url, response.content_type, body))
+        },
+    )?;
+    let files = if content_type.starts_with(JSON) || content_type.starts_with("application/json") {
+        parse_json(&body)?
+    } else {
+        parse_html(&body)
+    };
+    let (href, listed) = files
+        .into_iter()
+        .find(|(_, name, _)| name == file)
+        .map(|(href, _, sha)| (href, sha))
+        .ok_or_else(|| IndexError::NotListed { file: file.to_owned() })?;
+    if let Some(listed) = listed
+        && listed != pinned
+    {
+        return Err(IndexError::Digest { file: file.to_owned(), listed });
+    }
+    Ok(IndexFile {
+        url: RedactedUrl::new(with_credentials(url.expose(), &resolve(url.expose(), &href))),
+        sha256: listed,
+    })
+}
+
+/// A file URL on the index's own host keeps the index's credentials (as pip does).
+fn with_credentials(page: &str, file: &str) -> String {
+    let strip = |u: &str| crate::http::redact(u) != u;
+    if strip(file) || origin(page) != origin(file) {
+        return file.to_owned();
+    }
+    let scheme_end = page.find("://").map(|i| i + 3).unwrap_or(0);
+    let rest = &page[scheme_end..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    match authority.rfind('@') {
+        Some(at) => {
+            let userinfo = &authority[..=at];
+            let file_scheme_end = file.find("://").map(|i| i + 3).unwrap_or(0);
+            format!("{}{userinfo}{}", &file[..file_scheme_end], &file[file_scheme_end..])
+        }
+        None => file.to_owned(),
+    }
+}
+
+#[derive(Deserialize)]
+struct JsonPage {
+    files: Vec<JsonFile>,
+}
+
+#[derive(Deserialize)]
+struct JsonFile {
+    filename: String,
+    url: String,
+    #[serde(default)]
+    hashes: std::collections::HashMap<String, String>,
+}
+
+/// `(href, file name, sha256)` of every file of a PEP 691 page.
+fn parse_json(body: &str) -> Result<Vec<(String, String, Option<Sha256>)>, IndexError> {
+    let page: JsonPage =
+        serde_json::from_str(body).map_err(|e| IndexError::Invalid { reason: format!("not PEP 691 JSON: {e}") })?;
+    Ok(page
+        .files
+        .into_iter()
+        .map(|f| {
+            let sha = f.hashes.get("sha256").and_then(|h| h.parse().ok());
+            (f.url, f.filename, sha)
+        })
+        .collect())
+}
+
+/// `(href, file name, sha256)` of every anchor of a PEP 503 page; the name is the last path
+/// segment of the link, the digest its `#sha256=` fragment.
+fn parse_html(body: &str) -> Vec<(String, String, Option<Sha256>)> {
+    let mut out = Vec::new();
+    let mut rest = body;
+    while let Some(at) = rest.find("href=") {
+        rest = &rest[at + 5..];
+        let Some(quote) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') else { continue };
+        let Some(end) = rest[1..].find(quote) else { break };
+        let href = rest[1..1 + end].replace("&amp;", "&");
+        rest = &rest[1 + end..];
+        let (link, fragment) = href.split_once('#').unwrap_or((&href, ""));
+        let path = &link[..link.find('?').unwrap_or(link.len())];
+        let name = path.rsplit('/').next().unwrap_or_default().to_owned();
+        let sha = fragment.strip_prefix("sha256=").and_then(|h| h.parse().ok());
+        out.push((link.to_owned(), name, sha));
+    }
+    out
+}
+
+/// The index to use, from (in order) the flag, `CODEX_RUNTIME_PYPI_INDEX`, `PIP_INDEX_URL`,
+/// `UV_DEFAULT_INDEX`, `UV_INDEX_URL`, and `[global] index-url` of pip's configuration files.
+pub fn index_url(explicit: Option<&str>) -> Option<String> {
+    let from_env = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    explicit
+        .map(str::to_owned)
+        .or_else(|| from_env("CODEX_RUNTIME_PYPI_INDEX"))
+        .or_else(|| from_env("PIP_INDEX_URL"))
+        .or_else(|| from_env("UV_DEFAULT_INDEX"))
+        .or_else(|| from_env("UV_INDEX_URL"))
+        .or_else(|| pip_config_files().iter().find_map(|f| pip_config_index(&std::fs::read_to_string(f).ok()?)))
+}
+
+/// pip's configuration files, the one that wins first: `PIP_CONFIG_FILE`, the user's
+/// (`$XDG_CONFIG_HOME/pip/pip.conf`, then the legacy `~/.pip/pip.conf`), the global ones.
+fn pip_config_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    if let Some(file) = std::env::var_os("PIP_CONFIG_FILE").filter(|v| !v.is_empty()) {
+        if file == "os.devnull" || file == "/dev/null" {
+            return files;
+        }
+        files.push(PathBuf::from(file));
+    }
+    if let Some(dirs) = directories::BaseDirs::new() {
+        files.push(dirs.config_dir().join("pip").join("pip.conf"));
+        files.push(dirs.home_dir().join(".pip").join("pip.conf"));
+        if cfg!(windows) {
+            files.push(dirs.config_dir().join("pip").join("pip.ini"));
+        }
+    }
+    if cfg!(unix) {
+        files.push(PathBuf::from("/etc/pip.conf"));
+        files.push(PathBuf::from("/etc/xdg/pip/pip.conf"));
+    }
+    files
+}
+
+/// `index-url` (or `index_url`) of the `[global]` section of a pip config file.
+fn pip_config_index(text: &str) -> Option<String> {
+    let mut section = String::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with(['#', ';']) || line.is_empty() {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.trim().to_ascii_lowercase();
+            continue;
+        }
+        let Some((key, value)) = line.split_once(['=', ':']) else { continue };
+        if section == "global" && matches!(key.trim(), "index-url" | "index_url") {
+            return Some(value.trim().to_owned()).filter(|v| !v.is_empty());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    #[test]
+    fn names_normalize() {
+        assert_eq!(normalize("openai-codex-cli-bin"), "openai-codex-cli-bin");
+        assert_eq!(normalize("OpenAI_Codex.._cli-bin"), "openai-codex-cli-bin");
+    }
+
+    #[test]
+    fn html_pages_give_links_names_and_digests() {
+        let page = format!(
+            "<html><body><a href=\"../../files/a-1.whl#sha256={SHA}\" data-requires-python=\"&gt;=3\">a-1.whl</a>\n\
+             <a href='https://cdn.test/b-1.whl?x=1&amp;y=2'>b-1.whl</a><a name=x>no link</a></body></html>"
+        );
+        let files = parse_html(&page);
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[0], ("../../files/a-1.whl".into(), "a-1.whl".into(), Some(SHA.parse().unwrap())));
+        assert_eq!(files[1], ("https://cdn.test/b-1.whl?x=1&y=2".into(), "b-1.whl".into(), None));
+    }
+
+    #[test]
+    fn json_pages_give_links_names_and_digests() {
+        let page = format!(
+            r#"{{"meta":{{"api-version":"1.1"}},"name":"a","files":[{{"filename":"a-1.whl","url":"a-1.whl","hashes":{{"sha256":"{SHA}"}}}},{{"filename":"a-2.whl","url":"/f/a-2.whl","hashes":{{}}}}]}}"#
+        );
+        let files = parse_json(&page).unwrap();
+        assert_eq!(files[0], ("a-1.whl".into(), "a-1.whl".into(), Some(SHA.parse().unwrap())));
+        assert_eq!(files[1].2, None);
+        assert!(parse_json("<html>").is_err());
+    }
+
+    #[test]
+    fn pip_config_gives_the_global_index_url() {
+        let text = "[install]\nindex-url = http://127.0.0.1:1/install/\n[global]\n# c\ntimeout = 60\nindex-url = http://127.0.0.1:1/simple/\n";
+        assert_eq!(pip_config_index(text).unwrap(), "http://127.0.0.1:1/simple/");
+        assert_eq!(pip_config_index("[global]\nindex_url: http://h/s\n").unwrap(), "http://h/s");
+        assert_eq!(pip_config_index("[install]\nindex-url = http://h/s\n"), None);
+    }
+
+    #[test]
+    fn same_host_file_urls_keep_the_index_credentials() {
+        let page = "http://u:p@127.0.0.1:9/simple/x/";
+        assert_eq!(with_credentials(page, "http://127.0.0.1:9/f/a.whl"), "http://u:p@127.0.0.1:9/f/a.whl");
+        assert_eq!(with_credentials(page, "http://127.0.0.1:10/f/a.whl"), "http://127.0.0.1:10/f/a.whl");
+        assert_eq!(with_credentials(page, "http://u:p@127.0.0.1:9/f/a.whl"), "http://u:p@127.0.0.1:9/f/a.whl");
+        assert_eq!(with_credentials("http://127.0.0.1:9/s/", "http://127.0.0.1:9/f"), "http://127.0.0.1:9/f");
+    }
+}

@@ -1,0 +1,489 @@
+//! Every source and a network that fails: retries, resume, fallback, the GitHub and PyPI
+//! sources, adoption of runtimes pip and npm installed, a proxy, offline. Each test asserts on
+//! what the loopback servers received.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use codex_runtime_test_support::fixture::sha256_hex;
+use codex_runtime_test_support::http::{Fault, TestServer};
+
+use crate::common::*;
+
+/// The binary with no inherited network, index or Python configuration, and short backoffs.
+fn cmd(env: &Env) -> Command {
+    let mut cmd = env.cmd();
+    for var in [
+        "PIP_INDEX_URL",
+        "UV_DEFAULT_INDEX",
+        "UV_INDEX_URL",
+        "CODEX_RUNTIME_PYPI_INDEX",
+        "XDG_CONFIG_HOME",
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+        "PYTHONPATH",
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "CODEX_RUNTIME_READ_TIMEOUT_SECS",
+        "CODEX_RUNTIME_RETRIES",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("CODEX_RUNTIME_RETRY_BASE_MS", "10")
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .env("npm_config_prefix", env.path("npm-global"))
+        .env("CODEX_RUNTIME_GITHUB_BASE_URL", "http://127.0.0.1:9/unreachable");
+    cmd
+}
+
+fn install_from_mirror(env: &Env, fixture: &Fixture, mirror: &str, extra: &[(&str, &str)]) -> Output {
+    let manifest = env.manifest(&fixture.manifest);
+    let mut cmd = cmd(env);
+    cmd.args([
+        "install",
+        "--manifest",
+        &manifest,
+        "--target",
+        LINUX,
+        "--source",
+        "mirror",
+        "--mirror",
+        mirror,
+        "--json",
+    ]);
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn wheel_path(fixture: &Fixture) -> String {
+    format!("/mirror/{}", fixture.runtime.wheel_file_name())
+}
+
+fn part_file(env: &Env, fixture: &Fixture) -> std::path::PathBuf {
+    env.cache().join("downloads").join(format!("{}.part", sha256_hex(&fixture.wheel)))
+}
+
+fn receipt(env: &Env) -> serde_json::Value {
+    let path = env.cache().join("runtimes/0.163.0").join(LINUX).join(".codex-runtime-receipt.json");
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn server_errors_are_retried_until_the_download_succeeds() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let mirror = fixture.serve_mirror(&server);
+    server.faults(&wheel_path(&fixture), [Fault::Status(500), Fault::Status(503)]);
+
+    let out = install_from_mirror(&env, &fixture, &mirror, &[]);
+    assert_code(&out, 0);
+    assert_eq!(server.hits(&wheel_path(&fixture)), 3, "two failures, then success");
+    assert_eq!(receipt(&env)["artifact"]["kind"], "wheel");
+}
+
+#[test]
+fn too_many_requests_waits_for_retry_after_then_retries() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let mirror = fixture.serve_mirror(&server);
+    server.faults(&wheel_path(&fixture), [Fault::TooManyRequests { retry_after: 1 }]);
+
+    let out = install_from_mirror(&env, &fixture, &mirror, &[]);
+    assert_code(&out, 0);
+    assert_eq!(server.hits(&wheel_path(&fixture)), 2);
+    assert!(text(&out.stderr).contains("HTTP 429; retrying in 1000 ms"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn retries_are_bounded_and_not_found_or_forbidden_is_never_retried() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let mirror = fixture.serve_mirror(&server);
+    server.fault(&wheel_path(&fixture), Fault::Status(500));
+    let npm_path = format!("/mirror/{}", fixture.runtime.npm_file_name());
+    server.fault(&npm_path, Fault::Status(403));
+
+    let out = install_from_mirror(&env, &fixture, &mirror, &[("CODEX_RUNTIME_RETRIES", "2")]);
+    assert_code(&out, 5);
+    assert_eq!(server.hits(&wheel_path(&fixture)), 3, "the first try and two retries");
+    assert_eq!(server.hits(&npm_path), 1, "a 403 is not retried");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("HTTP 500") && stderr.contains("HTTP 403"), "{stderr}");
+
+    let empty = format!("{}/empty", server.url());
+    let out = install_from_mirror(&env, &fixture, &empty, &[]);
+    assert_code(&out, 5);
+    assert_eq!(server.hits(&format!("/empty/{}", fixture.runtime.wheel_file_name())), 1, "a 404 is not retried");
+}
+
+#[test]
+fn a_dropped_connection_resumes_with_range() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let mirror = fixture.serve_mirror(&server);
+    server.faults(&wheel_path(&fixture), [Fault::Truncate(300)]);
+
+    let out = install_from_mirror(&env, &fixture, &mirror, &[]);
+    assert_code(&out, 0);
+    let requests = server.requests_for(&wheel_path(&fixture));
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].header("range"), None);
+    assert_eq!(requests[1].header("range"), Some("bytes=300-"));
+    assert_eq!(receipt(&env)["artifact"]["sha256"], sha256_hex(&fixture.wheel), "the digest covers the whole file");
+    assert!(!part_file(&env, &fixture).exists());
+    assert!(env.cache_listing().iter().all(|p| !p.starts_with("tmp/") && !p.ends_with(".part")));
+}
+
+#[test]
+fn a_server_that_ignores_range_restarts_the_file_cleanly() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let mirror = fixture.serve_mirror(&server);
+    server.faults(&wheel_path(&fixture), [Fault::Truncate(300), Fault::IgnoreRange]);
+
+    let out = install_from_mirror(&env, &fixture, &mirror, &[]);
+    assert_code(&out, 0);
+    let requests = server.requests_for(&wheel_path(&fixture));
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[1].header("range"), Some("bytes=300-"), "asked to resume, got the whole file");
+    assert_eq!(receipt(&env)["artifact"]["sha256"], sha256_hex(&fixture.wheel));
+}
+
+#[test]
+fn a_stalled_server_times_out_and_the_retry_resumes() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let mirror = fixture.serve_mirror(&server);
+    server.faults(&wheel_path(&fixture), [Fault::Stall { after: 200, ms: 5000 }]);
+
+    let out = install_from_mirror(&env, &fixture, &mirror, &[("CODEX_RUNTIME_READ_TIMEOUT_SECS", "0.3")]);
+    assert_code(&out, 0);
+    let requests = server.requests_for(&wheel_path(&fixture));
+    assert_eq!(requests.len(), 2, "{}", text(&out.stderr));
+    assert_eq!(requests[1].header("range"), Some("bytes=200-"));
+}
+
+#[test]
+fn a_slow_trickle_is_not_a_stall() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let mirror = fixture.serve_mirror(&server);
+    server.fault(&wheel_path(&fixture), Fault::Trickle { chunk: 512, delay_ms: 20 });
+
+    let out = install_from_mirror(&env, &fixture, &mirror, &[("CODEX_RUNTIME_READ_TIMEOUT_SECS", "2")]);
+    assert_code(&out, 0);
+    assert_eq!(server.hits(&wheel_path(&fixture)), 1);
+}
+
+#[test]
+fn a_partial_file_left_by_a_killed_run_is_resumed() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let mirror = fixture.serve_mirror(&server);
+    std::fs::create_dir_all(env.cache().join("downloads")).unwrap();
+    std::fs::write(part_file(&env, &fixture), &fixture.wheel[..500]).unwrap();
+
+    let out = install_from_mirror(&env, &fixture, &mirror, &[]);
+    assert_code(&out, 0);
+    let requests = server.requests_for(&wheel_path(&fixture));
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].header("range"), Some("bytes=500-"));
+    assert!(!part_file(&env, &fixture).exists());
+}
+
+#[test]
+fn a_corrupt_partial_file_fails_verification_once_and_is_dropped() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let mirror = fixture.serve_mirror(&server);
+    std::fs::create_dir_all(env.cache().join("downloads")).unwrap();
+    std::fs::write(part_file(&env, &fixture), vec![0u8; 500]).unwrap();
+
+    let out = install_from_mirror(&env, &fixture, &mirror, &[]);
+    // The wheel fails its digest (not retried); the npm tarball from the same mirror is next.
+    assert_code(&out, 0);
+    assert_eq!(server.hits(&wheel_path(&fixture)), 1);
+    assert!(text(&out.stderr).contains("sha256 mismatch"), "{}", text(&out.stderr));
+    assert_eq!(stdout_json(&out)["source"], "mirror");
+    assert_eq!(receipt(&env)["artifact"]["kind"], "npm");
+    assert!(!part_file(&env, &fixture).exists(), "bad bytes are never resumed");
+}
+
+#[test]
+fn wrong_bytes_from_one_source_fall_through_to_the_next() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let mirror = fixture.serve_mirror(&server);
+    let mut bad = fixture.wheel.clone();
+    bad[10] ^= 1;
+    server.add(&wheel_path(&fixture), bad);
+    server.add(&format!("/mirror/{}", fixture.runtime.npm_file_name()), b"not a tarball".to_vec());
+    let registry = TestServer::start();
+    let registry_url = fixture.serve_npm(&registry);
+    let manifest = env.manifest(&fixture.manifest);
+
+    let out = cmd(&env)
+        .args(["install", "--manifest", &manifest, "--target", LINUX, "--json", "--mirror", &mirror])
+        .args(["--source", "mirror", "--source", "npm", "--npm-registry", &registry_url])
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    assert_eq!(stdout_json(&out)["source"], "npm");
+    assert_eq!(server.hits(&wheel_path(&fixture)), 1, "a digest mismatch is not retried");
+    assert_eq!(registry.hits(&fixture.npm_registry_path()), 1);
+}
+
+#[test]
+fn github_assets_get_the_token_and_no_other_source_does() {
+    let (env, fixture) = (Env::new(), Fixture::stable());
+    let github = TestServer::start();
+    let asset = format!("/releases/download/rust-v0.163.0/{}", fixture.runtime.github_asset_name());
+    github.add(&asset, fixture.runtime.github_tgz());
+    let mirror = TestServer::start();
+    let registry = TestServer::start();
+    let manifest = env.manifest(&fixture.manifest);
+
+    let out = cmd(&env)
+        .env("CODEX_RUNTIME_GITHUB_BASE_URL", format!("{}/releases/download", github.url()))
+        .env("GITHUB_TOKEN", "gh-secret-token")
+        .args(["install", "--manifest", &manifest, "--target", LINUX, "--json"])
+        .args([
+            "--mirror",
+            &format!("{}/mirror", mirror.url()),
+            "--npm-registry",
+            &format!("{}/registry", registry.url()),
+        ])
+        .args(["--source", "mirror", "--source", "npm", "--source", "github"])
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    assert_eq!(stdout_json(&out)["source"], "github");
+    let sent = github.requests_for(&asset);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].header("authorization"), Some("Bearer gh-secret-token"));
+    assert_eq!(sent[0].header("range"), None, "an asset without a pinned digest is not resumed");
+    let others: Vec<_> = mirror.requests().into_iter().chain(registry.requests()).collect();
+    assert_eq!(others.len(), 4, "three mirror files, one npm tarball: {others:?}");
+    assert!(others.iter().all(|r| r.header("authorization").is_none()), "{others:?}");
+    assert!(!text(&out.stderr).contains("gh-secret-token"));
+}
+
+/// A PEP 691 page listing the wheel at a relative URL.
+fn json_page(fixture: &Fixture, sha256: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "meta": {"api-version": "1.1"},
+        "name": "openai-codex-cli-bin",
+        "files": [
+            {"filename": "openai_codex_cli_bin-0.1.0-py3-none-any.whl", "url": "../../files/old.whl", "hashes": {}},
+            {
+                "filename": fixture.runtime.wheel_file_name(),
+                "url": format!("../../files/{}", fixture.runtime.wheel_file_name()),
+                "hashes": {"sha256": sha256},
+            },
+        ],
+    }))
+    .unwrap()
+}
+
+#[test]
+fn pypi_json_index_with_basic_auth_that_never_shows() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let page = "/simple/openai-codex-cli-bin/";
+    let file = format!("/files/{}", fixture.runtime.wheel_file_name());
+    server.add_typed(page, "application/vnd.pypi.simple.v1+json", json_page(&fixture, &sha256_hex(&fixture.wheel)));
+    server.add(&file, fixture.wheel.clone());
+    let index = format!("{}/simple/", server.url().replace("http://", "http://alice:hunter2@"));
+    let manifest = env.manifest(&fixture.manifest);
+
+    let out = cmd(&env)
+        .args(["install", "--manifest", &manifest, "--target", LINUX, "--json", "--source", "pypi"])
+        .args(["--pypi-index", &index])
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    assert_eq!(stdout_json(&out)["source"], "pypi");
+    let basic = "Basic YWxpY2U6aHVudGVyMg=="; // alice:hunter2
+    let asked = server.requests_for(page);
+    assert_eq!(asked.len(), 1);
+    assert!(asked[0].header("accept").unwrap().starts_with("application/vnd.pypi.simple.v1+json"));
+    assert_eq!(asked[0].header("authorization"), Some(basic));
+    assert_eq!(server.requests_for(&file)[0].header("authorization"), Some(basic), "same host: credentials sent");
+    let from = receipt(&env)["from"].as_str().unwrap().to_owned();
+    assert!(from.ends_with(&file) && from.contains("***@"), "{from}");
+    for output in [text(&out.stdout), text(&out.stderr), receipt(&env).to_string()] {
+        assert!(!output.contains("hunter2"), "{output}");
+    }
+}
+
+#[test]
+fn pypi_html_index_from_pip_conf() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let file = format!("/files/{}", fixture.runtime.wheel_file_name());
+    let html = format!(
+        "<!DOCTYPE html><html><body>\n<a href=\"{file}#sha256={}\">{}</a>\n</body></html>",
+        sha256_hex(&fixture.wheel),
+        fixture.runtime.wheel_file_name()
+    );
+    server.add_typed("/pypi/simple/openai-codex-cli-bin/", "text/html", html.into_bytes());
+    server.add(&file, fixture.wheel.clone());
+    let conf = env.path("pip.conf");
+    std::fs::write(&conf, format!("[global]\nindex-url = {}/pypi/simple\n", server.url())).unwrap();
+    let manifest = env.manifest(&fixture.manifest);
+
+    let out = cmd(&env)
+        .env("PIP_CONFIG_FILE", &conf)
+        .args(["install", "--manifest", &manifest, "--target", LINUX, "--source", "pypi"])
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    assert_eq!(server.hits(&file), 1);
+}
+
+#[test]
+fn a_pypi_index_listing_another_digest_is_refused_before_downloading() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let wrong = sha256_hex(b"something else");
+    server.add_typed(
+        "/simple/openai-codex-cli-bin/",
+        "application/vnd.pypi.simple.v1+json",
+        json_page(&fixture, &wrong),
+    );
+    let file = format!("/files/{}", fixture.runtime.wheel_file_name());
+    server.add(&file, fixture.wheel.clone());
+    let manifest = env.manifest(&fixture.manifest);
+
+    let out = cmd(&env)
+        .env("PIP_INDEX_URL", format!("{}/simple", server.url()))
+        .args(["install", "--manifest", &manifest, "--target", LINUX, "--source", "pypi"])
+        .output()
+        .unwrap();
+    assert_code(&out, 4);
+    assert_eq!(server.hits(&file), 0);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(&wrong) && stderr.contains(&sha256_hex(&fixture.wheel)), "{stderr}");
+}
+
+#[test]
+fn traffic_goes_through_the_configured_proxy() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let mirror = fixture.serve_mirror(&server);
+    let proxy = TestServer::proxy();
+
+    let out = install_from_mirror(&env, &fixture, &mirror, &[("HTTP_PROXY", &proxy.url())]);
+    assert_code(&out, 0);
+    // ureq tunnels every proxied request with CONNECT, plain HTTP included.
+    let through: Vec<String> = proxy.requests().into_iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    assert_eq!(through, [format!("CONNECT {}", server.url().trim_start_matches("http://"))]);
+    assert_eq!(server.hits(&wheel_path(&fixture)), 1);
+}
+
+/// `pip install --target DIR` of a wheel built from `runtime`.
+fn pip_install(env: &Env, fixture: &Fixture) -> std::path::PathBuf {
+    let wheel = env.path(&fixture.runtime.wheel_file_name());
+    std::fs::write(&wheel, &fixture.wheel).unwrap();
+    let target = env.path("site");
+    let status = Command::new("python3")
+        .args(["-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--target"])
+        .arg(&target)
+        .arg(&wheel)
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .status()
+        .expect("python3 -m pip must be available");
+    assert!(status.success());
+    target
+}
+
+#[cfg(unix)]
+fn inode(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().ino()
+}
+
+#[test]
+fn a_runtime_pip_installed_is_adopted_first_even_offline() {
+    let (env, fixture, github) = (Env::new(), Fixture::stable(), TestServer::start());
+    let site = pip_install(&env, &fixture);
+    let manifest = env.manifest(&fixture.manifest);
+
+    let out = cmd(&env)
+        .env("PYTHONPATH", &site)
+        .env("CODEX_RUNTIME_GITHUB_BASE_URL", github.url())
+        .args(["install", "--offline", "--manifest", &manifest, "--target", LINUX, "--json"])
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let json = stdout_json(&out);
+    assert_eq!(json["source"], "installed");
+    assert_eq!(github.requests().len(), 0);
+    let receipt = receipt(&env);
+    assert_eq!(receipt["from"], site.join("codex_cli_bin").display().to_string());
+    assert_eq!(receipt["artifact"]["kind"], "wheel");
+    let cached = std::path::PathBuf::from(json["path"].as_str().unwrap());
+    #[cfg(unix)]
+    assert_eq!(inode(&cached), inode(&site.join("codex_cli_bin/bin/codex")), "hard-linked, not copied");
+    let ran = Command::new(&cached).arg("--version").output().unwrap();
+    assert_eq!(text(&ran.stdout), "codex-cli 0.163.0\n");
+}
+
+#[test]
+fn an_installed_runtime_that_fails_the_pin_is_never_used() {
+    let env = Env::new();
+    let good = Fixture::stable();
+    let evil = good.runtime.clone().with_file("bin/codex", b"#!/bin/sh\necho pwned 0.163\n");
+    let evil = Fixture::of(evil, "stable");
+    let site = pip_install(&env, &evil);
+    let manifest = env.manifest(&good.manifest);
+
+    let out = cmd(&env)
+        .env("PYTHONPATH", &site)
+        .args(["install", "--manifest", &manifest, "--target", LINUX, "--source", "installed"])
+        .output()
+        .unwrap();
+    assert_code(&out, 4);
+    let stderr = text(&out.stderr);
+    let dir = site.join("codex_cli_bin").display().to_string();
+    assert!(stderr.contains(&format!("installed pip {dir}")) && stderr.contains("entrypoint bin/codex"), "{stderr}");
+    assert!(!env.cache().join("runtimes/0.163.0").join(LINUX).exists());
+}
+
+#[test]
+fn a_runtime_npm_installed_is_found_from_a_subdirectory() {
+    let (env, fixture) = (Env::new(), Fixture::stable());
+    let project = env.path("project");
+    std::fs::create_dir_all(project.join("src/deep")).unwrap();
+    let tgz = env.path(&fixture.runtime.npm_file_name());
+    std::fs::write(&tgz, &fixture.npm).unwrap();
+    let status = Command::new("npm")
+        .args(["install", "--offline", "--no-audit", "--no-fund", "--no-save", "--loglevel=error", "--cache"])
+        .arg(env.path("npm-cache"))
+        .arg(&tgz)
+        .current_dir(&project)
+        .env("npm_config_prefix", env.path("npm-global"))
+        .status()
+        .expect("npm must be available");
+    assert!(status.success());
+    let manifest = env.manifest(&fixture.manifest);
+
+    let out = cmd(&env)
+        .current_dir(project.join("src/deep"))
+        .args(["install", "--manifest", &manifest, "--target", LINUX, "--source", "installed", "--json"])
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let receipt = receipt(&env);
+    assert_eq!(receipt["source"], "installed");
+    assert_eq!(receipt["artifact"]["kind"], "npm");
+    let root = project.join("node_modules/@openai/codex/vendor").join(LINUX);
+    assert_eq!(receipt["from"], root.display().to_string());
+}
+
+#[test]
+fn offline_with_nothing_local_is_exit_3_naming_the_file_and_the_command() {
+    let (env, fixture) = (Env::new(), Fixture::stable());
+    let manifest = env.manifest(&fixture.manifest);
+
+    let out = cmd(&env).args(["path", "--offline", "--manifest", &manifest, "--target", LINUX]).output().unwrap();
+    assert_code(&out, 3);
+    let stderr = text(&out.stderr);
+    let file = fixture.runtime.wheel_file_name();
+    assert!(stderr.contains(&format!("codex-runtime import {file}")), "{stderr}");
+    assert!(stderr.contains("installed"), "the local attempts are listed: {stderr}");
+}
