@@ -1,5 +1,7 @@
 //! `exec` replaces the calling process, so this test (without the libtest harness) runs copies
-//! of itself as `exec.rs --exec-helper PATH_DIR PROGRAM ARGS...`, which call `exec`.
+//! of itself as `exec.rs --exec-helper PATH_DIR PROGRAM ARGS...`, which call `exec`. It speaks
+//! enough of libtest's command line for `cargo test` and `cargo nextest`: `--list`,
+//! `--ignored`, a name filter and `--exact`.
 
 #[cfg(unix)]
 fn main() {
@@ -7,7 +9,27 @@ fn main() {
     if args.first().is_some_and(|arg| arg == "--exec-helper") {
         unix::helper(&args[1..]);
     }
-    unix::run_all();
+    let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let flag = |f: &str| args.iter().any(|a| a == f);
+    let filter = args.iter().find(|a| !a.starts_with('-') && *a != "terse" && *a != "pretty");
+    let selected = |name: &str| match filter {
+        None => true,
+        Some(f) if flag("--exact") => name == f,
+        Some(f) => name.contains(f.as_str()),
+    };
+    if flag("--list") {
+        // None of these tests is ignored.
+        if !flag("--ignored") {
+            for (name, _) in unix::TESTS.iter().filter(|(name, _)| selected(name)) {
+                println!("{name}: test");
+            }
+        }
+        return;
+    }
+    if flag("--ignored") {
+        return;
+    }
+    unix::run(|name| selected(name));
 }
 
 #[cfg(not(unix))]
@@ -32,18 +54,21 @@ mod unix {
         std::process::exit(101);
     }
 
-    pub fn run_all() {
-        let tests: [(&str, fn()); 4] = [
-            ("passes_arguments_path_and_exit_status", passes_arguments_path_and_exit_status),
-            ("replaces_the_process", replaces_the_process),
-            ("passes_signals_through", passes_signals_through),
-            ("missing_program_is_an_error", missing_program_is_an_error),
-        ];
-        for (name, test) in tests {
+    pub const TESTS: [(&str, fn()); 4] = [
+        ("passes_arguments_path_and_exit_status", passes_arguments_path_and_exit_status),
+        ("replaces_the_process", replaces_the_process),
+        ("passes_signals_through", passes_signals_through),
+        ("missing_program_is_an_error", missing_program_is_an_error),
+    ];
+
+    pub fn run(selected: impl Fn(&str) -> bool) {
+        let mut ran = 0;
+        for (name, test) in TESTS.iter().filter(|(name, _)| selected(name)) {
             test();
             println!("test {name} ... ok");
+            ran += 1;
         }
-        println!("exec: {} tests passed", tests.len());
+        println!("exec: {ran} tests passed");
     }
 
     /// Runs a copy of this test that execs `sh -c SCRIPT ARGS...` with `path_dir` on PATH.

@@ -19,9 +19,12 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     pub fn new(global: &'a GlobalArgs) -> Result<Context<'a>> {
-        let manifests = match &global.manifest {
-            Some(file) => Manifests::single(Manifest::from_file(file).map_err(codex_runtime::Error::from)?),
-            None => Manifests::embedded(),
+        let manifests = match global.manifest.as_slice() {
+            [] => Manifests::embedded(),
+            [file] => Manifests::single(Manifest::from_file(file).map_err(codex_runtime::Error::from)?),
+            files => {
+                anyhow::bail!("--manifest is given {} times; only verify-pins checks several manifests", files.len())
+            }
         };
         let cache = Cache::locate(global.cache_dir.clone()).map_err(codex_runtime::Error::from)?;
         Ok(Context { global, manifests, cache, progress: Progress::new(global.quiet) })
@@ -43,7 +46,7 @@ impl<'a> Context<'a> {
             (Some(v), _) => self.manifests.version(v),
             (None, Some(c)) => self.manifests.channel(c),
             // With --manifest and no channel, the file's own channel is meant.
-            (None, None) if self.global.manifest.is_some() => Ok(self.manifests.iter().next().expect("one manifest")),
+            (None, None) if !self.global.manifest.is_empty() => Ok(self.manifests.iter().next().expect("one manifest")),
             (None, None) => self.manifests.channel(Channel::Stable),
         };
         Ok(manifest.map_err(codex_runtime::Error::from)?)

@@ -1,0 +1,682 @@
+//! Recompute a channel manifest from the published artifacts.
+//!
+//! For every target this asks the npm registry's package document for the platform package's
+//! tarball and `dist.integrity`, the PyPI simple index (PEP 691 JSON, or the PEP 503 HTML page a
+//! plain index serves) for the wheel and its sha256, and GitHub for the release asset when it
+//! is reachable. Each artifact is downloaded (streamed to a scratch file while hashing) and
+//! checked against what its registry claims, then opened: its `codex-package.json` must name
+//! the version and target, and the entrypoint must be byte-identical in every artifact. The
+//! result is written with [`Manifest::to_json`], the repository's deterministic format.
+//!
+//! A target with no artifact on any source fails the update, named with what each source said;
+//! an artifact missing for a target that has others (a wheel not published) is a note.
+//!
+//! The PyPI client here is deliberately minimal (one index page per distribution, no
+//! pagination, no `data-yanked` handling) until the sources grow a PyPI source of their own.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::Deserialize;
+
+use crate::Error;
+use crate::cache::{Cache, CacheError};
+use crate::digest::{Digests, Hasher, Sha256};
+use crate::http::{Get, Http, HttpError, RedactedUrl, join, resolve};
+use crate::install::error_chain;
+use crate::manifest::{Artifacts, Channel, FilePin, GithubArtifact, Manifest, NpmArtifact, TargetPins, WheelArtifact};
+use crate::reporter::Reporter;
+use crate::target::Target;
+use crate::version::RuntimeVersion;
+
+const NPM_PACKAGE: &str = "@openai/codex";
+const DISTRIBUTION: &str = "openai-codex-cli-bin";
+const PACKAGE_JSON: &str = "codex-package.json";
+
+/// Where to look, and how hard.
+#[derive(Debug, Clone)]
+pub struct UpdateRequest {
+    pub channel: Channel,
+    pub version: RuntimeVersion,
+    /// The npm registry (from the same discovery as installs).
+    pub npm_registry: Option<String>,
+    /// The Python package index (its simple API base).
+    pub pypi_index: Option<String>,
+    /// The GitHub release download base; `None` skips GitHub.
+    pub github_base_url: Option<String>,
+    /// Targets fetched at once.
+    pub jobs: usize,
+}
+
+/// The recomputed manifest, and what is worth telling about it.
+#[derive(Debug, Clone)]
+pub struct Updated {
+    pub manifest: Manifest,
+    /// Artifacts that are not published for some target, sources that could not be reached.
+    pub notes: Vec<String>,
+}
+
+/// Why an update produced no manifest.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    #[error(
+        "no npm registry or Python index is known: pass --npm-registry URL or --pypi-index URL, or \
+         configure npm (CODEX_RUNTIME_NPM_REGISTRY, npm_config_registry, .npmrc)"
+    )]
+    NoSource,
+    #[error("cannot read the {what} at {url}: {reason}")]
+    Index { what: &'static str, url: String, reason: String },
+    #[error("{} of {} targets could not be pinned at {version}; nothing was written:{}", failures.len(), Target::ALL.len(), FailureList(failures))]
+    Targets { version: RuntimeVersion, failures: Vec<(Target, TargetError)> },
+    #[error(transparent)]
+    Scratch(#[from] CacheError),
+}
+
+/// Why one target could not be pinned.
+#[derive(Debug)]
+pub enum TargetError {
+    /// No source publishes an artifact for it; what each one said.
+    Missing(Vec<String>),
+    /// An artifact is not what its registry claims, or not the runtime it should be.
+    Mismatch(String),
+    /// A source failed in a way that says nothing about whether the artifact exists.
+    Unavailable(String),
+}
+
+impl fmt::Display for TargetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TargetError::Missing(said) => write!(f, "not published on any source ({})", said.join("; ")),
+            TargetError::Mismatch(reason) | TargetError::Unavailable(reason) => f.write_str(reason),
+        }
+    }
+}
+
+struct FailureList<'a>(&'a [(Target, TargetError)]);
+
+impl fmt::Display for FailureList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (target, error) in self.0 {
+            write!(f, "\n  {target}: {error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl UpdateError {
+    pub fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind;
+        match self {
+            UpdateError::NoSource => ErrorKind::Usage,
+            UpdateError::Index { .. } => ErrorKind::NoSource,
+            UpdateError::Scratch(_) => ErrorKind::Other,
+            UpdateError::Targets { failures, .. } => {
+                if failures.iter().any(|(_, e)| matches!(e, TargetError::Mismatch(_))) {
+                    ErrorKind::Verification
+                } else {
+                    ErrorKind::NoSource
+                }
+            }
+        }
+    }
+}
+
+/// One artifact's fate at one source.
+enum Fetch<T> {
+    Found(T),
+    Missing(String),
+}
+
+/// Recompute the manifest of `request.channel` at `request.version`.
+pub fn update(request: &UpdateRequest, cache: &Cache, reporter: &dyn Reporter) -> Result<Updated, Error> {
+    if request.npm_registry.is_none() && request.pypi_index.is_none() {
+        return Err(UpdateError::NoSource.into());
+    }
+    let http = Http::new();
+    let npm_versions = match &request.npm_registry {
+        Some(registry) => Some(npm_packument(&http, registry)?),
+        None => None,
+    };
+    let wheels = match &request.pypi_index {
+        Some(index) => Some(pypi_files(&http, index)?),
+        None => None,
+    };
+    let scratch = cache.scratch()?;
+    let ctx =
+        Ctx { request, http: &http, npm: npm_versions.as_ref(), wheels: wheels.as_ref(), scratch: scratch.path() };
+
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..request.jobs.clamp(1, Target::ALL.len()) {
+            scope.spawn(|| {
+                while let Some(&target) = Target::ALL.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    reporter.target_started(target);
+                    let result = ctx.target(target, reporter);
+                    let failure = result.as_ref().err().map(|e| e.to_string());
+                    reporter.target_finished(target, failure.as_deref());
+                    results.lock().unwrap().push((target, result));
+                }
+            });
+        }
+    });
+
+    let mut targets = BTreeMap::new();
+    let mut notes = Vec::new();
+    let mut failures = Vec::new();
+    for (target, result) in results.into_inner().unwrap() {
+        match result {
+            Ok((pins, target_notes)) => {
+                targets.insert(target, pins);
+                notes.extend(target_notes);
+            }
+            Err(e) => failures.push((target, e)),
+        }
+    }
+    if !failures.is_empty() {
+        failures.sort_by_key(|(t, _)| *t);
+        return Err(UpdateError::Targets { version: request.version.clone(), failures }.into());
+    }
+    notes.sort();
+    let manifest = Manifest { schema_version: 1, channel: request.channel, version: request.version.clone(), targets };
+    // What is written must read back: the same validation as an embedded manifest.
+    let manifest = Manifest::parse(&manifest.to_json(), "the recomputed manifest")?;
+    Ok(Updated { manifest, notes })
+}
+
+struct Ctx<'a> {
+    request: &'a UpdateRequest,
+    http: &'a Http,
+    npm: Option<&'a HashMap<String, NpmVersion>>,
+    wheels: Option<&'a HashMap<String, IndexFile>>,
+    scratch: &'a Path,
+}
+
+/// What opening an artifact showed.
+#[derive(Debug, Clone, PartialEq)]
+struct Inspected {
+    entries: u64,
+    unpacked_size: u64,
+    entrypoint: FilePin,
+}
+
+impl Ctx<'_> {
+    fn target(&self, target: Target, reporter: &dyn Reporter) -> Result<(TargetPins, Vec<String>), TargetError> {
+        let mut missing = Vec::new();
+        let mut inspected: Vec<(String, Inspected)> = Vec::new();
+
+        let npm = match self.npm_artifact(target, reporter)? {
+            Some(Fetch::Found((artifact, seen))) => {
+                inspected.push((artifact.file.clone(), seen));
+                Some(artifact)
+            }
+            Some(Fetch::Missing(said)) => {
+                missing.push(said);
+                None
+            }
+            None => None,
+        };
+        let wheel = match self.wheel_artifact(target, reporter)? {
+            Some(Fetch::Found((artifact, seen))) => {
+                inspected.push((artifact.file.clone(), seen));
+                Some(artifact)
+            }
+            Some(Fetch::Missing(said)) => {
+                missing.push(said);
+                None
+            }
+            None => None,
+        };
+        let mut notes: Vec<String> = missing.iter().map(|m| format!("{target}: {m}")).collect();
+        let github = match self.github_artifact(target, reporter) {
+            Fetch::Found((artifact, seen)) => {
+                inspected.push((artifact.asset.clone(), seen));
+                artifact
+            }
+            Fetch::Missing(said) => {
+                notes.push(format!("{target}: {said}; its digest stays unpinned"));
+                let tag = self.request.version.github_tag();
+                GithubArtifact { tag, asset: github_asset(target), sha256: None, size: None }
+            }
+        };
+        if npm.is_none() && wheel.is_none() {
+            return Err(TargetError::Missing(missing));
+        }
+        let (first_file, first) = &inspected[0];
+        for (file, seen) in &inspected[1..] {
+            if seen.entrypoint != first.entrypoint {
+                return Err(TargetError::Mismatch(format!(
+                    "the entrypoint {} differs between {first_file} (sha256 {}, {} bytes) and {file} (sha256 {}, {} bytes)",
+                    first.entrypoint.path,
+                    first.entrypoint.sha256,
+                    first.entrypoint.size,
+                    seen.entrypoint.sha256,
+                    seen.entrypoint.size
+                )));
+            }
+        }
+        let pins = TargetPins {
+            entrypoint: first.entrypoint.clone(),
+            artifacts: Artifacts { npm, wheel, github: Some(github) },
+        };
+        Ok((pins, notes))
+    }
+
+    fn npm_artifact(
+        &self,
+        target: Target,
+        reporter: &dyn Reporter,
+    ) -> Result<Option<Fetch<(NpmArtifact, Inspected)>>, TargetError> {
+        let (Some(versions), Some(registry)) = (self.npm, &self.request.npm_registry) else { return Ok(None) };
+        let version = format!("{}-{}", self.request.version, target.npm_suffix());
+        let Some(doc) = versions.get(&version) else {
+            return Ok(Some(Fetch::Missing(format!(
+                "npm: {NPM_PACKAGE}@{version} is not published on {}",
+                RedactedUrl::new(registry.as_str())
+            ))));
+        };
+        let file = format!("openai-codex-{version}.tgz");
+        let url =
+            doc.dist.tarball.clone().unwrap_or_else(|| join(registry, &format!("{NPM_PACKAGE}/-/codex-{version}.tgz")));
+        let url = RedactedUrl::new(url);
+        let path = self.scratch.join(&file);
+        let digests = match self.download(&url, &path, true, target, &file, reporter)? {
+            Fetch::Found(d) => d,
+            Fetch::Missing(said) => return Ok(Some(Fetch::Missing(format!("npm: {said}")))),
+        };
+        let integrity = digests.sha512.clone().expect("requested");
+        if let Some(claimed) = &doc.dist.integrity
+            && !claimed.split_whitespace().any(|c| c.split('?').next() == Some(integrity.to_string().as_str()))
+        {
+            return Err(TargetError::Mismatch(format!(
+                "{file} from {url}: sha512 integrity mismatch: the registry says {claimed}, got {integrity}"
+            )));
+        }
+        reporter.target_step(target, &format!("inspecting {file}"));
+        let seen = inspect_tar(&path, &self.request.version, target).map_err(|e| mismatch(&file, &url, e));
+        let _ = std::fs::remove_file(&path);
+        let seen = seen?;
+        let artifact = NpmArtifact {
+            package: NPM_PACKAGE.into(),
+            version,
+            file,
+            sha256: digests.sha256,
+            integrity,
+            size: digests.size,
+            unpacked_size: seen.unpacked_size,
+            entries: seen.entries,
+        };
+        Ok(Some(Fetch::Found((artifact, seen))))
+    }
+
+    fn wheel_artifact(
+        &self,
+        target: Target,
+        reporter: &dyn Reporter,
+    ) -> Result<Option<Fetch<(WheelArtifact, Inspected)>>, TargetError> {
+        let (Some(files), Some(index)) = (self.wheels, &self.request.pypi_index) else { return Ok(None) };
+        let pep440 = self.request.version.pep440();
+        let file = format!("{}-{pep440}-py3-none-{}.whl", DISTRIBUTION.replace('-', "_"), target.wheel_tag());
+        let Some(listed) = files.get(&file) else {
+            return Ok(Some(Fetch::Missing(format!(
+                "pypi: {file} is not listed by {}",
+                RedactedUrl::new(index.as_str())
+            ))));
+        };
+        let url = RedactedUrl::new(listed.url.as_str());
+        let path = self.scratch.join(&file);
+        let digests = match self.download(&url, &path, false, target, &file, reporter)? {
+            Fetch::Found(d) => d,
+            Fetch::Missing(said) => return Ok(Some(Fetch::Missing(format!("pypi: {said}")))),
+        };
+        if let Some(claimed) = listed.sha256
+            && claimed != digests.sha256
+        {
+            let _ = std::fs::remove_file(&path);
+            return Err(TargetError::Mismatch(format!(
+                "{file} from {url}: sha256 mismatch: the index says {claimed}, got {}",
+                digests.sha256
+            )));
+        }
+        reporter.target_step(target, &format!("inspecting {file}"));
+        let seen = inspect_zip(&path, &self.request.version, target).map_err(|e| mismatch(&file, &url, e));
+        let _ = std::fs::remove_file(&path);
+        let seen = seen?;
+        let artifact = WheelArtifact {
+            distribution: DISTRIBUTION.into(),
+            version: pep440,
+            file,
+            sha256: digests.sha256,
+            size: digests.size,
+            unpacked_size: seen.unpacked_size,
+            entries: seen.entries,
+        };
+        Ok(Some(Fetch::Found((artifact, seen))))
+    }
+
+    /// The GitHub asset, when GitHub is asked and answers; anything else is a note.
+    fn github_artifact(&self, target: Target, reporter: &dyn Reporter) -> Fetch<(GithubArtifact, Inspected)> {
+        let Some(base) = &self.request.github_base_url else {
+            return Fetch::Missing("github: not asked".into());
+        };
+        let tag = self.request.version.github_tag();
+        let asset = github_asset(target);
+        let url = RedactedUrl::new(join(base, &format!("{tag}/{asset}")));
+        let path = self.scratch.join(&asset);
+        let digests = match self.download(&url, &path, false, target, &asset, reporter) {
+            Ok(Fetch::Found(d)) => d,
+            Ok(Fetch::Missing(said)) => return Fetch::Missing(format!("github: {said}")),
+            Err(e) => return Fetch::Missing(format!("github: {e}")),
+        };
+        let seen = inspect_tar(&path, &self.request.version, target);
+        let _ = std::fs::remove_file(&path);
+        match seen {
+            Ok(seen) => Fetch::Found((
+                GithubArtifact { tag, asset, sha256: Some(digests.sha256), size: Some(digests.size) },
+                seen,
+            )),
+            Err(e) => Fetch::Missing(format!("github: {asset} from {url}: {e}")),
+        }
+    }
+
+    /// Stream `url` into `path`, hashing as the bytes arrive.
+    fn download(
+        &self,
+        url: &RedactedUrl,
+        path: &Path,
+        sha512: bool,
+        target: Target,
+        file: &str,
+        reporter: &dyn Reporter,
+    ) -> Result<Fetch<Digests>, TargetError> {
+        let (length, mut body) = match self.http.get(url) {
+            Ok(ok) => ok,
+            Err(HttpError::NotFound) => return Ok(Fetch::Missing(format!("{url}: not found"))),
+            Err(e) => return Err(TargetError::Unavailable(format!("{url}: {}", error_chain(&e)))),
+        };
+        reporter.target_download(target, file, length);
+        let mut out = File::create(path)
+            .map_err(|e| TargetError::Unavailable(format!("cannot create {}: {e}", path.display())))?;
+        let mut hasher = Hasher::new(sha512);
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = match body.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(TargetError::Unavailable(format!("{url}: transfer interrupted: {e}"))),
+            };
+            hasher.update(&buf[..n]);
+            out.write_all(&buf[..n])
+                .map_err(|e| TargetError::Unavailable(format!("cannot write {}: {e}", path.display())))?;
+            reporter.target_bytes(target, n as u64);
+        }
+        let digests = hasher.finish();
+        if let Some(expected) = length
+            && expected != digests.size
+        {
+            return Err(TargetError::Unavailable(format!(
+                "{url}: transfer cut short: {} of {expected} bytes",
+                digests.size
+            )));
+        }
+        Ok(Fetch::Found(digests))
+    }
+}
+
+fn github_asset(target: Target) -> String {
+    format!("codex-package-{target}.tar.gz")
+}
+
+fn mismatch(file: &str, url: &RedactedUrl, reason: String) -> TargetError {
+    TargetError::Mismatch(format!("{file} from {url}: {reason}"))
+}
+
+#[derive(Debug, Deserialize)]
+struct Packument {
+    #[serde(default)]
+    versions: HashMap<String, NpmVersion>,
+}
+
+#[derive(Debug, Deserialize)]
+struct NpmVersion {
+    dist: NpmDist,
+}
+
+#[derive(Debug, Deserialize)]
+struct NpmDist {
+    tarball: Option<String>,
+    integrity: Option<String>,
+}
+
+/// The registry's document of `@openai/codex`: every version's `dist`.
+fn npm_packument(http: &Http, registry: &str) -> Result<HashMap<String, NpmVersion>, UpdateError> {
+    let url = RedactedUrl::new(join(registry, "@openai%2fcodex"));
+    let index_error =
+        |reason: String| UpdateError::Index { what: "npm package document", url: url.to_string(), reason };
+    let (_, body) = http.get(&url).map_err(|e| index_error(error_chain(&e)))?;
+    let packument: Packument = serde_json::from_reader(io::BufReader::new(body))
+        .map_err(|e| index_error(format!("not a package document: {e}")))?;
+    Ok(packument.versions)
+}
+
+/// A file the index lists.
+#[derive(Debug, Clone, PartialEq)]
+struct IndexFile {
+    url: String,
+    sha256: Option<Sha256>,
+}
+
+/// The index page of the wheel's distribution, by file name, asked for as PEP 691 JSON.
+fn pypi_files(http: &Http, index: &str) -> Result<HashMap<String, IndexFile>, UpdateError> {
+    let url = RedactedUrl::new(join(index, &format!("{DISTRIBUTION}/")));
+    let index_error = |reason: String| UpdateError::Index { what: "Python index page", url: url.to_string(), reason };
+    let accept = "application/vnd.pypi.simple.v1+json, text/html;q=0.1";
+    let response =
+        http.request(&url, Get { from: None, accept: Some(accept) }).map_err(|e| index_error(error_chain(&e)))?;
+    let mut text = String::new();
+    response.body.take(64 << 20).read_to_string(&mut text).map_err(|e| index_error(format!("unreadable: {e}")))?;
+    parse_index(response.url.expose(), &text).map_err(index_error)
+}
+
+/// PEP 691 JSON when the body is JSON, else the PEP 503 HTML anchors.
+fn parse_index(page: &str, text: &str) -> Result<HashMap<String, IndexFile>, String> {
+    if text.trim_start().starts_with('{') {
+        #[derive(Deserialize)]
+        struct Page {
+            files: Vec<JsonFile>,
+        }
+        #[derive(Deserialize)]
+        struct JsonFile {
+            filename: String,
+            url: String,
+            #[serde(default)]
+            hashes: HashMap<String, String>,
+        }
+        let parsed: Page = serde_json::from_str(text).map_err(|e| format!("not a PEP 691 JSON page: {e}"))?;
+        return Ok(parsed
+            .files
+            .into_iter()
+            .map(|f| {
+                let sha256 = f.hashes.get("sha256").and_then(|h| h.parse().ok());
+                (f.filename, IndexFile { url: resolve(page, &f.url), sha256 })
+            })
+            .collect());
+    }
+    let mut files = HashMap::new();
+    for anchor in text.split("<a ").skip(1) {
+        let Some(href) = anchor.split("href=\"").nth(1).and_then(|r| r.split('"').next()) else { continue };
+        let Some(name) = anchor.split_once('>').and_then(|(_, r)| r.split("</a>").next()) else { continue };
+        let href = href.replace("&amp;", "&");
+        let (link, fragment) = href.split_once('#').unwrap_or((&href, ""));
+        let sha256 = fragment.strip_prefix("sha256=").and_then(|h| h.parse().ok());
+        files.insert(name.trim().to_owned(), IndexFile { url: resolve(page, link), sha256 });
+    }
+    Ok(files)
+}
+
+/// Check `codex-package.json` and find the entrypoint among the hashed regular files.
+fn conclude(
+    package: Option<(String, Vec<u8>)>,
+    files: &HashMap<String, (Sha256, u64)>,
+    version: &RuntimeVersion,
+    target: Target,
+    entries: u64,
+    unpacked_size: u64,
+) -> Result<Inspected, String> {
+    #[derive(Deserialize)]
+    struct CodexPackage {
+        version: String,
+        target: String,
+        entrypoint: String,
+    }
+    let (path, raw) = package.ok_or_else(|| format!("no {PACKAGE_JSON} in the archive"))?;
+    let root = path.strip_suffix(PACKAGE_JSON).unwrap_or_default();
+    let package: CodexPackage =
+        serde_json::from_slice(&raw).map_err(|e| format!("{PACKAGE_JSON} is not valid: {e}"))?;
+    if package.version.parse::<RuntimeVersion>().ok().as_ref() != Some(version) {
+        return Err(format!("{PACKAGE_JSON} says version {}, expected {version}", package.version));
+    }
+    if package.target != target.triple() {
+        return Err(format!("{PACKAGE_JSON} says target {}, expected {target}", package.target));
+    }
+    if package.entrypoint != target.entrypoint() {
+        return Err(format!("{PACKAGE_JSON} says entrypoint {}, expected {}", package.entrypoint, target.entrypoint()));
+    }
+    let (sha256, size) = files
+        .get(&format!("{root}{}", package.entrypoint))
+        .ok_or_else(|| format!("the entrypoint {} is not a regular file in the archive", package.entrypoint))?;
+    Ok(Inspected {
+        entries,
+        unpacked_size,
+        entrypoint: FilePin { path: package.entrypoint, sha256: *sha256, size: *size },
+    })
+}
+
+fn clean(name: &str) -> String {
+    let mut name = name;
+    while let Some(rest) = name.strip_prefix("./") {
+        name = rest;
+    }
+    name.trim_end_matches('/').to_owned()
+}
+
+/// Keep one `codex-package.json`; a second one makes the root ambiguous.
+fn keep_package(found: &mut Option<(String, Vec<u8>)>, name: &str, raw: Vec<u8>) -> Result<(), String> {
+    if let Some((first, _)) = found {
+        return Err(format!("two {PACKAGE_JSON} files in the archive: {first} and {name}"));
+    }
+    *found = Some((name.to_owned(), raw));
+    Ok(())
+}
+
+fn is_package_json(name: &str) -> bool {
+    name == PACKAGE_JSON || name.ends_with(&format!("/{PACKAGE_JSON}"))
+}
+
+/// One streaming pass over a tarball: count members, sum and hash the regular files.
+fn inspect_tar(path: &Path, version: &RuntimeVersion, target: Target) -> Result<Inspected, String> {
+    let file = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(io::BufReader::new(file)));
+    let (mut entries, mut unpacked) = (0u64, 0u64);
+    let mut files = HashMap::new();
+    let mut package = None;
+    for entry in archive.entries().map_err(|e| format!("not a tar.gz: {e}"))? {
+        let mut entry = entry.map_err(|e| format!("corrupt tar.gz: {e}"))?;
+        entries += 1;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let name = clean(&entry.path().map_err(|e| format!("bad member name: {e}"))?.to_string_lossy());
+        unpacked += entry.size();
+        let digest = if is_package_json(&name) && entry.size() <= 1 << 20 {
+            let mut raw = Vec::new();
+            entry.read_to_end(&mut raw).map_err(|e| format!("corrupt tar.gz: {e}"))?;
+            let digest = Sha256::of_reader(raw.as_slice()).expect("reading memory");
+            keep_package(&mut package, &name, raw)?;
+            digest
+        } else {
+            Sha256::of_reader(&mut entry).map_err(|e| format!("corrupt tar.gz: {e}"))?
+        };
+        files.insert(name, digest);
+    }
+    conclude(package, &files, version, target, entries, unpacked)
+}
+
+/// A wheel's central directory, its `codex-package.json` and its entrypoint.
+fn inspect_zip(path: &Path, version: &RuntimeVersion, target: Target) -> Result<Inspected, String> {
+    let file = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let mut archive = zip::ZipArchive::new(io::BufReader::new(file)).map_err(|e| format!("not a zip: {e}"))?;
+    let entries = archive.len() as u64;
+    let mut unpacked = 0u64;
+    let mut regular = HashMap::new();
+    let mut package = None;
+    for i in 0..archive.len() {
+        let mut member = archive.by_index(i).map_err(|e| format!("corrupt zip: {e}"))?;
+        if member.is_dir() || member.is_symlink() {
+            continue;
+        }
+        unpacked += member.size();
+        let name = clean(&member.name().map_err(|e| format!("bad member name: {e}"))?);
+        if is_package_json(&name) && member.size() <= 1 << 20 {
+            let mut raw = Vec::new();
+            member.read_to_end(&mut raw).map_err(|e| format!("corrupt zip: {e}"))?;
+            keep_package(&mut package, &name, raw)?;
+        }
+        regular.insert(name, i);
+    }
+    // Only the entrypoint needs hashing; find it through the package description.
+    let root = package.as_ref().map(|(p, _)| p.strip_suffix(PACKAGE_JSON).unwrap_or_default().to_owned());
+    let mut files = HashMap::new();
+    if let Some(root) = root {
+        let name = format!("{root}{}", target.entrypoint());
+        if let Some(&i) = regular.get(&name) {
+            let member = archive.by_index(i).map_err(|e| format!("corrupt zip: {e}"))?;
+            let digest = Sha256::of_reader(member).map_err(|e| format!("corrupt zip: {e}"))?;
+            files.insert(name, digest);
+        }
+    }
+    conclude(package, &files, version, target, entries, unpacked)
+}
+
+/// Write a manifest file atomically (a sibling temporary file renamed over it).
+pub fn write_manifest(manifest: &Manifest, path: &Path) -> Result<(), Error> {
+    let io_error =
+        |action: &'static str, path: PathBuf| move |source| Error::Cache(CacheError::Io { action, path, source });
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io_error("create a file in", dir.clone()))?;
+    tmp.write_all(manifest.to_json().as_bytes()).map_err(io_error("write", tmp.path().to_owned()))?;
+    tmp.persist(path).map_err(|e| io_error("write", path.to_owned())(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_pages_parse_as_json_or_html() {
+        let sha = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        let page = "http://127.0.0.1:9/simple/openai-codex-cli-bin/";
+        let json = format!(
+            r#"{{"meta":{{"api-version":"1.1"}},"name":"openai-codex-cli-bin","files":[{{"filename":"x.whl","url":"../../p/x.whl","hashes":{{"sha256":"{sha}"}}}}]}}"#
+        );
+        let html = format!(
+            "<!DOCTYPE html><html><body>\n<a href=\"../../p/x.whl#sha256={sha}\" data-requires-python=\"&gt;=3.10\">x.whl</a><br/>\n</body></html>"
+        );
+        for text in [json, html] {
+            let files = parse_index(page, &text).unwrap();
+            let expected = IndexFile { url: "http://127.0.0.1:9/p/x.whl".into(), sha256: Some(sha.parse().unwrap()) };
+            assert_eq!(files.get("x.whl"), Some(&expected), "{text}");
+        }
+        assert!(parse_index(page, "{\"nope\":1}").is_err());
+    }
+}
