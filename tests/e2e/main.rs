@@ -3,9 +3,11 @@
 
 mod bundle;
 mod cache;
+mod channel;
 mod check;
 mod common;
 mod install;
 mod real;
-mod sources;
 mod recipes;
+mod sources;
+mod verify_pins;

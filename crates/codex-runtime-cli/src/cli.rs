@@ -26,9 +26,9 @@ pub struct GlobalArgs {
     /// The cache directory [env: CODEX_RUNTIME_CACHE_DIR; default: the user cache dir + codex-runtime]
     #[arg(long, global = true, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// Use this channel manifest instead of the embedded ones
+    /// Use this channel manifest instead of the embedded ones (verify-pins: repeatable)
     #[arg(long, global = true, value_name = "FILE", env = "CODEX_RUNTIME_MANIFEST")]
-    pub manifest: Option<PathBuf>,
+    pub manifest: Vec<PathBuf>,
     /// Never touch the network: use the cache, local mirrors and imports only
     #[arg(long, global = true)]
     pub offline: bool,
@@ -61,8 +61,12 @@ pub enum Command {
     Env(EnvArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
+    /// Check that every pin holds: the manifests, the SDK's pin files, the registries, the runtime
+    VerifyPins(VerifyPinsArgs),
     /// Fetch and verify every target in parallel; stage them as directories, wheels and npm packages
     Bundle(BundleArgs),
+    /// Print a channel manifest, or recompute one from the registries
+    Channel(ChannelArgs),
     /// Verify, repair, prune or empty the cache
     Cache(CacheArgs),
 }
@@ -197,6 +201,43 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// Checks the channel manifests (the embedded ones, or each --manifest) and the pin files
+/// against them, and exits 0 when every pin holds, 7 on drift, 4 when downloaded bytes fail
+/// their pins (5 when a registry cannot be reached, 6 when --launch finds an incompatible
+/// runtime).
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  codex-runtime verify-pins --manifest channels/stable.json --manifest channels/alpha.json\n  codex-runtime verify-pins --pyproject sdk/python/pyproject.toml --package-json sdk/typescript/package.json\n  codex-runtime verify-pins --online --rehash --github-annotations"
+)]
+pub struct VerifyPinsArgs {
+    /// The channel the pin files and --launch are checked against [default: stable]
+    #[arg(long, value_name = "stable|alpha")]
+    pub channel: Option<Channel>,
+    /// A pyproject.toml whose [project] dependencies pin openai-codex-cli-bin==X (repeatable)
+    #[arg(long, value_name = "PATH")]
+    pub pyproject: Vec<PathBuf>,
+    /// A package.json whose optionalDependencies alias the six npm:@openai/codex@V-SUFFIX packages (repeatable)
+    #[arg(long, value_name = "PATH")]
+    pub package_json: Vec<PathBuf>,
+    /// Re-fetch every artifact's published metadata (npm integrity, the PyPI index's sha256) from --npm-registry and --pypi-index (default: your npm and pip configuration) and compare it with the pins
+    #[arg(long, conflicts_with = "offline")]
+    pub online: bool,
+    /// With --online, also download every artifact and hash it
+    #[arg(long, requires = "online")]
+    pub rehash: bool,
+    /// Install the host's runtime of --channel and run `check` on it
+    #[arg(long)]
+    pub launch: bool,
+    /// Seconds --launch waits for the handshake
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Also print a GitHub Actions `::error file=...,line=...::message` line for each failed check
+    #[arg(long, conflicts_with = "json")]
+    pub github_annotations: bool,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+}
+
 /// Fetches and verifies each target like an install (reusing the cache), in parallel, then
 /// stages it into --out: `TRIPLE/` (dir), the `openai-codex-cli-bin` wheel, the `@openai/codex`
 /// platform tarball, plus `SHA256SUMS` and `bundle.json`. The output is assembled next to --out
@@ -232,6 +273,53 @@ pub struct BundleArgs {
     pub force: bool,
     #[command(flatten)]
     pub sources: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ChannelArgs {
+    #[command(subcommand)]
+    pub command: ChannelCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChannelCommand {
+    /// Print a channel manifest: the embedded one, or the --manifest
+    Show {
+        /// stable or alpha
+        channel: Channel,
+    },
+    /// Recompute a channel manifest from the registries and print it (and write it with --out)
+    Update(ChannelUpdateArgs),
+}
+
+/// Reads the npm registry's document of @openai/codex, the Python index's page of
+/// openai-codex-cli-bin and the GitHub release (when reachable), downloads every artifact to hash
+/// it and its entrypoint, and prints the manifest in the repository's deterministic format. A
+/// target with no artifact on any source fails the update (exit 5); a digest that disagrees
+/// with its registry fails it with exit 4.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  codex-runtime channel update stable --version 0.163.0 --out channels/stable.json")]
+pub struct ChannelUpdateArgs {
+    /// stable or alpha
+    pub channel: Channel,
+    /// The version to pin (semver or PEP 440 spelling)
+    #[arg(long = "version", value_name = "V", id = "runtime_version")]
+    pub version: RuntimeVersion,
+    /// Also write the manifest to FILE (atomically)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The npm registry [default: CODEX_RUNTIME_NPM_REGISTRY, npm_config_registry, .npmrc, npm's own config]
+    #[arg(long, value_name = "URL")]
+    pub npm_registry: Option<String>,
+    /// The Python simple index [default: CODEX_RUNTIME_PYPI_INDEX, PIP_INDEX_URL, UV_DEFAULT_INDEX, pip's config]
+    #[arg(long = "pypi-index", value_name = "URL", id = "update_pypi_index")]
+    pub pypi_index: Option<String>,
+    /// Do not ask GitHub for the release assets (their digests stay unpinned)
+    #[arg(long)]
+    pub no_github: bool,
+    /// Targets fetched at once
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 #[derive(Debug, Args)]

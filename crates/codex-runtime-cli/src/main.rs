@@ -22,6 +22,7 @@ pub mod exit {
     pub const VERIFICATION: u8 = 4;
     pub const NO_SOURCE: u8 = 5;
     pub const INCOMPATIBLE: u8 = 6;
+    pub const PIN_DRIFT: u8 = 7;
 }
 
 fn main() -> ExitCode {

@@ -44,16 +44,18 @@
 //! [`resolve::check`] then launches the runtime and checks the `initialize` handshake against
 //! its pin.
 
-pub mod bundle;
 pub mod adopt;
+pub mod bundle;
 pub mod cache;
 pub mod cache_ops;
+pub mod channel_update;
 pub mod digest;
 pub mod download;
 pub mod extract;
 pub mod http;
 pub mod install;
 pub mod manifest;
+pub mod pins;
 pub mod pypi;
 pub mod reporter;
 pub mod resolve;
@@ -95,6 +97,8 @@ pub enum Error {
     Launch(#[from] codex_app_server_client::Error),
     #[error(transparent)]
     Bundle(#[from] bundle::BundleError),
+    #[error(transparent)]
+    ChannelUpdate(#[from] channel_update::UpdateError),
     #[error("verification failed for {what}; nothing was installed:{}", AttemptList(attempts))]
     Verification { what: String, attempts: Vec<Attempt> },
     #[error("no source could provide {what}:{}", AttemptList(attempts))]
@@ -124,6 +128,7 @@ impl Error {
             Error::Select(_) | Error::Target(_) | Error::Source(_) | Error::UnknownArtifact { .. } => ErrorKind::Usage,
             Error::NotInstalled { .. } => ErrorKind::NotInstalled,
             Error::Bundle(e) => e.kind(),
+            Error::ChannelUpdate(e) => e.kind(),
             Error::Verification { .. } => ErrorKind::Verification,
             Error::NoSource { .. } => ErrorKind::NoSource,
             Error::Launch(_) => ErrorKind::Incompatible,

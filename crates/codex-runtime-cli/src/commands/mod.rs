@@ -2,10 +2,12 @@
 
 mod bundle;
 mod cache;
+mod channel;
 mod check;
 mod env;
 mod install;
 mod list;
+mod verify_pins;
 
 use std::process::ExitCode;
 
@@ -15,6 +17,10 @@ use crate::cli::{Cli, Command};
 use crate::context::Context;
 
 pub fn run(cli: &Cli) -> Result<ExitCode> {
+    if let Command::VerifyPins(args) = &cli.command {
+        // Broken manifests are what it reports, so it loads them itself.
+        return verify_pins::verify_pins(&cli.global, args);
+    }
     let ctx = Context::new(&cli.global)?;
     match &cli.command {
         Command::Install(args) => install::install(&ctx, args),
@@ -26,6 +32,8 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Env(args) => env::env(&ctx, args),
         Command::Completions(args) => env::completions(args),
         Command::Bundle(args) => bundle::bundle(&ctx, args),
+        Command::Channel(args) => channel::channel(&ctx, args),
         Command::Cache(args) => cache::cache(&ctx, args),
+        Command::VerifyPins(_) => unreachable!("dispatched above"),
     }
 }

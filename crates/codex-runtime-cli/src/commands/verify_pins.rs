@@ -1,0 +1,275 @@
+//! `verify-pins`: every pin checked, one verdict. The checks live in
+//! [`codex_runtime::pins`]; this reads the files, runs `--launch`, prints and picks the exit code.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use codex_runtime::pins::{self, Check, Online, Report, Verdict};
+use codex_runtime::{Cache, Channel, ErrorKind, Manifest, Manifests, Target};
+
+use crate::cli::{GlobalArgs, VerifyPinsArgs};
+use crate::context::Context;
+use crate::exit;
+use crate::output::print_json;
+use crate::progress::Progress;
+
+pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCode> {
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        anyhow::bail!("--timeout must be a positive number of seconds");
+    }
+    let mut report = Report::default();
+    let mut manifests = Vec::new();
+    if global.manifest.is_empty() {
+        for channel in Channel::ALL {
+            // The embedded text is the manifest's canonical form (a test of the manifest module).
+            let text = Manifest::embedded(channel).to_json();
+            manifests.extend(pins::check_manifest(&text, &format!("channels/{channel}.json"), &mut report));
+        }
+    } else {
+        for file in &global.manifest {
+            let text = read(file)?;
+            manifests.extend(pins::check_manifest(&text, &file.display().to_string(), &mut report));
+        }
+    }
+
+    let channel = args.channel.unwrap_or(Channel::Stable);
+    let wants_channel = !args.pyproject.is_empty() || !args.package_json.is_empty() || args.launch;
+    let selected = manifests.iter().find(|m| m.channel == channel);
+    match selected {
+        Some(manifest) => {
+            for file in &args.pyproject {
+                pins::check_pyproject(&read(file)?, &file.display().to_string(), manifest, &mut report);
+            }
+            for file in &args.package_json {
+                pins::check_package_json(&read(file)?, &file.display().to_string(), manifest, &mut report);
+            }
+        }
+        None if wants_channel => report.push(Check::new(
+            "channel",
+            channel.as_str(),
+            Verdict::Drift,
+            format!(
+                "no valid {channel} manifest to check the pin files and the runtime against{}",
+                if global.manifest.is_empty() { "" } else { "; pass its --manifest or pick another --channel" }
+            ),
+        )),
+        None => {}
+    }
+
+    if args.online {
+        let http = codex_runtime::http::Http::new();
+        let online = Online {
+            http: &http,
+            npm_registry: codex_runtime::source::npm_registry(args.sources.npm_registry.as_deref()),
+            pypi_index: pins::pypi_index(args.sources.pypi_index.as_deref()),
+            rehash: args.rehash,
+        };
+        for manifest in &manifests {
+            pins::check_online(manifest, &online, &mut report);
+        }
+    }
+
+    if let (true, Some(manifest)) = (args.launch, selected) {
+        report.push(launch(global, args, manifest)?);
+    }
+
+    print(global, args, &report);
+    Ok(match report.worst() {
+        None => ExitCode::SUCCESS,
+        Some(verdict) => ExitCode::from(code(verdict)),
+    })
+}
+
+fn read(file: &Path) -> Result<String> {
+    std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
+}
+
+/// The exit code of a failed check (CONTRACT.md).
+fn code(verdict: Verdict) -> u8 {
+    match verdict {
+        Verdict::Ok => 0,
+        Verdict::Drift => exit::PIN_DRIFT,
+        Verdict::Digest => exit::VERIFICATION,
+        Verdict::Incompatible => exit::INCOMPATIBLE,
+        Verdict::Unavailable => exit::NO_SOURCE,
+    }
+}
+
+/// Install the host's runtime (from the cache when it is there) and run `check` on it.
+fn launch(global: &GlobalArgs, args: &VerifyPinsArgs, manifest: &Manifest) -> Result<Check> {
+    let subject = format!("{} {}", manifest.channel, manifest.version);
+    let target = Target::host().map_err(codex_runtime::Error::from)?;
+    let pinned = match manifest.pinned(target) {
+        Ok(p) => p,
+        Err(e) => return Ok(Check::new("launch", subject, Verdict::Drift, e.to_string())),
+    };
+    let ctx = Context {
+        global,
+        manifests: Manifests::single(manifest.clone()),
+        cache: Cache::locate(global.cache_dir.clone()).map_err(codex_runtime::Error::from)?,
+        progress: Progress::new(global.quiet || global.json),
+    };
+    let installed = match ctx.install_pinned(&pinned, &args.sources) {
+        Ok(installed) => installed,
+        Err(e) => {
+            let verdict = match e.downcast_ref::<codex_runtime::Error>().map(codex_runtime::Error::kind) {
+                Some(ErrorKind::Verification) => Verdict::Digest,
+                _ => Verdict::Unavailable,
+            };
+            return Ok(Check::new("launch", subject, verdict, format!("cannot install {target}: {e:#}")));
+        }
+    };
+    let timeout = Some(Duration::from_secs_f64(args.timeout));
+    let check = super::check::run_check(&installed.path, Some(&installed.path_dir), &pinned, None, timeout, None);
+    Ok(match check {
+        Ok(r) if r.ok => Check::new(
+            "launch",
+            subject,
+            Verdict::Ok,
+            format!(
+                "{} answered initialize as {} in {} ms",
+                installed.path.display(),
+                r.version.as_deref().unwrap_or("?"),
+                r.elapsed_ms
+            ),
+        ),
+        Ok(r) => Check::new(
+            "launch",
+            subject,
+            Verdict::Incompatible,
+            format!(
+                "{} reported {}, expected {}: {}",
+                installed.path.display(),
+                r.version.as_deref().unwrap_or("no version"),
+                r.expected.as_deref().unwrap_or("?"),
+                r.problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+            ),
+        ),
+        Err(e) => Check::new("launch", subject, Verdict::Incompatible, format!("{e:#}")),
+    })
+}
+
+fn print(global: &GlobalArgs, args: &VerifyPinsArgs, report: &Report) {
+    if global.json {
+        print_json(&serde_json::json!({"ok": report.ok(), "checks": report.checks}));
+        return;
+    }
+    print!("{}", table(report));
+    if args.github_annotations {
+        for check in report.failed() {
+            println!("{}", annotation(check));
+        }
+    }
+    if !global.quiet {
+        let failed = report.failed().count();
+        if failed == 0 {
+            eprintln!("every pin holds ({} checks)", report.checks.len());
+        } else {
+            eprintln!("{failed} of {} checks failed", report.checks.len());
+        }
+    }
+}
+
+/// The human table: check, subject, verdict, message (with `file:line` of a failure).
+fn table(report: &Report) -> String {
+    let rows: Vec<[String; 4]> = report
+        .checks
+        .iter()
+        .map(|c| {
+            let place = match (&c.file, c.line, c.ok()) {
+                (Some(file), Some(line), false) => format!(" ({file}:{line})"),
+                (Some(file), None, false) => format!(" ({file})"),
+                _ => String::new(),
+            };
+            let verdict = if c.ok() { "ok".to_owned() } else { c.verdict.as_str().to_uppercase() };
+            [c.name.to_owned(), c.subject.clone(), verdict, format!("{}{place}", c.message)]
+        })
+        .collect();
+    let header = ["CHECK", "SUBJECT", "VERDICT", "MESSAGE"].map(str::to_owned);
+    let width = |i: usize| rows.iter().chain([&header]).map(|r| r[i].chars().count()).max().unwrap_or(0);
+    let widths = [width(0), width(1), width(2)];
+    let mut out = String::new();
+    for row in [&header].into_iter().chain(&rows) {
+        let line = format!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// A GitHub Actions workflow command: `::error file=F,line=L,title=T::MESSAGE`.
+fn annotation(check: &Check) -> String {
+    let property = |v: &str| escape(v).replace(':', "%3A").replace(',', "%2C");
+    let mut properties = Vec::new();
+    if let Some(file) = &check.file {
+        properties.push(format!("file={}", property(file)));
+        if let Some(line) = check.line {
+            properties.push(format!("line={line}"));
+        }
+    }
+    properties.push(format!("title={}", property(&format!("verify-pins {} ({})", check.name, check.verdict))));
+    format!("::error {}::{}: {}", properties.join(","), escape(&check.subject), escape(&check.message))
+}
+
+fn escape(v: &str) -> String {
+    v.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotations_escape_what_github_would_misread() {
+        let check = Check::new("pyproject", "openai-codex-cli-bin", Verdict::Drift, "pins 1%\nnext")
+            .at("sdk/py,thon/pyproject.toml", Some(5));
+        assert_eq!(
+            annotation(&check),
+            "::error file=sdk/py%2Cthon/pyproject.toml,line=5,title=verify-pins pyproject (drift)::openai-codex-cli-bin: pins 1%25%0Anext"
+        );
+        let bare = Check::new("npm metadata", "x", Verdict::Unavailable, "no registry");
+        assert_eq!(annotation(&bare), "::error title=verify-pins npm metadata (unavailable)::x: no registry");
+    }
+
+    #[test]
+    fn the_worst_verdict_decides_the_exit_code() {
+        let cases: [(&[Verdict], Option<u8>); 5] = [
+            (&[Verdict::Ok, Verdict::Ok], None),
+            (&[Verdict::Ok, Verdict::Drift], Some(7)),
+            (&[Verdict::Drift, Verdict::Digest, Verdict::Unavailable], Some(4)),
+            (&[Verdict::Unavailable, Verdict::Incompatible], Some(6)),
+            (&[Verdict::Unavailable], Some(5)),
+        ];
+        for (verdicts, expected) in cases {
+            let report = Report { checks: verdicts.iter().map(|v| Check::new("x", "y", *v, "")).collect() };
+            assert_eq!(report.worst().map(code), expected, "{verdicts:?}");
+        }
+    }
+
+    #[test]
+    fn the_table_aligns_columns_and_places_failures() {
+        let report = Report {
+            checks: vec![
+                Check::new("manifest", "stable", Verdict::Ok, "fine").at("channels/stable.json", None),
+                Check::new("pyproject", "openai-codex-cli-bin", Verdict::Drift, "pins 0.1.0").at("p.toml", Some(3)),
+            ],
+        };
+        assert_eq!(
+            table(&report),
+            "CHECK      SUBJECT               VERDICT  MESSAGE\n\
+             manifest   stable                ok       fine\n\
+             pyproject  openai-codex-cli-bin  DRIFT    pins 0.1.0 (p.toml:3)\n"
+        );
+    }
+}

@@ -1,0 +1,655 @@
+//! verify-pins: broken manifests and pin files, one defect at a time; online checks against a
+//! loopback npm registry and PyPI index; --launch against the fake app-server.
+
+use codex_runtime_test_support::app_server::{MODE_ENV, VERSION_ENV, fake_app_server_path};
+use codex_runtime_test_support::fixture::{self, FixtureRuntime, integrity, sha256_hex};
+use codex_runtime_test_support::http::{Fault, TestServer};
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+const STABLE: &str = include_str!("../../channels/stable.json");
+const ALPHA: &str = include_str!("../../channels/alpha.json");
+
+/// `(name, subject, verdict)` of every failed check.
+fn failures(doc: &Value) -> Vec<(String, String, String)> {
+    doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap().to_owned();
+            (s("name"), s("subject"), s("verdict"))
+        })
+        .collect()
+}
+
+fn failure(name: &str, subject: &str, verdict: &str) -> Vec<(String, String, String)> {
+    vec![(name.to_owned(), subject.to_owned(), verdict.to_owned())]
+}
+
+fn failed_check(doc: &Value) -> &Value {
+    doc["checks"].as_array().unwrap().iter().find(|c| c["ok"] == false).expect("a failed check")
+}
+
+#[test]
+fn the_embedded_and_the_repository_manifests_hold() {
+    let env = Env::new();
+    let out = env.run(&["verify-pins", "--json"]);
+    assert_code(&out, 0);
+    let doc = stdout_json(&out);
+    assert_eq!(doc["ok"], true);
+    let names: Vec<&str> = doc["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names.iter().filter(|n| **n == "manifest").count(), 2, "{names:?}");
+    for name in ["targets", "entrypoints", "channel"] {
+        assert!(names.contains(&name), "{names:?}");
+    }
+
+    let channels = concat!(env!("CARGO_MANIFEST_DIR"), "/../../channels");
+    let out = env.run(&[
+        "verify-pins",
+        "--manifest",
+        &format!("{channels}/stable.json"),
+        "--manifest",
+        &format!("{channels}/alpha.json"),
+    ]);
+    assert_code(&out, 0);
+    let table = text(&out.stdout);
+    assert!(table.starts_with("CHECK"), "{table}");
+    assert!(table.contains("channel") && table.contains("0.162.0-alpha.15 is a pre-release"), "{table}");
+}
+
+#[test]
+fn each_manifest_defect_is_drift_naming_the_check_subject_and_line() {
+    const X64: &str = "x86_64-unknown-linux-musl";
+    type Edit = fn(&mut Value);
+    // (what, base manifest, edit, failed check, subject, text on the reported line)
+    let cases: Vec<(&str, &str, Edit, &str, &str, &str)> = vec![
+        ("schema", STABLE, |v| v["schema_version"] = 2.into(), "manifest", "FILE", "schema_version"),
+        (
+            "missing target",
+            STABLE,
+            |v| {
+                v["targets"].as_object_mut().unwrap().remove("aarch64-pc-windows-msvc");
+            },
+            "targets",
+            "aarch64-pc-windows-msvc",
+            "targets",
+        ),
+        (
+            "entrypoint digest not hex",
+            STABLE,
+            |v| v["targets"][X64]["entrypoint"]["sha256"] = "abc".into(),
+            "digests",
+            X64,
+            "\"sha256\": \"abc\"",
+        ),
+        (
+            "artifact digest upper case",
+            STABLE,
+            |v| {
+                let s = v["targets"][X64]["artifacts"]["npm"]["sha256"].as_str().unwrap().to_uppercase();
+                v["targets"][X64]["artifacts"]["npm"]["sha256"] = s.into();
+            },
+            "digests",
+            X64,
+            "sha256",
+        ),
+        (
+            "integrity not sha512",
+            STABLE,
+            |v| v["targets"][X64]["artifacts"]["npm"]["integrity"] = "sha1-qZk+NkcGgWq6PiVxeFDCbJzQ2J0=".into(),
+            "digests",
+            X64,
+            "integrity",
+        ),
+        (
+            "npm version without the suffix",
+            STABLE,
+            |v| v["targets"][X64]["artifacts"]["npm"]["version"] = "0.163.0".into(),
+            "coordinates",
+            X64,
+            "\"version\": \"0.163.0\"",
+        ),
+        (
+            "npm version of another target",
+            STABLE,
+            |v| v["targets"][X64]["artifacts"]["npm"]["version"] = "0.163.0-linux-arm64".into(),
+            "coordinates",
+            X64,
+            "0.163.0-linux-arm64",
+        ),
+        (
+            "npm file of another target",
+            STABLE,
+            |v| v["targets"][X64]["artifacts"]["npm"]["file"] = "openai-codex-0.163.0-darwin-x64.tgz".into(),
+            "coordinates",
+            X64,
+            "openai-codex-0.163.0-darwin-x64.tgz",
+        ),
+        (
+            "alpha npm version in PEP 440",
+            ALPHA,
+            |v| v["targets"][X64]["artifacts"]["npm"]["version"] = "0.162.0a15-linux-x64".into(),
+            "coordinates",
+            X64,
+            "0.162.0a15-linux-x64",
+        ),
+        (
+            "wheel version of another release",
+            STABLE,
+            |v| v["targets"][X64]["artifacts"]["wheel"]["version"] = "0.164.0".into(),
+            "coordinates",
+            X64,
+            "0.164.0",
+        ),
+        (
+            "wheel file with another target's tag",
+            STABLE,
+            |v| {
+                v["targets"][X64]["artifacts"]["wheel"]["file"] =
+                    "openai_codex_cli_bin-0.163.0-py3-none-manylinux_2_17_aarch64.whl".into()
+            },
+            "coordinates",
+            X64,
+            "manylinux_2_17_aarch64.whl",
+        ),
+        (
+            "github tag without rust-v",
+            STABLE,
+            |v| v["targets"][X64]["artifacts"]["github"]["tag"] = "v0.163.0".into(),
+            "coordinates",
+            X64,
+            "\"v0.163.0\"",
+        ),
+        (
+            "github asset of another target",
+            STABLE,
+            |v| v["targets"][X64]["artifacts"]["github"]["asset"] = "codex-package-aarch64-apple-darwin.tar.gz".into(),
+            "coordinates",
+            X64,
+            "codex-package-aarch64-apple-darwin.tar.gz",
+        ),
+        (
+            "entrypoint path",
+            STABLE,
+            |v| v["targets"][X64]["entrypoint"]["path"] = "bin/codex.exe".into(),
+            "manifest",
+            X64,
+            "bin/codex.exe",
+        ),
+        (
+            "two targets share an entrypoint",
+            STABLE,
+            |v| {
+                let sha = v["targets"][X64]["entrypoint"]["sha256"].clone();
+                v["targets"]["aarch64-unknown-linux-musl"]["entrypoint"]["sha256"] = sha;
+            },
+            "entrypoints",
+            "aarch64-unknown-linux-musl",
+            "sha256",
+        ),
+        ("alpha pins a release", STABLE, |v| v["channel"] = "alpha".into(), "channel", "alpha", "\"version\""),
+        ("stable pins a pre-release", ALPHA, |v| v["channel"] = "stable".into(), "channel", "stable", "\"version\""),
+    ];
+    let env = Env::new();
+    for (what, base, edit, name, subject, on_line) in cases {
+        let mut value: Value = serde_json::from_str(base).unwrap();
+        edit(&mut value);
+        let file = env.manifest(&value);
+        let written = std::fs::read_to_string(&file).unwrap();
+        let out = env.run(&["verify-pins", "--json", "--manifest", &file]);
+        assert_code(&out, 7);
+        let doc = stdout_json(&out);
+        let subject = if subject == "FILE" { file.as_str() } else { subject };
+        assert_eq!(failures(&doc), failure(name, subject, "drift"), "{what}");
+        let check = failed_check(&doc);
+        assert_eq!(check["file"], file.as_str(), "{what}");
+        let line = check["line"].as_u64().unwrap_or_else(|| panic!("{what}: no line in {check}")) as usize;
+        let text = written.lines().nth(line - 1).unwrap();
+        assert!(text.contains(on_line), "{what}: line {line} is `{text}`, expected it to hold `{on_line}`");
+    }
+}
+
+#[test]
+fn a_manifest_that_is_not_json_is_drift_at_its_line() {
+    let env = Env::new();
+    let file = env.path("broken.json");
+    std::fs::write(&file, "{\n  \"schema_version\": 1,\n  \"channel\": stable\n}\n").unwrap();
+    let out = env.cmd().args(["verify-pins", "--json", "--manifest"]).arg(&file).output().unwrap();
+    assert_code(&out, 7);
+    let doc = stdout_json(&out);
+    assert_eq!(failures(&doc), failure("manifest", file.to_str().unwrap(), "drift"));
+    assert_eq!(failed_check(&doc)["line"], 3);
+}
+
+const PYPROJECT: &str =
+    "[project]\nname = \"codex-sdk\"\ndependencies = [\n  \"httpx>=0.27\",\n  \"openai-codex-cli-bin==0.163.0\",\n]\n";
+
+/// What, file contents, channel, verdict, line, words the message holds.
+type PyprojectCase = (&'static str, String, &'static str, &'static str, Option<u64>, Vec<&'static str>);
+
+#[test]
+fn each_pyproject_defect_names_the_file_line_and_both_versions() {
+    let env = Env::new();
+    let cases: Vec<PyprojectCase> = vec![
+        ("the pin holds", PYPROJECT.into(), "stable", "ok", Some(5), vec!["0.163.0"]),
+        ("PEP 440 zero padding", PYPROJECT.replace("==0.163.0", "==0.163"), "stable", "ok", Some(5), vec![]),
+        (
+            "normalized name, spaces and a marker",
+            PYPROJECT
+                .replace("openai-codex-cli-bin==0.163.0", "OpenAI_Codex.CLI-bin == 0.163.0 ; python_version >= '3.10'"),
+            "stable",
+            "ok",
+            Some(5),
+            vec![],
+        ),
+        ("alpha in PEP 440", PYPROJECT.replace("0.163.0", "0.162.0a15"), "alpha", "ok", Some(5), vec![]),
+        (
+            "another version",
+            PYPROJECT.replace("0.163.0", "0.162.0"),
+            "stable",
+            "drift",
+            Some(5),
+            vec!["0.162.0", "0.163.0"],
+        ),
+        (
+            "the alpha pin against stable",
+            PYPROJECT.replace("0.163.0", "0.162.0a15"),
+            "stable",
+            "drift",
+            Some(5),
+            vec!["0.162.0a15", "0.163.0"],
+        ),
+        (
+            "a previous alpha",
+            PYPROJECT.replace("0.163.0", "0.162.0a14"),
+            "alpha",
+            "drift",
+            Some(5),
+            vec!["0.162.0a14", "0.162.0a15"],
+        ),
+        ("a range", PYPROJECT.replace("==0.163.0", ">=0.163.0"), "stable", "drift", Some(5), vec!["not an exact pin"]),
+        (
+            "a wildcard",
+            PYPROJECT.replace("==0.163.0", "==0.163.*"),
+            "stable",
+            "drift",
+            Some(5),
+            vec!["not an exact pin"],
+        ),
+        (
+            "missing",
+            PYPROJECT.replace("  \"openai-codex-cli-bin==0.163.0\",\n", ""),
+            "stable",
+            "drift",
+            Some(3),
+            vec!["no `openai-codex-cli-bin` requirement", "0.163.0"],
+        ),
+        (
+            "twice",
+            PYPROJECT.replace(",\n]\n", ",\n  \"openai-codex-cli-bin==0.163.0\",\n]\n"),
+            "stable",
+            "drift",
+            Some(6),
+            vec!["2 requirements", "lines 5, 6"],
+        ),
+        ("no [project]", "[tool.x]\na = 1\n".into(), "stable", "drift", None, vec!["[project] dependencies"]),
+        ("not TOML", PYPROJECT.replace("name = ", "name "), "stable", "drift", Some(2), vec!["not valid TOML"]),
+    ];
+    for (what, contents, channel, verdict, line, words) in cases {
+        let file = env.path("pyproject.toml");
+        std::fs::write(&file, &contents).unwrap();
+        let out =
+            env.cmd().args(["verify-pins", "--json", "--channel", channel, "--pyproject"]).arg(&file).output().unwrap();
+        assert_code(&out, if verdict == "ok" { 0 } else { 7 });
+        let doc = stdout_json(&out);
+        let check = doc["checks"].as_array().unwrap().iter().find(|c| c["name"] == "pyproject").unwrap();
+        assert_eq!(check["verdict"], verdict, "{what}: {check}");
+        assert_eq!(check["file"], file.to_str().unwrap(), "{what}");
+        assert_eq!(check["line"].as_u64(), line, "{what}: {check}");
+        let message = check["message"].as_str().unwrap();
+        for word in words {
+            assert!(message.contains(word), "{what}: `{message}` lacks `{word}`");
+        }
+        assert_eq!(failures(&doc).len(), usize::from(verdict != "ok"), "{what}: {doc}");
+    }
+}
+
+/// The platform aliases of `@openai/codex`'s own package.json at a version.
+fn package_json(version: &str) -> Value {
+    let mut deps = serde_json::Map::new();
+    for suffix in ["linux-x64", "linux-arm64", "darwin-x64", "darwin-arm64", "win32-x64", "win32-arm64"] {
+        deps.insert(format!("@openai/codex-{suffix}"), format!("npm:@openai/codex@{version}-{suffix}").into());
+    }
+    json!({"name": "@openai/codex-sdk", "version": "1.0.0", "optionalDependencies": deps})
+}
+
+/// What, channel, edit, failed subject, words the message holds, whether a line is known.
+type PackageJsonCase = (&'static str, &'static str, fn(&mut Value), &'static str, Vec<&'static str>, bool);
+
+#[test]
+fn each_package_json_defect_names_the_target_line_and_both_versions() {
+    const ARM: &str = "aarch64-unknown-linux-musl (@openai/codex-linux-arm64)";
+    let cases: Vec<PackageJsonCase> = vec![
+        (
+            "another version",
+            "stable",
+            |v| v["optionalDependencies"]["@openai/codex-linux-arm64"] = "npm:@openai/codex@0.162.0-linux-arm64".into(),
+            ARM,
+            vec!["0.162.0", "0.163.0"],
+            true,
+        ),
+        (
+            "a range",
+            "stable",
+            |v| {
+                v["optionalDependencies"]["@openai/codex-linux-arm64"] = "npm:@openai/codex@^0.163.0-linux-arm64".into()
+            },
+            ARM,
+            vec!["^0.163.0", "0.163.0"],
+            true,
+        ),
+        (
+            "another platform",
+            "stable",
+            |v| v["optionalDependencies"]["@openai/codex-linux-arm64"] = "npm:@openai/codex@0.163.0-linux-x64".into(),
+            ARM,
+            vec!["not the linux-arm64 package"],
+            true,
+        ),
+        (
+            "not an alias",
+            "stable",
+            |v| v["optionalDependencies"]["@openai/codex-linux-arm64"] = "0.163.0".into(),
+            ARM,
+            vec!["not an alias"],
+            true,
+        ),
+        (
+            "missing",
+            "stable",
+            |v| {
+                v["optionalDependencies"].as_object_mut().unwrap().remove("@openai/codex-linux-arm64");
+            },
+            ARM,
+            vec!["missing", "npm:@openai/codex@0.163.0-linux-arm64"],
+            true,
+        ),
+        (
+            "an unknown platform",
+            "stable",
+            |v| {
+                v["optionalDependencies"]["@openai/codex-linux-riscv64"] =
+                    "npm:@openai/codex@0.163.0-linux-riscv64".into()
+            },
+            "@openai/codex-linux-riscv64",
+            vec!["not one of the six"],
+            true,
+        ),
+        (
+            "stable aliases against alpha",
+            "alpha",
+            |_| {},
+            "x86_64-unknown-linux-musl (@openai/codex-linux-x64)",
+            vec!["0.163.0", "0.162.0-alpha.15"],
+            true,
+        ),
+        (
+            "no optionalDependencies",
+            "stable",
+            |v| {
+                v.as_object_mut().unwrap().remove("optionalDependencies");
+            },
+            "FILE",
+            vec!["no `optionalDependencies`"],
+            false,
+        ),
+    ];
+    let env = Env::new();
+    let file = env.path("package.json");
+    std::fs::write(&file, serde_json::to_vec_pretty(&package_json("0.163.0")).unwrap()).unwrap();
+    let out = env.cmd().args(["verify-pins", "--json", "--package-json"]).arg(&file).output().unwrap();
+    assert_code(&out, 0);
+    let oks = stdout_json(&out)["checks"].as_array().unwrap().iter().filter(|c| c["name"] == "package.json").count();
+    assert_eq!(oks, 6, "one check per target");
+
+    for (what, channel, edit, subject, words, has_line) in cases {
+        let mut value = package_json("0.163.0");
+        edit(&mut value);
+        let written = serde_json::to_string_pretty(&value).unwrap();
+        std::fs::write(&file, &written).unwrap();
+        let out = env
+            .cmd()
+            .args(["verify-pins", "--json", "--channel", channel, "--package-json"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_code(&out, 7);
+        let doc = stdout_json(&out);
+        let subject = if subject == "FILE" { file.to_str().unwrap() } else { subject };
+        let failed = failures(&doc);
+        let expected = if channel == "alpha" { 6 } else { 1 };
+        assert_eq!(failed.len(), expected, "{what}: {failed:?}");
+        assert_eq!(failed[0], failure("package.json", subject, "drift")[0], "{what}");
+        let check = failed_check(&doc);
+        let message = check["message"].as_str().unwrap();
+        for word in words {
+            assert!(message.contains(word), "{what}: `{message}` lacks `{word}`");
+        }
+        assert_eq!(check["line"].is_u64(), has_line, "{what}: {check}");
+        if let Some(line) = check["line"].as_u64() {
+            let text = written.lines().nth(line as usize - 1).unwrap();
+            assert!(
+                text.contains("@openai/codex-") || text.contains("optionalDependencies"),
+                "{what}: line {line} is `{text}`"
+            );
+        }
+    }
+}
+
+#[test]
+fn github_annotations_and_the_table_name_the_failed_pin() {
+    let env = Env::new();
+    let file = env.path("pyproject.toml");
+    std::fs::write(&file, PYPROJECT.replace("0.163.0", "0.160.0")).unwrap();
+    let out = env.cmd().args(["verify-pins", "--github-annotations", "--pyproject"]).arg(&file).output().unwrap();
+    assert_code(&out, 7);
+    let stdout = text(&out.stdout);
+    let expected = format!(
+        "::error file={},line=5,title=verify-pins pyproject (drift)::openai-codex-cli-bin: pins `openai-codex-cli-bin==0.160.0` but the stable channel pins 0.163.0 (semver 0.163.0)",
+        file.display()
+    );
+    assert!(stdout.lines().any(|l| l == expected), "{stdout}");
+    let row = stdout.lines().find(|l| l.starts_with("pyproject ")).unwrap();
+    let columns: Vec<&str> = row.split_whitespace().take(3).collect();
+    assert_eq!(columns, ["pyproject", "openai-codex-cli-bin", "DRIFT"], "{stdout}");
+    assert!(row.ends_with(&format!("({}:5)", file.display())), "{row}");
+    assert!(text(&out.stderr).contains("1 of"), "{}", text(&out.stderr));
+
+    let out = env.run(&["verify-pins", "--json", "--github-annotations"]);
+    assert_code(&out, 2);
+}
+
+/// A runtime for every target, with distinct entrypoints, and the manifest pinning them.
+struct SixTargets {
+    runtimes: Vec<(FixtureRuntime, Vec<u8>, Vec<u8>)>,
+    manifest: Value,
+}
+
+impl SixTargets {
+    fn new(linux_x64_entrypoint: Option<&str>) -> SixTargets {
+        let targets = [
+            ("x86_64-unknown-linux-musl", "linux-x64", "manylinux_2_17_x86_64"),
+            ("aarch64-unknown-linux-musl", "linux-arm64", "manylinux_2_17_aarch64"),
+            ("x86_64-apple-darwin", "darwin-x64", "macosx_10_9_x86_64"),
+            ("aarch64-apple-darwin", "darwin-arm64", "macosx_11_0_arm64"),
+            ("x86_64-pc-windows-msvc", "win32-x64", "win_amd64"),
+            ("aarch64-pc-windows-msvc", "win32-arm64", "win_arm64"),
+        ];
+        let mut runtimes = Vec::new();
+        let mut entries = Vec::new();
+        for (triple, suffix, tag) in targets {
+            let runtime = FixtureRuntime::new("0.163.0", "0.163.0", triple, suffix, tag);
+            let path = runtime.entrypoint().path.clone();
+            let script = match linux_x64_entrypoint {
+                Some(script) if suffix == "linux-x64" => script.to_owned(),
+                _ => format!("#!/bin/sh\necho \"codex-cli 0.163.0 ({triple})\"\n"),
+            };
+            let runtime = runtime.with_file(&path, script.as_bytes());
+            let (npm, wheel) = (runtime.npm_tgz(), runtime.wheel());
+            entries.push((triple, runtime.manifest_target(&npm, &wheel)));
+            runtimes.push((runtime, npm, wheel));
+        }
+        let manifest = fixture::manifest("stable", "0.163.0", &entries);
+        SixTargets { runtimes, manifest }
+    }
+
+    /// A registry at `/registry/` with a document per platform version, and a PEP 503 index at
+    /// `/simple/` linking the wheels under `/files/`.
+    fn serve(&self, server: &TestServer) -> (String, String) {
+        for (runtime, npm, wheel) in &self.runtimes {
+            let version = format!("{}-{}", runtime.version, runtime.npm_suffix);
+            let tarball = format!("/registry/@openai/codex/-/codex-{version}.tgz");
+            let doc = json!({
+                "name": "@openai/codex", "version": version,
+                "dist": {"integrity": integrity(npm), "shasum": "0", "tarball": format!("{}{tarball}", server.url())},
+            });
+            server.add(&format!("/registry/@openai%2fcodex/{version}"), doc.to_string().into_bytes());
+            server.add(&tarball, npm.clone());
+            server.add(&format!("/files/{}", runtime.wheel_file_name()), wheel.clone());
+        }
+        server.add("/simple/openai-codex-cli-bin/", self.index_page().into_bytes());
+        (format!("{}/registry/", server.url()), format!("{}/simple/", server.url()))
+    }
+
+    /// The PEP 503 project page, with links relative to it.
+    fn index_page(&self) -> String {
+        let mut page = String::from("<!DOCTYPE html><html><body>\n");
+        for (runtime, _, wheel) in &self.runtimes {
+            let name = runtime.wheel_file_name();
+            page.push_str(&format!("<a href=\"../../files/{name}#sha256={}\">{name}</a><br/>\n", sha256_hex(wheel)));
+        }
+        page + "</body></html>\n"
+    }
+}
+
+#[test]
+fn online_checks_find_drift_per_target_and_source_and_rehash_finds_bad_bytes() {
+    let env = Env::new();
+    let six = SixTargets::new(None);
+    let manifest = env.manifest(&six.manifest);
+
+    let server = TestServer::start();
+    six.serve(&server);
+    let out = online(&env, &server, &manifest, None, true);
+    assert_code(&out, 0);
+    let doc = stdout_json(&out);
+    for name in ["npm metadata", "npm artifact", "pypi metadata", "pypi artifact"] {
+        let n = doc["checks"].as_array().unwrap().iter().filter(|c| c["name"] == name && c["ok"] == true).count();
+        assert_eq!(n, 6, "{name}: {doc}");
+    }
+    assert_eq!(server.hits("/registry/@openai%2fcodex/0.163.0-win32-arm64"), 1);
+    assert_eq!(server.hits("/registry/@openai/codex/-/codex-0.163.0-win32-arm64.tgz"), 1);
+
+    // The registry's integrity of one platform package differs from the pin.
+    let server = TestServer::start();
+    six.serve(&server);
+    let tarball = format!("{}/registry/@openai/codex/-/codex-0.163.0-linux-arm64.tgz", server.url());
+    let doc = json!({"dist": {"integrity": integrity(b"other bytes"), "tarball": tarball}});
+    server.add("/registry/@openai%2fcodex/0.163.0-linux-arm64", doc.to_string().into_bytes());
+    let out = online(&env, &server, &manifest, None, false);
+    assert_code(&out, 7);
+    let doc = stdout_json(&out);
+    assert_eq!(failures(&doc), failure("npm metadata", "stable aarch64-unknown-linux-musl npm", "drift"));
+    assert!(failed_check(&doc)["message"].as_str().unwrap().contains(&integrity(b"other bytes")));
+
+    // The index lists another sha256 for one wheel.
+    let server = TestServer::start();
+    six.serve(&server);
+    let (runtime, _, wheel) = &six.runtimes[2];
+    let page = six.index_page().replace(&sha256_hex(wheel), &sha256_hex(b"another wheel"));
+    server.add("/simple/openai-codex-cli-bin/", page.into_bytes());
+    let out = online(&env, &server, &manifest, None, false);
+    assert_code(&out, 7);
+    let doc = stdout_json(&out);
+    assert_eq!(failures(&doc), failure("pypi metadata", &format!("stable {} wheel", runtime.target), "drift"));
+    assert!(failed_check(&doc)["message"].as_str().unwrap().contains(&sha256_hex(b"another wheel")));
+
+    // A platform package the registry does not have.
+    let server = TestServer::start();
+    six.serve(&server);
+    server.fault("/registry/@openai%2fcodex/0.163.0-win32-x64", Fault::Status(404));
+    let out = online(&env, &server, &manifest, None, false);
+    assert_code(&out, 7);
+    let doc = stdout_json(&out);
+    assert_eq!(failures(&doc), failure("npm metadata", "stable x86_64-pc-windows-msvc npm", "drift"));
+    assert_eq!(server.hits("/registry/@openai%2fcodex"), 1, "the packument is asked once, as a fallback");
+
+    // The metadata holds, but the tarball's bytes do not.
+    let server = TestServer::start();
+    six.serve(&server);
+    server.add("/registry/@openai/codex/-/codex-0.163.0-darwin-arm64.tgz", b"not the tarball".to_vec());
+    let out = online(&env, &server, &manifest, None, true);
+    assert_code(&out, 4);
+    let doc = stdout_json(&out);
+    assert_eq!(failures(&doc), failure("npm artifact", "stable aarch64-apple-darwin npm", "digest"));
+    assert!(failed_check(&doc)["message"].as_str().unwrap().contains("size mismatch"));
+
+    // An index that cannot be reached leaves every wheel unproven.
+    let out = online(&env, &server, &manifest, Some("http://127.0.0.1:9/simple/"), false);
+    assert_code(&out, 5);
+    let failed = failures(&stdout_json(&out));
+    assert_eq!(failed.len(), 6, "{failed:?}");
+    assert!(failed.iter().all(|f| f.0 == "pypi metadata" && f.2 == "unavailable"), "{failed:?}");
+}
+
+/// `verify-pins --online` against the registry and index a [`SixTargets`] serves (or another
+/// index).
+fn online(env: &Env, server: &TestServer, manifest: &str, index: Option<&str>, rehash: bool) -> std::process::Output {
+    let registry = format!("{}/registry/", server.url());
+    let index = index.map_or_else(|| format!("{}/simple/", server.url()), str::to_owned);
+    let mut cmd = env.cmd();
+    cmd.args(["verify-pins", "--json", "--online", "--manifest", manifest])
+        .args(["--npm-registry", &registry, "--pypi-index", &index])
+        .env("CODEX_RUNTIME_RETRIES", "0");
+    if rehash {
+        cmd.arg("--rehash");
+    }
+    cmd.output().unwrap()
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn launch_installs_the_host_runtime_and_checks_it() {
+    let env = Env::new();
+    let script = format!("#!/bin/sh\nexec '{}' \"$@\"\n", fake_app_server_path().display());
+    let six = SixTargets::new(Some(&script));
+    let manifest = env.manifest(&six.manifest);
+    let mirror = env.path("mirror");
+    std::fs::create_dir_all(&mirror).unwrap();
+    let (runtime, npm, _) = &six.runtimes[0];
+    std::fs::write(mirror.join(runtime.npm_file_name()), npm).unwrap();
+    let run = |version: &str| {
+        env.cmd()
+            .args(["verify-pins", "--json", "--launch", "--manifest", &manifest, "--source", "mirror", "--mirror"])
+            .arg(&mirror)
+            .env(MODE_ENV, "well-behaved")
+            .env(VERSION_ENV, version)
+            .output()
+            .unwrap()
+    };
+    let out = run("0.163.0");
+    assert_code(&out, 0);
+    let doc = stdout_json(&out);
+    let launch = doc["checks"].as_array().unwrap().iter().find(|c| c["name"] == "launch").unwrap().clone();
+    assert_eq!(launch["ok"], true, "{launch}");
+    assert!(launch["message"].as_str().unwrap().contains("answered initialize as 0.163.0"), "{launch}");
+
+    let out = run("0.160.0");
+    assert_code(&out, 6);
+    let doc = stdout_json(&out);
+    assert_eq!(failures(&doc), failure("launch", "stable 0.163.0", "incompatible"));
+    assert!(failed_check(&doc)["message"].as_str().unwrap().contains("0.160.0"));
+}
