@@ -6,6 +6,7 @@ mod cache;
 mod channel;
 mod check;
 mod common;
+mod crash;
 mod install;
 mod real;
 mod recipes;

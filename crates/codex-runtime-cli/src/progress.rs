@@ -84,6 +84,10 @@ impl Reporter for Progress {
         self.note(&format!("verified {file}; extracting"));
     }
 
+    fn waiting(&self, what: &str, lock: &str) {
+        self.note(&format!("waiting for another process {what} (lock {lock})"));
+    }
+
     fn target_started(&self, target: Target) {
         let Some((multi, bars)) = &self.targets else { return };
         let bar = multi.add(ProgressBar::new_spinner());

@@ -34,6 +34,11 @@ pub enum CacheError {
         "no cache directory: the platform has no user cache directory; pass --cache-dir or set CODEX_RUNTIME_CACHE_DIR"
     )]
     NoCacheDir,
+    #[error(
+        "gave up after {}s waiting for another process {what} (lock {}); raise CODEX_RUNTIME_LOCK_TIMEOUT to wait longer",
+        waited.as_secs(), path.display()
+    )]
+    LockTimeout { what: String, path: PathBuf, waited: std::time::Duration },
     #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
@@ -80,14 +85,55 @@ impl Cache {
         self.root.join("tmp")
     }
 
-    /// A fresh scratch directory, removed when dropped.
-    pub fn scratch(&self) -> Result<tempfile::TempDir, CacheError> {
+    /// A fresh scratch directory, locked while this process lives and removed when dropped.
+    pub fn scratch(&self) -> Result<Scratch, CacheError> {
         let tmp = self.tmp_dir();
         std::fs::create_dir_all(&tmp).map_err(CacheError::io("create", &tmp))?;
-        tempfile::Builder::new()
+        let dir = tempfile::Builder::new()
             .prefix("install-")
             .tempdir_in(&tmp)
-            .map_err(CacheError::io("create a directory in", &tmp))
+            .map_err(CacheError::io("create a directory in", &tmp))?;
+        let lock = dir.path().join(SCRATCH_LOCK);
+        let lock =
+            crate::lock::acquire(&lock, "using a scratch directory", std::time::Duration::ZERO, &crate::NoReporter)?;
+        Ok(Scratch { dir, _lock: lock })
+    }
+
+    /// Remove what killed processes left in `tmp/`: scratch directories whose lock no live
+    /// process holds (or, without a lock file, older than a minute, so one being created
+    /// right now is spared). Returns how many entries were removed.
+    pub fn clean_stale_scratch(&self) -> usize {
+        let Ok(entries) = std::fs::read_dir(self.tmp_dir()) else { return 0 };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > std::time::Duration::from_secs(60)));
+            let lock = path.join(SCRATCH_LOCK);
+            let stale = if path.is_dir() && lock.exists() { !crate::lock::is_held(&lock) } else { old };
+            if stale {
+                let gone = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+                match gone {
+                    Ok(()) => removed += 1,
+                    Err(e) => tracing::warn!("cannot remove {} left by an interrupted install: {e}", path.display()),
+                }
+            }
+        }
+        removed
+    }
+
+    /// Lock a runtime for installing it; see [`crate::lock`].
+    pub fn lock_runtime(
+        &self,
+        version: &RuntimeVersion,
+        target: Target,
+        reporter: &dyn crate::Reporter,
+    ) -> Result<crate::lock::Lock, CacheError> {
+        let path = crate::lock::runtime_lock_path(&self.root, &version.to_string(), target.triple());
+        let what = format!("to finish installing codex {version} for {target}");
+        crate::lock::acquire(&path, &what, crate::lock::lock_timeout(), reporter)
     }
 
     /// The receipt of an installed runtime, if its directory holds a readable one.
@@ -108,6 +154,27 @@ impl Cache {
     }
 }
 
+/// The lock file inside every scratch directory.
+const SCRATCH_LOCK: &str = ".lock";
+
+/// A scratch directory in `CACHE/tmp/`, locked while its process lives, removed when dropped.
+#[derive(Debug)]
+pub struct Scratch {
+    dir: tempfile::TempDir,
+    _lock: crate::lock::Lock,
+}
+
+impl Scratch {
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Remove it now, reporting a failure (dropping it removes it silently).
+    pub fn close(self) -> std::io::Result<()> {
+        self.dir.close()
+    }
+}
+
 /// What was installed, from where, with which digests, and when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Receipt {
@@ -124,6 +191,10 @@ pub struct Receipt {
     pub files: Vec<ReceiptFile>,
     /// Seconds since the Unix epoch.
     pub installed_at: u64,
+    /// The entrypoint's modification time (nanoseconds since the Unix epoch) as installed: with
+    /// its size, what `path` compares to notice a changed entrypoint without hashing it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint_modified_ns: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,6 +222,12 @@ impl Receipt {
         let path = runtime_dir.join(RECEIPT);
         let json = serde_json::to_vec_pretty(self).expect("a receipt always serializes");
         std::fs::write(&path, json).map_err(CacheError::io("write", &path))
+    }
+
+    /// A file's modification time in nanoseconds since the Unix epoch.
+    pub fn modified_ns(path: &Path) -> Option<u64> {
+        let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+        u64::try_from(modified.duration_since(UNIX_EPOCH).ok()?.as_nanos()).ok()
     }
 
     pub fn now() -> u64 {

@@ -413,6 +413,7 @@ mod tests {
             entrypoint: file("bin/codex", b"codex binary"),
             files: vec![file("bin/codex", b"codex binary"), file("codex-package.json", b"{}")],
             installed_at: 0,
+            entrypoint_modified_ns: None,
         }
         .write(&dir)
         .unwrap();

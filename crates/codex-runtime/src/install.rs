@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::Error;
 use crate::adopt::{self, Candidate, LinkError};
-use crate::cache::{Cache, CacheError, Receipt, ReceiptArtifact, ReceiptFile};
+use crate::cache::{Cache, CacheError, Receipt, ReceiptArtifact, ReceiptFile, Scratch};
 use crate::digest::{Digests, Hasher, Sha256};
 use crate::download::{self, DownloadError, NetworkOptions, TryError};
 use crate::extract::{self, ExtractError, ExtractedFile, Limits};
@@ -63,17 +63,52 @@ impl Installed {
     }
 }
 
-/// The runtime, if the cache holds it: its receipt matches the pins and its entrypoint is
-/// still there with the size the receipt recorded. Reads two small files; no network.
+/// The runtime, if the cache holds it intact: see [`cached`]. Reads a small file and stats
+/// another; no network, no lock.
 pub fn find_installed(pinned: &Pinned<'_>, cache: &Cache) -> Option<Installed> {
+    match cached(pinned, cache) {
+        Cached::Intact(installed) => Some(*installed),
+        Cached::Missing | Cached::Damaged { .. } => None,
+    }
+}
+
+/// What the cache holds for a pinned runtime.
+#[derive(Debug)]
+pub enum Cached {
+    /// Nothing (or an install of other pins, which the next install replaces).
+    Missing,
+    /// Its receipt matches the pins, and the entrypoint has the size and modification time
+    /// the receipt recorded.
+    Intact(Box<Installed>),
+    /// Installed, but its entrypoint was changed or deleted since: never handed out.
+    Damaged { entrypoint: PathBuf, reason: String },
+}
+
+/// Check the cached runtime cheaply: the receipt against the pins, the entrypoint's size and
+/// modification time against the receipt (`cache verify` re-hashes everything).
+pub fn cached(pinned: &Pinned<'_>, cache: &Cache) -> Cached {
     let dir = cache.runtime_dir(&pinned.manifest.version, pinned.target);
-    let receipt = Receipt::read(&dir)?;
+    let Some(receipt) = Receipt::read(&dir) else { return Cached::Missing };
     let pin = &pinned.pins.entrypoint;
     if receipt.entrypoint.sha256 != pin.sha256 || receipt.entrypoint.path != pin.path {
-        return None;
+        return Cached::Missing;
     }
-    let meta = std::fs::metadata(dir.join(&pin.path)).ok()?;
-    (meta.is_file() && meta.len() == pin.size).then(|| Installed::from_receipt(receipt, dir, true))
+    let entrypoint = dir.join(&pin.path);
+    let damaged = |reason: String| Cached::Damaged { entrypoint: entrypoint.clone(), reason };
+    let meta = match std::fs::metadata(&entrypoint) {
+        Ok(meta) if meta.is_file() => meta,
+        Ok(_) => return damaged("it is not a file".into()),
+        Err(e) => return damaged(format!("it cannot be read: {e}")),
+    };
+    if meta.len() != pin.size {
+        return damaged(format!("its size is {} bytes, the pin is {}", meta.len(), pin.size));
+    }
+    if let Some(recorded) = receipt.entrypoint_modified_ns
+        && Receipt::modified_ns(&entrypoint) != Some(recorded)
+    {
+        return damaged("it was modified after it was installed".into());
+    }
+    Cached::Intact(Box::new(Installed::from_receipt(receipt, dir, true)))
 }
 
 /// Why one attempt failed.
@@ -163,9 +198,23 @@ pub fn install_with(
     if let Some(installed) = find_installed(pinned, cache) {
         return Ok(installed);
     }
+    // One process installs; the others wait here, then find it done.
+    let _lock = cache.lock_runtime(&pinned.manifest.version, pinned.target, reporter)?;
+    let damage = match cached(pinned, cache) {
+        Cached::Intact(installed) => return Ok(*installed),
+        Cached::Damaged { entrypoint, reason } => Some((entrypoint, reason)),
+        Cached::Missing => None,
+    };
+    cache.clean_stale_scratch();
     let sources: Vec<&Source> = options.sources.iter().filter(|s| !(options.offline && s.is_remote())).collect();
     if sources.is_empty() {
+        if let Some((entrypoint, reason)) = damage {
+            return Err(Error::Damaged { entrypoint, reason });
+        }
         return Err(not_installed(pinned, options.offline, &[]));
+    }
+    if let Some((entrypoint, reason)) = &damage {
+        tracing::warn!("the cached entrypoint {} is damaged ({reason}); reinstalling", entrypoint.display());
     }
     let http = OnceCell::new();
     let client = || http.get_or_init(|| client_for(&options.sources, network));
@@ -215,6 +264,9 @@ pub fn install_with(
         }
     }
     if options.offline && !attempts.iter().any(|a| matches!(a.failure, AttemptFailure::Verification(_))) {
+        if let Some((entrypoint, reason)) = damage {
+            return Err(Error::Damaged { entrypoint, reason });
+        }
         return Err(not_installed(pinned, true, &attempts));
     }
     Err(all_failed(pinned, attempts))
@@ -380,6 +432,11 @@ pub fn import(file: &Path, manifests: &Manifests, cache: &Cache, reporter: &dyn 
     if let Some(installed) = find_installed(&pinned, cache) {
         return Ok(installed);
     }
+    let _lock = cache.lock_runtime(&pinned.manifest.version, pinned.target, reporter)?;
+    if let Some(installed) = find_installed(&pinned, cache) {
+        return Ok(installed);
+    }
+    cache.clean_stale_scratch();
     let location = Location::File(file.to_owned());
     let http = OnceCell::new();
     let network = NetworkOptions::builtin();
@@ -459,7 +516,7 @@ fn fetch<'h>(
     http: impl FnOnce() -> &'h Http,
     network: &NetworkOptions,
     reporter: &dyn Reporter,
-) -> Result<(tempfile::TempDir, PathBuf, Digests), Failure> {
+) -> Result<(Scratch, PathBuf, Digests), Failure> {
     let subject = format!("{} from {location}", artifact.file);
     let scratch = cache.scratch()?;
     let (path, digests) = match location {
@@ -585,7 +642,7 @@ struct CodexPackage {
 fn install_artifact(
     pinned: &Pinned<'_>,
     artifact: &ArtifactPin,
-    scratch: tempfile::TempDir,
+    scratch: Scratch,
     download: &Path,
     origin: Origin<'_>,
     cache: &Cache,
@@ -624,7 +681,7 @@ fn install_artifact(
 
 /// A runtime tree in a scratch directory of the cache, not yet verified.
 struct Staged<'a> {
-    scratch: tempfile::TempDir,
+    scratch: Scratch,
     tree: PathBuf,
     files: Vec<ExtractedFile>,
     /// What the messages call it.
@@ -712,10 +769,11 @@ fn finish_install(pinned: &Pinned<'_>, staged: Staged<'_>, cache: &Cache) -> Res
             .map(|f| ReceiptFile { path: f.path[prefix.len()..].to_owned(), sha256: f.sha256, size: f.size })
             .collect(),
         installed_at: Receipt::now(),
+        entrypoint_modified_ns: Receipt::modified_ns(&root.join(&pin.path)),
     };
     receipt.write(&root)?;
     let dest = cache.runtime_dir(version, pinned.target);
-    move_into_place(&root, &dest, scratch.path())?;
+    move_into_place(&root, &dest, scratch.path(), || find_installed(pinned, cache).is_some())?;
     let installed = find_installed(pinned, cache).ok_or_else(|| {
         Failure::Fatal(Error::Cache(CacheError::Io {
             action: "read back the runtime installed at",
@@ -726,23 +784,21 @@ fn finish_install(pinned: &Pinned<'_>, staged: Staged<'_>, cache: &Cache) -> Res
     Ok(Installed { cached: false, ..installed })
 }
 
-/// Rename the verified root into place. If a complete runtime is already there (another
-/// process won the race), keep it; an incomplete one is moved aside first.
-fn move_into_place(root: &Path, dest: &Path, scratch: &Path) -> Result<(), CacheError> {
+/// Rename the verified root into place (the caller holds the runtime's lock). An intact
+/// runtime already there is kept; anything else there (damaged, of other pins, left by a
+/// tool that does not lock) is moved aside into the scratch directory first, so the final
+/// path only ever holds a complete runtime.
+fn move_into_place(root: &Path, dest: &Path, scratch: &Path, intact: impl Fn() -> bool) -> Result<(), CacheError> {
     let parent = dest.parent().expect("runtime dirs have a parent");
     std::fs::create_dir_all(parent).map_err(CacheError::io("create", parent))?;
     if dest.exists() {
-        if Receipt::read(dest).is_some() {
+        if intact() {
             return Ok(());
         }
-        let stale = scratch.join("stale");
-        std::fs::rename(dest, &stale).map_err(CacheError::io("move aside the incomplete runtime at", dest))?;
+        let stale = scratch.join("replaced");
+        std::fs::rename(dest, &stale).map_err(CacheError::io("move aside the damaged runtime at", dest))?;
     }
-    match std::fs::rename(root, dest) {
-        Ok(()) => Ok(()),
-        Err(_) if Receipt::read(dest).is_some() => Ok(()),
-        Err(e) => Err(CacheError::Io { action: "move the runtime into", path: dest.to_owned(), source: e }),
-    }
+    std::fs::rename(root, dest).map_err(CacheError::io("move the runtime into", dest))
 }
 
 fn set_executable(path: &Path) -> Result<(), CacheError> {

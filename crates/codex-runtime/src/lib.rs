@@ -54,6 +54,7 @@ pub mod download;
 pub mod extract;
 pub mod http;
 pub mod install;
+pub mod lock;
 pub mod manifest;
 pub mod pins;
 pub mod pypi;
@@ -99,6 +100,11 @@ pub enum Error {
     Bundle(#[from] bundle::BundleError),
     #[error(transparent)]
     ChannelUpdate(#[from] channel_update::UpdateError),
+    #[error(
+        "the cached entrypoint {} is damaged ({reason}) and cannot be reinstalled offline; run `codex-runtime cache verify --repair`",
+        entrypoint.display()
+    )]
+    Damaged { entrypoint: PathBuf, reason: String },
     #[error("verification failed for {what}; nothing was installed:{}", AttemptList(attempts))]
     Verification { what: String, attempts: Vec<Attempt> },
     #[error("no source could provide {what}:{}", AttemptList(attempts))]
@@ -129,7 +135,7 @@ impl Error {
             Error::NotInstalled { .. } => ErrorKind::NotInstalled,
             Error::Bundle(e) => e.kind(),
             Error::ChannelUpdate(e) => e.kind(),
-            Error::Verification { .. } => ErrorKind::Verification,
+            Error::Verification { .. } | Error::Damaged { .. } => ErrorKind::Verification,
             Error::NoSource { .. } => ErrorKind::NoSource,
             Error::Launch(_) => ErrorKind::Incompatible,
             Error::Manifest(_) | Error::Cache(_) => ErrorKind::Other,

@@ -14,6 +14,8 @@ pub trait Reporter: Sync {
     fn download_finished(&self) {}
     /// An attempt failed; the next one follows.
     fn attempt_failed(&self, _source: &str, _location: &str, _reason: &str) {}
+    /// Another process holds a lock this one waits for (said after a second of waiting).
+    fn waiting(&self, _what: &str, _lock: &str) {}
     /// The artifact is verified and being extracted.
     fn extracting(&self, _file: &str) {}
 

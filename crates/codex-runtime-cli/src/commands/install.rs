@@ -31,15 +31,24 @@ pub fn install(ctx: &Context, args: &InstallArgs) -> Result<ExitCode> {
 pub fn path(ctx: &Context, args: &PathArgs) -> Result<ExitCode> {
     let pinned = ctx.pinned(&args.selection)?;
     let installed = if args.no_install {
-        install::find_installed(&pinned, &ctx.cache).ok_or_else(|| codex_runtime::Error::NotInstalled {
-            version: pinned.manifest.version.clone(),
-            target: pinned.target,
-            reason: "--no-install forbids installing it".into(),
-            hint: format!(
-                "run `codex-runtime install --version {} --target {}`",
-                pinned.manifest.version, pinned.target
-            ),
-        })?
+        match install::cached(&pinned, &ctx.cache) {
+            install::Cached::Intact(installed) => *installed,
+            install::Cached::Damaged { entrypoint, reason } => {
+                return Err(codex_runtime::Error::Damaged { entrypoint, reason }.into());
+            }
+            install::Cached::Missing => {
+                return Err(codex_runtime::Error::NotInstalled {
+                    version: pinned.manifest.version.clone(),
+                    target: pinned.target,
+                    reason: "--no-install forbids installing it".into(),
+                    hint: format!(
+                        "run `codex-runtime install --version {} --target {}`",
+                        pinned.manifest.version, pinned.target
+                    ),
+                }
+                .into());
+            }
+        }
     } else {
         ctx.install_pinned(&pinned, &args.sources)?
     };
