@@ -51,12 +51,32 @@ def peak_rss_kib(cmd, env=None):
         return int(out.read().strip().splitlines()[-1])
 
 
+def compare(runs, ours, peer):
+    """Time two cases in alternation, so both see the same machine. Each case is
+    (make_cmd, prepare, env); returns ((median, peak RSS), (median, peak RSS))."""
+    walls = ([], [])
+    for i in range(runs):
+        for (make_cmd, prepare, env), out in zip((ours, peer), walls):
+            if prepare:
+                prepare(i)
+            os.sync()
+            out.append(run(make_cmd(i), env=env))
+    result = []
+    for (make_cmd, prepare, env), out in zip((ours, peer), walls):
+        if prepare:
+            prepare(0)
+        result.append((statistics.median(out), peak_rss_kib(make_cmd(0), env=env)))
+    return result
+
+
 def timed(runs, make_cmd, prepare=None, env=None):
     """Median wall time of `runs` runs, and the peak RSS of one more run."""
     walls = []
     for i in range(runs):
         if prepare:
             prepare(i)
+        # Start every run with no writeback pending from the one before.
+        os.sync()
         walls.append(run(make_cmd(i), env=env))
     if prepare:
         prepare(0)
@@ -150,46 +170,43 @@ def main():
     rows.append(("path (cached)", ours, peer, "python3 bundled_codex_path()", "<= 0.1, and < 5 ms", ours <= peer / 10 and ours < 0.005, ours_rss))
 
     # 2. install of the wheel from the loopback mirror vs pip install of it from local disk.
-    ours, ours_rss = timed(args.runs, lambda i: install_cmd(scratch / f"cache-w{i}", wheel_mirror.url),
-                           prepare=lambda i: fresh(scratch / f"cache-w{i}"), env=env)
-    peer, _ = timed(args.runs, lambda i: [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-compile",
-                                          "--target", str(scratch / f"pip{i}"), str(wheel)],
-                    prepare=lambda i: fresh(scratch / f"pip{i}"))
+    (ours, ours_rss), (peer, _) = compare(
+        args.runs,
+        (lambda i: install_cmd(scratch / "cache-w", wheel_mirror.url), lambda i: fresh(scratch / "cache-w"), env),
+        (lambda i: [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-compile", "--target",
+                    str(scratch / "pip"), str(wheel)], lambda i: fresh(scratch / "pip"), None))
     rows.append(("install wheel (loopback)", ours, peer, "pip install --target (local)", "<= 0.5", ours <= peer / 2, ours_rss))
-    for i in range(args.runs):
-        fresh(scratch / f"pip{i}")
-        fresh(scratch / f"cache-w{i}")
+    fresh(scratch / "pip")
+    fresh(scratch / "cache-w")
 
     # 3. install of the npm tarball from the loopback mirror vs tar xzf of it from local disk.
-    ours, ours_rss = timed(args.runs, lambda i: install_cmd(scratch / f"cache-n{i}", npm_mirror.url),
-                           prepare=lambda i: fresh(scratch / f"cache-n{i}"), env=env)
     def untar_dir(i):
-        fresh(scratch / f"tar{i}").mkdir()
-    peer, _ = timed(args.runs, lambda i: ["tar", "xzf", str(tgz), "-C", str(scratch / f"tar{i}")], prepare=untar_dir)
+        fresh(scratch / "tar").mkdir()
+    (ours, ours_rss), (peer, _) = compare(
+        args.runs,
+        (lambda i: install_cmd(scratch / "cache-n", npm_mirror.url), lambda i: fresh(scratch / "cache-n"), env),
+        (lambda i: ["tar", "xzf", str(tgz), "-C", str(scratch / "tar")], untar_dir, None))
     rows.append(("install npm (loopback)", ours, peer, "tar xzf (local)", "<= 0.5", ours <= peer / 2, ours_rss))
-    for i in range(args.runs):
-        fresh(scratch / f"tar{i}")
-        fresh(scratch / f"cache-n{i}")
+    fresh(scratch / "tar")
+    fresh(scratch / "cache-n")
 
     # 4. bundle of all six wheels vs the sum of six single installs.
     targets = list(manifest["targets"])
     help_text = subprocess.run([bin_, "--help"], capture_output=True, text=True).stdout
     if " bundle " in help_text:
         def six_installs(i):
-            return ["sh", "-c", " && ".join(" ".join(install_cmd(scratch / f"cache-s{i}-{t}", wheel_mirror.url, t))
+            return ["sh", "-c", " && ".join(" ".join(install_cmd(scratch / "cache-s", wheel_mirror.url, t))
                                             for t in targets)]
-        peer, _ = timed(max(1, args.runs // 2), six_installs,
-                        prepare=lambda i: [fresh(scratch / f"cache-s{i}-{t}") for t in targets], env=env)
-        ours, ours_rss = timed(max(1, args.runs // 2), lambda i: [
-            bin_, "--cache-dir", str(scratch / f"cache-b{i}"), "-q", "bundle", "--all-platforms", "--format", "dir",
-            "--out", str(scratch / f"bundle{i}"), "--source", "mirror", "--mirror", wheel_mirror.url],
-            prepare=lambda i: (fresh(scratch / f"cache-b{i}"), fresh(scratch / f"bundle{i}")), env=env)
+        def bundle_cmd(i):
+            return [bin_, "--cache-dir", str(scratch / "cache-b"), "-q", "bundle", "--all-platforms", "--format", "dir",
+                    "--out", str(scratch / "bundle"), "--source", "mirror", "--mirror", wheel_mirror.url]
+        (ours, ours_rss), (peer, _) = compare(
+            max(1, args.runs // 2),
+            (bundle_cmd, lambda i: (fresh(scratch / "cache-b"), fresh(scratch / "bundle")), env),
+            (six_installs, lambda i: fresh(scratch / "cache-s"), env))
         rows.append(("bundle 6 wheels --format dir", ours, peer, "6 single installs", "<= 0.6", ours <= peer * 0.6, ours_rss))
-        for i in range(args.runs):
-            fresh(scratch / f"cache-b{i}")
-            fresh(scratch / f"bundle{i}")
-            for t in targets:
-                fresh(scratch / f"cache-s{i}-{t}")
+        for d in ("cache-b", "bundle", "cache-s"):
+            fresh(scratch / d)
 
     # 5. check on the real runtime vs a bare handshake.
     entrypoint = subprocess.run([bin_, "--cache-dir", str(cache), "path"], capture_output=True, text=True,

@@ -265,7 +265,7 @@ pub struct BundleArgs {
     /// What to stage each target as (comma-separated)
     #[arg(long, value_name = "dir,wheel,npm", value_delimiter = ',', default_value = "dir,wheel,npm")]
     pub format: Vec<Format>,
-    /// Targets fetched and staged at once [default: twice the cores, at most 6]
+    /// Targets fetched and staged at once [default: the number of cores, 2 to 6]
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Replace --out even when it holds something other than a previous bundle

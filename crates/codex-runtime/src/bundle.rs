@@ -101,10 +101,12 @@ pub struct BundleRequest<'a> {
 }
 
 impl BundleRequest<'_> {
-    /// Downloads are I/O bound: a few more than the cores, and no more than there are targets.
+    /// One target per core (at least two, at most the six targets): each install already
+    /// inflates and hashes on two threads, so more jobs than cores only contend. On a slow
+    /// network, where downloads dominate, `--jobs 6` overlaps them all.
     pub fn default_jobs() -> usize {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        (cores * 2).clamp(1, Target::ALL.len())
+        cores.clamp(2, Target::ALL.len())
     }
 }
 
@@ -335,7 +337,7 @@ fn bundle_target(
 ) -> Result<TargetBundle, Error> {
     let pinned = manifest.pinned(target)?;
     let installed = install::install(&pinned, options, cache, &TargetReporter { inner: reporter, target })?;
-    let runtime = RuntimeRoot::of(&installed.runtime_dir, &installed.receipt);
+    let runtime = RuntimeRoot::of(&installed.runtime_dir, &installed.receipt, !installed.cached);
     let mut outputs = Vec::new();
     let mut files = Vec::new();
     for &format in formats {
@@ -402,6 +404,9 @@ impl Reporter for TargetReporter<'_> {
 pub(crate) struct RuntimeRoot {
     /// The runtime's files, sorted by path, without the receipt and the wheel's Python shim.
     pub files: Vec<RuntimeFile>,
+    /// Installed by this run: every file was hashed moments ago as it was extracted, so a
+    /// plain copy needs no second pass. A runtime found in the cache is re-hashed instead.
+    pub fresh: bool,
 }
 
 /// One file of a cached runtime root and the digest its receipt recorded.
@@ -415,7 +420,7 @@ pub(crate) struct RuntimeFile {
 }
 
 impl RuntimeRoot {
-    fn of(dir: &Path, receipt: &Receipt) -> RuntimeRoot {
+    fn of(dir: &Path, receipt: &Receipt, fresh: bool) -> RuntimeRoot {
         let mut files: Vec<RuntimeFile> = receipt
             .files
             .iter()
@@ -432,7 +437,7 @@ impl RuntimeRoot {
             })
             .collect();
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        RuntimeRoot { files }
+        RuntimeRoot { files, fresh }
     }
 }
 
@@ -528,20 +533,42 @@ pub(crate) fn write_archive(
     Ok((output, vec![WrittenFile { path: name.to_owned(), sha256, size }]))
 }
 
-/// `OUT/TRIPLE/`: the runtime root, exec bits kept, each file copied and re-hashed.
+/// `OUT/TRIPLE/`: the runtime root, exec bits kept. A runtime installed by this run is
+/// copied by the kernel (its files were hashed as they were extracted); one found in the
+/// cache is re-hashed as it is copied and must still match its receipt.
 fn stage_dir(runtime: &RuntimeRoot, staging: &Path, target: Target) -> Result<(Output, Vec<WrittenFile>), BundleError> {
     let root = staging.join(target.triple());
     let mut written = Vec::new();
+    let mut buf = Vec::new();
     for file in &runtime.files {
         let dest = root.join(&file.path);
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent).map_err(BundleError::io("create", parent))?;
         }
-        let mut reader = VerifyingReader::open(file)?;
-        let mut out = File::create(&dest).map_err(BundleError::io("create", &dest))?;
-        io::copy(&mut reader, &mut out).map_err(write_error(&dest))?;
+        let sha256 = if runtime.fresh {
+            let size = std::fs::copy(&file.source, &dest).map_err(BundleError::io("copy", &file.source))?;
+            if size != file.size {
+                return Err(BundleError::Io {
+                    action: "copy",
+                    path: file.source.clone(),
+                    source: io::Error::other(format!("it is {size} bytes, {} when installed moments ago", file.size)),
+                });
+            }
+            file.sha256
+        } else {
+            buf.resize(1 << 20, 0);
+            let mut reader = VerifyingReader::open(file)?;
+            let mut out = File::create(&dest).map_err(BundleError::io("create", &dest))?;
+            loop {
+                let n = reader.read(&mut buf).map_err(write_error(&dest))?;
+                if n == 0 {
+                    break;
+                }
+                out.write_all(&buf[..n]).map_err(write_error(&dest))?;
+            }
+            reader.digest().expect("read to the end")
+        };
         set_mode(&dest, file.executable)?;
-        let sha256 = reader.digest().expect("read to the end");
         written.push(WrittenFile { path: format!("{}/{}", target.triple(), file.path), sha256, size: file.size });
     }
     let output = Output {

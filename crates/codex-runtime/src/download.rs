@@ -22,6 +22,7 @@ use std::fs::File;
 use std::hash::{BuildHasher, Hasher as _};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::cache::{Cache, CacheError};
@@ -379,29 +380,59 @@ pub fn discard_partial(cache: &Cache, artifact: &ArtifactPin) {
     }
 }
 
+/// Stream the body into the sink. This thread only receives; a second one hashes and writes
+/// behind it, so hashing never slows the transfer.
 fn copy(body: &mut dyn Read, sink: &mut Sink, limit: u64, reporter: &dyn Reporter) -> Result<(), DownloadError> {
+    const CHUNK: usize = 256 * 1024;
     let start = sink.hasher.size();
-    let mut buf = vec![0u8; 256 * 1024];
-    // Bounded by `limit`: each turn adds bytes or ends.
-    loop {
-        let n = match body.read(&mut buf) {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(source) => return Err(TryError::Body { received: sink.hasher.size() - start, source }.into()),
-        };
-        let received = sink.hasher.size() + n as u64;
-        if received > limit {
-            return Err(DownloadError::TooLarge { limit, received });
-        }
-        sink.hasher.update(&buf[..n]);
-        sink.file.write_all(&buf[..n]).map_err(|e| CacheError::Io {
-            action: "write",
-            path: sink.path.clone(),
-            source: e,
-        })?;
-        reporter.download_progress(n as u64);
+    let Sink { path, file, hasher, .. } = sink;
+    let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(8);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
+    for _ in 0..10 {
+        empty_tx.send(vec![0u8; CHUNK]).expect("the receiver is alive");
     }
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> io::Result<()> {
+            for buf in full_rx {
+                hasher.update(&buf);
+                file.write_all(&buf)?;
+                // The receiver may have stopped already; then the buffer is simply dropped.
+                let _ = empty_tx.send(buf);
+            }
+            Ok(())
+        });
+        let mut received = start;
+        // Bounded by `limit`: each turn adds bytes or ends.
+        let read = loop {
+            // No buffer back means the writer stopped: its own error says why.
+            let Ok(mut buf) = empty_rx.recv() else { break Ok(()) };
+            buf.resize(CHUNK, 0);
+            let read = loop {
+                match body.read(&mut buf) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    other => break other,
+                }
+            };
+            let n = match read {
+                Ok(0) => break Ok(()),
+                Ok(n) => n,
+                Err(source) => break Err(TryError::Body { received: received - start, source }.into()),
+            };
+            received += n as u64;
+            if received > limit {
+                break Err(DownloadError::TooLarge { limit, received });
+            }
+            buf.truncate(n);
+            reporter.download_progress(n as u64);
+            if full_tx.send(buf).is_err() {
+                break Ok(());
+            }
+        };
+        drop(full_tx);
+        let written = writer.join().expect("the download writer panicked");
+        written.map_err(|source| CacheError::Io { action: "write", path: path.clone(), source })?;
+        read
+    })
 }
 
 #[cfg(test)]

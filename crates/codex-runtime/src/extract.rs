@@ -195,7 +195,7 @@ fn extract_zip(archive_path: &Path, sink: &mut Sink) -> Result<(), ExtractError>
             .filter(|(_, queue)| !queue.is_empty())
             .map(|(_, queue)| {
                 scope.spawn(move || {
-                    let mut archive = zip::ZipArchive::new(BufReader::new(open(archive_path)?))
+                    let mut archive = zip::ZipArchive::new(BufReader::with_capacity(1 << 20, open(archive_path)?))
                         .map_err(|e| zip_corrupt(central(), e))?;
                     let mut done = Vec::new();
                     for (i, file) in queue {
