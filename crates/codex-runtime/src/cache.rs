@@ -155,7 +155,7 @@ impl Cache {
 }
 
 /// The lock file inside every scratch directory.
-const SCRATCH_LOCK: &str = ".lock";
+pub(crate) const SCRATCH_LOCK: &str = ".lock";
 
 /// A scratch directory in `CACHE/tmp/`, locked while its process lives, removed when dropped.
 #[derive(Debug)]

@@ -159,7 +159,12 @@ fn repair(
             crate::ErrorKind::Verification,
         );
     };
-    if let Err(e) = remove_runtime_dir(cache, &check.runtime_dir) {
+    // Under the runtime's lock, so no install is moving it at the same time; released before
+    // the install below, which takes it itself.
+    let removed = cache
+        .lock_runtime(&pinned.manifest.version, pinned.target, reporter)
+        .and_then(|_lock| remove_runtime_dir(cache, &check.runtime_dir));
+    if let Err(e) = removed {
         return failed(install::error_chain(&e), crate::ErrorKind::Other);
     }
     match install::install(&pinned, options, cache, reporter) {
@@ -315,14 +320,16 @@ pub fn prune(cache: &Cache, manifests: &Manifests, stale_after: Duration) -> Res
     for part in read_dir_sorted(&cache.root().join("downloads")) {
         let name = part.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let pinned = name.strip_suffix(".part").is_some_and(|digest| digests.contains(digest));
-        if !pinned || older(&part) {
+        // A partial download another process is writing is locked: leave it.
+        if (!pinned || older(&part)) && !crate::lock::is_held(&part) {
             let bytes = size_of_tree(&part);
             remove_any(&part)?;
             removed.push(Removed { path: part, kind: "download", bytes });
         }
     }
     for entry in read_dir_sorted(&cache.tmp_dir()) {
-        if older(&entry) {
+        // A scratch directory whose lock a live process holds is an install in progress.
+        if older(&entry) && !crate::lock::is_held(&entry.join(crate::cache::SCRATCH_LOCK)) {
             let bytes = size_of_tree(&entry);
             remove_any(&entry)?;
             removed.push(Removed { path: entry, kind: "tmp", bytes });
@@ -458,6 +465,26 @@ mod tests {
         );
         assert_eq!(by_version[2], ("9.9.3", &[Problem { path: "bin/codex".into(), damage: Damage::Missing }][..]));
         assert_eq!(by_version[3], ("9.9.4", &[Problem { path: ".".into(), damage: Damage::NoReceipt }][..]));
+    }
+
+    #[test]
+    fn prune_spares_work_a_live_process_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(dir.path());
+        let scratch = cache.tmp_dir().join("install-busy");
+        fs::create_dir_all(&scratch).unwrap();
+        let held =
+            crate::lock::acquire(&scratch.join(crate::cache::SCRATCH_LOCK), "test", Duration::ZERO, &crate::NoReporter)
+                .unwrap();
+        let part = cache.root().join("downloads").join(format!("{}.part", sha(b"x")));
+        let part_lock = crate::lock::acquire(&part, "test", Duration::ZERO, &crate::NoReporter).unwrap();
+        // Everything counts as old here; only the locks spare these two.
+        let removed = prune(&cache, &no_manifests(), Duration::ZERO).unwrap();
+        assert!(removed.is_empty(), "{removed:?}");
+        assert!(scratch.is_dir() && part.is_file());
+        drop((held, part_lock));
+        let kinds: Vec<_> = prune(&cache, &no_manifests(), Duration::ZERO).unwrap().iter().map(|r| r.kind).collect();
+        assert_eq!(kinds, ["download", "tmp"]);
     }
 
     #[test]
