@@ -5,23 +5,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use codex_runtime_test_support::fixture::FixtureRuntime;
+use codex_runtime_test_support::fixture::{FixtureRuntime, noise};
 use codex_runtime_test_support::http::{Fault, TestServer};
 
 use crate::common::*;
-
-/// Bytes that do not compress, so the artifact is as large as its runtime.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
 
 /// A stable fixture whose entrypoint is `size` bytes of noise.
 fn big_fixture(size: usize) -> Fixture {

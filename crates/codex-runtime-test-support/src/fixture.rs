@@ -186,6 +186,19 @@ pub fn manifest(channel: &str, version: &str, targets: &[(&str, Value)]) -> Valu
     json!({"schema_version": 1, "channel": channel, "version": version, "targets": map})
 }
 
+/// Bytes that do not compress (xorshift), so an artifact is as large as its runtime.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }

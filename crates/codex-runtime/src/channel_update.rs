@@ -27,7 +27,7 @@ use serde::Deserialize;
 use crate::Error;
 use crate::cache::{Cache, CacheError};
 use crate::digest::{Digests, Hasher, Sha256};
-use crate::http::{Get, Http, HttpError, RedactedUrl, join, resolve};
+use crate::http::{Http, HttpError, RedactedUrl, join};
 use crate::install::error_chain;
 use crate::manifest::{Artifacts, Channel, FilePin, GithubArtifact, Manifest, NpmArtifact, TargetPins, WheelArtifact};
 use crate::reporter::Reporter;
@@ -472,52 +472,17 @@ struct IndexFile {
     sha256: Option<Sha256>,
 }
 
-/// The index page of the wheel's distribution, by file name, asked for as PEP 691 JSON.
+/// The index page of the wheel's distribution, by file name.
 fn pypi_files(http: &Http, index: &str) -> Result<HashMap<String, IndexFile>, UpdateError> {
-    let url = RedactedUrl::new(join(index, &format!("{DISTRIBUTION}/")));
-    let index_error = |reason: String| UpdateError::Index { what: "Python index page", url: url.to_string(), reason };
-    let accept = "application/vnd.pypi.simple.v1+json, text/html;q=0.1";
-    let response =
-        http.request(&url, Get { from: None, accept: Some(accept) }).map_err(|e| index_error(error_chain(&e)))?;
-    let mut text = String::new();
-    response.body.take(64 << 20).read_to_string(&mut text).map_err(|e| index_error(format!("unreadable: {e}")))?;
-    parse_index(response.url.expose(), &text).map_err(index_error)
-}
-
-/// PEP 691 JSON when the body is JSON, else the PEP 503 HTML anchors.
-fn parse_index(page: &str, text: &str) -> Result<HashMap<String, IndexFile>, String> {
-    if text.trim_start().starts_with('{') {
-        #[derive(Deserialize)]
-        struct Page {
-            files: Vec<JsonFile>,
-        }
-        #[derive(Deserialize)]
-        struct JsonFile {
-            filename: String,
-            url: String,
-            #[serde(default)]
-            hashes: HashMap<String, String>,
-        }
-        let parsed: Page = serde_json::from_str(text).map_err(|e| format!("not a PEP 691 JSON page: {e}"))?;
-        return Ok(parsed
-            .files
-            .into_iter()
-            .map(|f| {
-                let sha256 = f.hashes.get("sha256").and_then(|h| h.parse().ok());
-                (f.filename, IndexFile { url: resolve(page, &f.url), sha256 })
-            })
-            .collect());
-    }
-    let mut files = HashMap::new();
-    for anchor in text.split("<a ").skip(1) {
-        let Some(href) = anchor.split("href=\"").nth(1).and_then(|r| r.split('"').next()) else { continue };
-        let Some(name) = anchor.split_once('>').and_then(|(_, r)| r.split("</a>").next()) else { continue };
-        let href = href.replace("&amp;", "&");
-        let (link, fragment) = href.split_once('#').unwrap_or((&href, ""));
-        let sha256 = fragment.strip_prefix("sha256=").and_then(|h| h.parse().ok());
-        files.insert(name.trim().to_owned(), IndexFile { url: resolve(page, link), sha256 });
-    }
-    Ok(files)
+    let listed =
+        crate::pypi::list(http, &crate::download::NetworkOptions::from_env(), index, DISTRIBUTION).map_err(|e| {
+            UpdateError::Index {
+                what: "Python index page",
+                url: crate::http::redact(&join(index, &format!("{DISTRIBUTION}/"))),
+                reason: error_chain(&e),
+            }
+        })?;
+    Ok(listed.into_iter().map(|f| (f.name, IndexFile { url: f.url.expose().to_owned(), sha256: f.sha256 })).collect())
 }
 
 /// Check `codex-package.json` and find the entrypoint among the hashed regular files.
@@ -656,27 +621,4 @@ pub fn write_manifest(manifest: &Manifest, path: &Path) -> Result<(), Error> {
     tmp.write_all(manifest.to_json().as_bytes()).map_err(io_error("write", tmp.path().to_owned()))?;
     tmp.persist(path).map_err(|e| io_error("write", path.to_owned())(e.error))?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn index_pages_parse_as_json_or_html() {
-        let sha = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-        let page = "http://127.0.0.1:9/simple/openai-codex-cli-bin/";
-        let json = format!(
-            r#"{{"meta":{{"api-version":"1.1"}},"name":"openai-codex-cli-bin","files":[{{"filename":"x.whl","url":"../../p/x.whl","hashes":{{"sha256":"{sha}"}}}}]}}"#
-        );
-        let html = format!(
-            "<!DOCTYPE html><html><body>\n<a href=\"../../p/x.whl#sha256={sha}\" data-requires-python=\"&gt;=3.10\">x.whl</a><br/>\n</body></html>"
-        );
-        for text in [json, html] {
-            let files = parse_index(page, &text).unwrap();
-            let expected = IndexFile { url: "http://127.0.0.1:9/p/x.whl".into(), sha256: Some(sha.parse().unwrap()) };
-            assert_eq!(files.get("x.whl"), Some(&expected), "{text}");
-        }
-        assert!(parse_index(page, "{\"nope\":1}").is_err());
-    }
 }

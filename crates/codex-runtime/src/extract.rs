@@ -628,6 +628,7 @@ fn through_link(path: &str, link: &str, seen: &HashMap<String, Seen>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use codex_runtime_test_support::fixture::noise;
 
     #[test]
     fn member_names_are_checked() {
@@ -638,19 +639,6 @@ mod tests {
         for bad in ["", ".", "/etc/passwd", "../x", "a/../../x", "a/../b", "C:/x", "c:x", "a\\b", "..\\x", "a\0b"] {
             assert!(member_path(bad).is_err(), "{bad:?} should be refused");
         }
-    }
-
-    /// Bytes that do not compress away, so large members really stream.
-    fn noise(len: usize, seed: u64) -> Vec<u8> {
-        let mut x = seed | 1;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
     }
 
     fn archives(members: &[(String, Vec<u8>, bool)]) -> [(ArchiveFormat, Vec<u8>); 2] {

@@ -322,7 +322,7 @@ pub fn check_pyproject(text: &str, file: &str, manifest: &Manifest, report: &mut
     let ours: Vec<(Requirement, usize)> = dependencies
         .iter()
         .filter_map(|d| Requirement::parse(d.get_ref()).map(|r| (r, line_of(text, d.span().start))))
-        .filter(|(r, _)| normalize_name(&r.name) == PYPI_DISTRIBUTION)
+        .filter(|(r, _)| crate::pypi::normalize(&r.name) == PYPI_DISTRIBUTION)
         .collect();
     let expected = manifest.version.pep440();
     let (requirement, line) = match ours.as_slice() {
@@ -405,21 +405,6 @@ impl Requirement {
         let version = self.specifier.strip_prefix("===").or_else(|| self.specifier.strip_prefix("=="))?.trim();
         (!version.is_empty() && !version.contains('*')).then_some(version)
     }
-}
-
-/// PEP 503 name normalization.
-fn normalize_name(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !out.ends_with('-') {
-                out.push('-');
-            }
-        } else {
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
 }
 
 /// Parse a PEP 440 version the way an installer compares it: case-insensitive, `alpha`/`a`,
@@ -835,7 +820,7 @@ mod tests {
             assert_eq!(r.exact_version(), pin, "{text}");
         }
         assert_eq!(Requirement::parse("  ==1"), None);
-        assert_eq!(normalize_name("OpenAI_Codex.._CLI-bin"), PYPI_DISTRIBUTION);
+        assert_eq!(crate::pypi::normalize("OpenAI_Codex.._CLI-bin"), PYPI_DISTRIBUTION);
     }
 
     #[test]

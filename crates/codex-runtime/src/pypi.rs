@@ -65,6 +65,30 @@ pub fn find(
     file: &str,
     pinned: Sha256,
 ) -> Result<IndexFile, IndexError> {
+    let listed = list(http, options, index, distribution)?
+        .into_iter()
+        .find(|f| f.name == file)
+        .ok_or_else(|| IndexError::NotListed { file: file.to_owned() })?;
+    if let Some(sha256) = listed.sha256
+        && sha256 != pinned
+    {
+        return Err(IndexError::Digest { file: file.to_owned(), listed: sha256 });
+    }
+    Ok(IndexFile { url: listed.url, sha256: listed.sha256 })
+}
+
+/// A file of a project page: its name, where it is (resolved against the page, with the
+/// index's credentials on the index's own host) and the sha256 the index lists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub name: String,
+    pub url: RedactedUrl,
+    pub sha256: Option<Sha256>,
+}
+
+/// Every file the index lists for `distribution`: the project page asked for as PEP 691
+/// JSON, read as PEP 503 HTML when the index only speaks that.
+pub fn list(http: &Http, options: &NetworkOptions, index: &str, distribution: &str) -> Result<Vec<Listed>, IndexError> {
     let page = RedactedUrl::new(join(index, &format!("{}/", normalize(distribution))));
     let (url, content_type, body) = with_retries(
         options,
@@ -85,25 +109,19 @@ pub fn find(
             Ok((response.url, response.content_type, body))
         },
     )?;
-    let files = if content_type.starts_with(JSON) || content_type.starts_with("application/json") {
-        parse_json(&body)?
-    } else {
-        parse_html(&body)
-    };
-    let (href, listed) = files
+    // Some mirrors serve the JSON form under a generic content type: the body tells.
+    let json = content_type.starts_with(JSON)
+        || content_type.starts_with("application/json")
+        || body.trim_start().starts_with('{');
+    let files = if json { parse_json(&body)? } else { parse_html(&body) };
+    Ok(files
         .into_iter()
-        .find(|(_, name, _)| name == file)
-        .map(|(href, _, sha)| (href, sha))
-        .ok_or_else(|| IndexError::NotListed { file: file.to_owned() })?;
-    if let Some(listed) = listed
-        && listed != pinned
-    {
-        return Err(IndexError::Digest { file: file.to_owned(), listed });
-    }
-    Ok(IndexFile {
-        url: RedactedUrl::new(with_credentials(url.expose(), &resolve(url.expose(), &href))),
-        sha256: listed,
-    })
+        .map(|(href, name, sha256)| Listed {
+            name,
+            url: RedactedUrl::new(with_credentials(url.expose(), &resolve(url.expose(), &href))),
+            sha256,
+        })
+        .collect())
 }
 
 /// A file URL on the index's own host keeps the index's credentials (as pip does).
