@@ -220,7 +220,11 @@ pub fn install_with(
     let client = || http.get_or_init(|| client_for(&options.sources, network));
     let mut attempts = Vec::new();
     let mut record = |source: &str, location: String, failure: AttemptFailure| {
-        reporter.attempt_failed(source, &location, &failure.to_string());
+        // A source without the artifact is routine (the next one is asked); it is listed in
+        // the final error if every source fails, but not announced as it happens.
+        if !matches!(failure, AttemptFailure::NotFound) {
+            reporter.attempt_failed(source, &location, &failure.to_string());
+        }
         attempts.push(Attempt { source: source.to_owned(), location, failure });
     };
     for source in sources {
