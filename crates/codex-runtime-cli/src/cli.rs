@@ -29,7 +29,7 @@ pub struct GlobalArgs {
     /// Use this channel manifest instead of the embedded ones (verify-pins: repeatable)
     #[arg(long, global = true, value_name = "FILE", env = "CODEX_RUNTIME_MANIFEST")]
     pub manifest: Vec<PathBuf>,
-    /// Never touch the network: use the cache, local mirrors and imports only
+    /// Never touch the network: the cache, local mirror directories, imports and runtimes pip or npm installed
     #[arg(long, global = true)]
     pub offline: bool,
     /// Print one JSON document on stdout and nothing else there
