@@ -256,6 +256,8 @@ class Inspected:
     entrypoint_size: int
     entries: int
     unpacked_size: int
+    # Every regular file under the runtime root, by its path relative to the root: (sha256, size).
+    files: dict[str, tuple[str, int]]
 
 
 @dataclass
@@ -294,6 +296,23 @@ def entrypoint_member(archive: str, root: str, package: dict) -> str:
     return posixpath.join(root, norm) if root else norm
 
 
+def under_root(root: str, name: str) -> str | None:
+    """`name` relative to the runtime root, or None when it lies outside."""
+    if not root:
+        return name
+    prefix = root + "/"
+    return name[len(prefix) :] if name.startswith(prefix) else None
+
+
+def root_files(root: str, digests: dict[str, tuple[str, int]]) -> dict[str, tuple[str, int]]:
+    out = {}
+    for name, digest in digests.items():
+        rel = under_root(root, name)
+        if rel is not None:
+            out[rel] = digest
+    return out
+
+
 def inspect_tar(path: Path) -> Inspected:
     """One streaming pass: count members, sum regular-file sizes, hash every regular file."""
     archive = path.name
@@ -323,7 +342,7 @@ def inspect_tar(path: Path) -> Inspected:
     if member not in digests:
         raise Fail(f"{archive}: entrypoint {member} is not a regular file in the archive")
     sha, size = digests[member]
-    return Inspected(root, package, raw, sha, size, entries, unpacked)
+    return Inspected(root, package, raw, sha, size, entries, unpacked, root_files(root, digests))
 
 
 def inspect_zip(path: Path) -> Inspected:
@@ -349,11 +368,17 @@ def inspect_zip(path: Path) -> Inspected:
         member = entrypoint_member(archive, root, package)
         if member not in regular:
             raise Fail(f"{archive}: entrypoint {member} is not a regular file in the archive")
-        with z.open(regular[member]) as f:
-            sha, size = hash_stream(f)
-        if size != regular[member].file_size:
-            raise Fail(f"{archive}: member {member} is truncated")
-    return Inspected(root, package, raw, sha, size, entries, unpacked)
+        # Stream-hash every regular member under the runtime root (the entrypoint among them).
+        digests: dict[str, tuple[str, int]] = {}
+        for name, info in regular.items():
+            if under_root(root, name) is None:
+                continue
+            with z.open(info) as f:
+                digests[name] = hash_stream(f)
+            if digests[name][1] != info.file_size:
+                raise Fail(f"{archive}: member {name} is truncated")
+        sha, size = digests[member]
+    return Inspected(root, package, raw, sha, size, entries, unpacked, root_files(root, digests))
 
 
 def parse_package(archive: str, raw: bytes) -> dict:
@@ -461,7 +486,30 @@ def target_entry(channel: str, version: str, triple: str, suffix: str, entrypoin
     return {
         "entrypoint": {"path": entrypoint, "sha256": ep_sha, "size": ep_size},
         "artifacts": artifacts,
+        "files": union_of_files(channel, triple, [a for a in (npm, wheel) if a is not None]),
     }
+
+
+def union_of_files(channel: str, triple: str, artifacts: list[Artifact]) -> list[dict]:
+    """Every runtime file of the artifacts, sorted by path (byte order), each path once; a file
+    two artifacts both carry must be identical in both."""
+    union: dict[str, tuple[str, tuple[str, int]]] = {}
+    for a in artifacts:
+        for path, digest in a.inspected.files.items():
+            if not path.isascii():
+                raise Fail(f"{a.path.name}: runtime file {path!r} is not an ASCII path")
+            first = union.get(path)
+            if first is None:
+                union[path] = (a.path.name, digest)
+            elif first[1] != digest:
+                raise Fail(
+                    f"{channel} {triple}: {path} differs between {first[0]} (sha256 {first[1][0]}, "
+                    f"{first[1][1]} bytes) and {a.path.name} (sha256 {digest[0]}, {digest[1]} bytes)"
+                )
+    return [
+        {"path": path, "sha256": sha, "size": size}
+        for path, (_, (sha, size)) in sorted(union.items(), key=lambda kv: kv[0].encode("utf-8"))
+    ]
 
 
 def render(channel: str, version: str, results: dict, notes: list[str]) -> str:

@@ -121,18 +121,30 @@ fn an_archive_with_the_right_digest_but_a_wrong_entrypoint_is_refused() {
     // Pin the archives of a runtime whose entrypoint differs from the pinned entrypoint.
     let evil = good.runtime.clone().with_file("bin/codex", b"#!/bin/sh\necho pwned\n");
     let evil = Fixture::of(evil, "stable");
+    let pin = good.manifest["targets"][LINUX]["entrypoint"].clone();
     let mut manifest = evil.manifest.clone();
-    manifest["targets"][LINUX]["entrypoint"] = good.manifest["targets"][LINUX]["entrypoint"].clone();
+    manifest["targets"][LINUX]["entrypoint"] = pin.clone();
+    // The per-file pins list the entrypoint as pinned (else the manifest is invalid); without
+    // them, the entrypoint pin alone must catch it.
+    let mut without_files = manifest.clone();
+    without_files["targets"][LINUX].as_object_mut().unwrap().remove("files");
+    for file in manifest["targets"][LINUX]["files"].as_array_mut().unwrap() {
+        if file["path"] == "bin/codex" {
+            *file = pin.clone();
+        }
+    }
     let server = TestServer::start();
     let mirror = evil.serve_mirror(&server);
-    let manifest = env.manifest(&manifest);
 
-    let out =
-        env.run(&["install", "--manifest", &manifest, "--target", LINUX, "--source", "mirror", "--mirror", &mirror]);
-    assert_code(&out, 4);
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("entrypoint bin/codex"), "{stderr}");
-    assert!(!env.cache().join("runtimes/0.163.0").join(LINUX).exists());
+    for (manifest, names) in [(without_files, "entrypoint bin/codex"), (manifest, "bin/codex")] {
+        let manifest = env.manifest(&manifest);
+        let args = ["install", "--manifest", &manifest, "--target", LINUX, "--source", "mirror", "--mirror", &mirror];
+        let out = env.run(&args);
+        assert_code(&out, 4);
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(names), "{stderr}");
+        assert!(!env.cache().join("runtimes/0.163.0").join(LINUX).exists());
+    }
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod channel;
 mod check;
 mod common;
 mod crash;
+mod file_pins;
 mod install;
 mod real;
 mod recipes;

@@ -27,6 +27,10 @@ pub struct FixtureRuntime {
     pub files: Vec<FixtureFile>,
 }
 
+/// `codex_cli_bin/__init__.py`, the one file of the wheel's runtime root that is not a runtime file.
+pub const WHEEL_INIT_PY: &[u8] =
+    b"from pathlib import Path\n\ndef bundled_codex_path():\n    return Path(__file__).resolve().parent / 'bin' / 'codex'\n";
+
 /// The fixed modification time of every member, so fixtures are byte-for-byte reproducible.
 const MTIME: u64 = 499_162_500;
 
@@ -110,11 +114,8 @@ impl FixtureRuntime {
     /// The PyPI runtime wheel: `codex_cli_bin/...` plus a `.dist-info`.
     pub fn wheel(&self) -> Vec<u8> {
         let dist_info = format!("openai_codex_cli_bin-{}.dist-info", self.pep440);
-        let mut members: Vec<(String, Vec<u8>, bool)> = vec![(
-            "codex_cli_bin/__init__.py".into(),
-            b"from pathlib import Path\n\ndef bundled_codex_path():\n    return Path(__file__).resolve().parent / 'bin' / 'codex'\n".to_vec(),
-            false,
-        )];
+        let mut members: Vec<(String, Vec<u8>, bool)> =
+            vec![("codex_cli_bin/__init__.py".into(), WHEEL_INIT_PY.to_vec(), false)];
         for f in &self.files {
             members.push((format!("codex_cli_bin/{}", f.path), f.contents.clone(), f.executable));
         }
@@ -133,6 +134,21 @@ impl FixtureRuntime {
         record.push_str(&format!("{dist_info}/RECORD,,\n"));
         members.push((format!("{dist_info}/RECORD"), record.into_bytes(), false));
         zip_archive(&members)
+    }
+
+    /// Every file of the runtime root across the npm tarball and the wheel (the runtime's files
+    /// and the wheel's `__init__.py`), as the manifest's `files` pins them: sorted by path.
+    pub fn file_pins(&self) -> Value {
+        let mut files: Vec<(&str, &[u8])> =
+            self.files.iter().map(|f| (f.path.as_str(), f.contents.as_slice())).collect();
+        if !files.iter().any(|(path, _)| *path == "__init__.py") {
+            files.push(("__init__.py", WHEEL_INIT_PY));
+        }
+        files.sort_by(|a, b| a.0.cmp(b.0));
+        files
+            .into_iter()
+            .map(|(path, contents)| json!({"path": path, "sha256": sha256_hex(contents), "size": contents.len()}))
+            .collect()
     }
 
     /// This target's entry of a channel manifest pinning the given artifacts.
@@ -173,6 +189,7 @@ impl FixtureRuntime {
                     "size": null,
                 },
             },
+            "files": self.file_pins(),
         })
     }
 }
