@@ -93,7 +93,10 @@ fn update_recomputes_the_manifest_from_the_registries() {
         t["artifacts"]["github"]["sha256"] = sha256_hex(&github).into();
         t["artifacts"]["github"]["size"] = github.len().into();
     }
-    expected["targets"]["aarch64-pc-windows-msvc"]["artifacts"].as_object_mut().unwrap().remove("wheel");
+    let windows = &mut expected["targets"]["aarch64-pc-windows-msvc"];
+    windows["artifacts"].as_object_mut().unwrap().remove("wheel");
+    // Without its wheel, the wheel's own `__init__.py` is no file of that target.
+    windows["files"].as_array_mut().unwrap().retain(|f| f["path"] != "__init__.py");
     let got: Value = serde_json::from_str(&written).unwrap();
     assert_eq!(got, expected);
 

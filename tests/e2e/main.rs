@@ -8,6 +8,7 @@ mod check;
 mod common;
 mod crash;
 mod file_pins;
+mod hostile;
 mod install;
 mod real;
 mod recipes;

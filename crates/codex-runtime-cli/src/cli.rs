@@ -154,8 +154,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "REQ")]
     pub require: Option<String>,
     /// Seconds to wait for the handshake
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    pub timeout: f64,
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
+    pub timeout: std::time::Duration,
     /// Use this CODEX_HOME instead of a fresh temporary one
     #[arg(long, value_name = "DIR")]
     pub codex_home: Option<PathBuf>,
@@ -229,8 +229,8 @@ pub struct VerifyPinsArgs {
     #[arg(long)]
     pub launch: bool,
     /// Seconds --launch waits for the handshake
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    pub timeout: f64,
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
+    pub timeout: std::time::Duration,
     /// Also print a GitHub Actions `::error file=...,line=...::message` line for each failed check
     #[arg(long, conflicts_with = "json")]
     pub github_annotations: bool,
@@ -357,6 +357,15 @@ pub struct CachePruneArgs {
     pub older_than: u64,
 }
 
+/// A positive number of seconds, a fraction allowed, at most a day.
+fn seconds(value: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = value.trim().parse().map_err(|_| format!("`{value}` is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 86_400.0) {
+        return Err(format!("{value} is not between 0 and 86400 seconds"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -364,5 +373,13 @@ mod tests {
     #[test]
     fn the_cli_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn timeouts_are_positive_bounded_seconds() {
+        assert_eq!(super::seconds("1.5").unwrap(), std::time::Duration::from_millis(1500));
+        for bad in ["0", "-1", "1e20", "inf", "NaN", "soon"] {
+            assert!(super::seconds(bad).is_err(), "{bad}");
+        }
     }
 }

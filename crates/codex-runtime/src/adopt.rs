@@ -128,6 +128,8 @@ fn codex_packages(node_modules: &Path) -> Vec<PathBuf> {
 pub enum LinkError {
     #[error("{} is a symbolic link; an installed runtime holds regular files only", path.display())]
     Symlink { path: PathBuf },
+    #[error("{} is not a regular file (a fifo, socket or device); an installed runtime holds regular files only", path.display())]
+    NotRegular { path: PathBuf },
     #[error("it holds more than {max_entries} files or {max_bytes} bytes, more than the pins allow")]
     TooBig { max_entries: u64, max_bytes: u64 },
     #[error("cannot {action} {}", path.display())]
@@ -145,8 +147,9 @@ pub enum LinkError {
     },
 }
 
-/// Recreate the tree at `root` under `dest`, hard-linking each file (copying when linking
-/// fails, e.g. across filesystems), and hash the copies. Python's `__pycache__` is left out.
+/// Recreate the tree at `root` under `dest`, copying each file (the kernel copies; a hard link
+/// would let whoever owns the installed file change the cached one later), and hash the
+/// copies. Python's `__pycache__` is left out.
 pub fn link_tree(root: &Path, dest: &Path, max_entries: u64, max_bytes: u64) -> Result<Vec<ExtractedFile>, LinkError> {
     let mut files = Vec::new();
     let mut total = 0u64;
@@ -177,10 +180,20 @@ pub fn link_tree(root: &Path, dest: &Path, max_entries: u64, max_bytes: u64) -> 
                 }
                 continue;
             }
-            let target = dest.join(&child);
-            if std::fs::hard_link(&path, &target).is_err() {
-                std::fs::copy(&path, &target).map_err(|source| LinkError::Write { path: target.clone(), source })?;
+            // Only regular files, and within the bounds before a byte is copied: a fifo would
+            // block forever, a huge or sparse file would be copied for nothing.
+            if !kind.is_file() {
+                return Err(LinkError::NotRegular { path });
             }
+            let len = entry
+                .metadata()
+                .map_err(|source| LinkError::Read { action: "inspect", path: path.clone(), source })?
+                .len();
+            if files.len() as u64 >= max_entries || total.saturating_add(len) > max_bytes {
+                return Err(LinkError::TooBig { max_entries, max_bytes });
+            }
+            let target = dest.join(&child);
+            std::fs::copy(&path, &target).map_err(|source| LinkError::Write { path: target.clone(), source })?;
             let file = std::fs::File::open(&target).map_err(|source| LinkError::Read {
                 action: "read",
                 path: target.clone(),

@@ -94,8 +94,9 @@ impl Cache {
             .tempdir_in(&tmp)
             .map_err(CacheError::io("create a directory in", &tmp))?;
         let lock = dir.path().join(SCRATCH_LOCK);
-        let lock =
-            crate::lock::acquire(&lock, "using a scratch directory", std::time::Duration::ZERO, &crate::NoReporter)?;
+        // Another process may be probing this brand-new lock (is it stale?) for an instant.
+        let wait = std::time::Duration::from_secs(2);
+        let lock = crate::lock::acquire(&lock, "using a scratch directory", wait, &crate::NoReporter)?;
         Ok(Scratch { dir, _lock: lock })
     }
 
@@ -221,7 +222,13 @@ impl Receipt {
     pub fn write(&self, runtime_dir: &Path) -> Result<(), CacheError> {
         let path = runtime_dir.join(RECEIPT);
         let json = serde_json::to_vec_pretty(self).expect("a receipt always serializes");
-        std::fs::write(&path, json).map_err(CacheError::io("write", &path))
+        // A new file, never through a link or over a file already there.
+        let mut file = std::fs::File::options()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(CacheError::io("write", &path))?;
+        std::io::Write::write_all(&mut file, &json).map_err(CacheError::io("write", &path))
     }
 
     /// A file's modification time in nanoseconds since the Unix epoch.

@@ -123,8 +123,8 @@ pub fn verify(cache: &Cache, manifests: &Manifests) -> Vec<RuntimeCheck> {
         .collect()
 }
 
-/// [`verify`], then reinstall every damaged runtime that a manifest pins: its directory is moved
-/// aside into the cache's `tmp/` (and removed) and the normal install runs with `options`.
+/// [`verify`], then reinstall every damaged runtime that a manifest pins from the sources of
+/// `options` ([`install::reinstall`]): the damaged one is replaced only by a verified one.
 pub fn verify_and_repair(
     cache: &Cache,
     manifests: &Manifests,
@@ -159,17 +159,32 @@ fn repair(
             crate::ErrorKind::Verification,
         );
     };
-    // Under the runtime's lock, so no install is moving it at the same time; released before
-    // the install below, which takes it itself.
-    let removed = cache
-        .lock_runtime(&pinned.manifest.version, pinned.target, reporter)
-        .and_then(|_lock| remove_runtime_dir(cache, &check.runtime_dir));
-    if let Err(e) = removed {
-        return failed(install::error_chain(&e), crate::ErrorKind::Other);
-    }
-    match install::install(&pinned, options, cache, reporter) {
+    // The damaged runtime stays until a verified one replaces it. When no verified one can be
+    // had, it is removed all the same: a runtime that fails its receipt is never handed out
+    // (a changed `codex-path/` file would run first on PATH).
+    match install::reinstall(&pinned, options, cache, reporter) {
         Ok(installed) => Repair { ok: true, source: Some(installed.source), error: None, error_kind: None },
-        Err(e) => failed(install::error_chain(&e), e.kind()),
+        Err(e) => {
+            let removed = cache.lock_runtime(&pinned.manifest.version, pinned.target, reporter).and_then(|_lock| {
+                match check_runtime(
+                    check.version.clone(),
+                    check.target.clone(),
+                    check.runtime_dir.clone(),
+                    Some(pinned.pins.entrypoint.sha256),
+                ) {
+                    still if still.damaged() => remove_runtime_dir(cache, &check.runtime_dir),
+                    _ => Ok(()),
+                }
+            });
+            let mut error = install::error_chain(&e);
+            if let Err(not_removed) = removed {
+                error.push_str(&format!(
+                    "; the damaged runtime could not be removed either: {}",
+                    install::error_chain(&not_removed)
+                ));
+            }
+            failed(error, e.kind())
+        }
     }
 }
 
@@ -342,22 +357,43 @@ pub fn prune(cache: &Cache, manifests: &Manifests, stale_after: Duration) -> Res
 /// stays.
 pub fn clean(cache: &Cache) -> Result<Vec<Removed>, Error> {
     let mut removed = Vec::new();
-    for (_, _, dir) in runtime_dirs(cache) {
+    for (version, target, dir) in runtime_dirs(cache) {
+        // Under the runtime's lock: an install in progress finishes first, then it goes.
+        let lock = crate::lock::runtime_lock_path(cache.root(), &version, &target);
+        let what = format!("to finish installing codex {version} for {target}");
+        let _lock = crate::lock::acquire(&lock, &what, crate::lock::lock_timeout(), &crate::NoReporter)?;
         let bytes = size_of_tree(&dir);
         remove_runtime_dir(cache, &dir)?;
         removed.push(Removed { path: dir, kind: "runtime", bytes });
     }
+    let runtimes = cache.root().join("runtimes");
+    for version in read_dir_sorted(&runtimes) {
+        // Only the emptied version directories; one another process just filled stays.
+        let _ = fs::remove_dir(&version);
+    }
+    for part in read_dir_sorted(&cache.root().join("downloads")) {
+        // A partial download another process is writing is locked: leave it.
+        if !crate::lock::is_held(&part) {
+            let bytes = size_of_tree(&part);
+            remove_any(&part)?;
+            removed.push(Removed { path: part, kind: "download", bytes });
+        }
+    }
+    for entry in read_dir_sorted(&cache.tmp_dir()) {
+        // A scratch directory whose lock a live process holds is an install in progress.
+        if !crate::lock::is_held(&entry.join(crate::cache::SCRATCH_LOCK)) {
+            let bytes = size_of_tree(&entry);
+            remove_any(&entry)?;
+            removed.push(Removed { path: entry, kind: "tmp", bytes });
+        }
+    }
+    // The lock files stay: removing one a process holds would let a second one in.
     for entry in read_dir_sorted(cache.root()) {
-        let kind = match entry.file_name().and_then(|n| n.to_str()) {
-            Some("runtimes") => "runtime",
-            Some("downloads") => "download",
-            Some("tmp") => "tmp",
-            _ => "other",
-        };
-        let bytes = size_of_tree(&entry);
-        remove_any(&entry)?;
-        if bytes > 0 || kind == "other" {
-            removed.push(Removed { path: entry, kind, bytes });
+        let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if !matches!(name, "runtimes" | "downloads" | "tmp" | "locks") {
+            let bytes = size_of_tree(&entry);
+            remove_any(&entry)?;
+            removed.push(Removed { path: entry, kind: "other", bytes });
         }
     }
     Ok(removed)
@@ -520,6 +556,9 @@ mod tests {
 
         let removed = clean(&cache).unwrap();
         assert!(removed.iter().any(|r| r.path == kept && r.bytes > 0));
-        assert_eq!(fs::read_dir(cache.root()).unwrap().count(), 0);
+        assert!(runtime_dirs(&cache).is_empty());
+        for dir in ["tmp", "downloads"] {
+            assert_eq!(fs::read_dir(cache.root().join(dir)).map_or(0, |d| d.count()), 0, "{dir} is empty");
+        }
     }
 }

@@ -203,6 +203,8 @@ struct Inspected {
     entries: u64,
     unpacked_size: u64,
     entrypoint: FilePin,
+    /// Every regular file of the runtime root, relative to it.
+    files: Vec<FilePin>,
 }
 
 impl Ctx<'_> {
@@ -260,9 +262,11 @@ impl Ctx<'_> {
                 )));
             }
         }
+        let files = union_of_files(&inspected)?;
         let pins = TargetPins {
             entrypoint: first.entrypoint.clone(),
             artifacts: Artifacts { npm, wheel, github: Some(github) },
+            files,
         };
         Ok((pins, notes))
     }
@@ -516,11 +520,41 @@ fn conclude(
     let (sha256, size) = files
         .get(&format!("{root}{}", package.entrypoint))
         .ok_or_else(|| format!("the entrypoint {} is not a regular file in the archive", package.entrypoint))?;
+    let root_files = files
+        .iter()
+        .filter_map(|(path, (sha256, size))| {
+            path.strip_prefix(root).map(|rel| FilePin { path: rel.to_owned(), sha256: *sha256, size: *size })
+        })
+        .collect();
     Ok(Inspected {
         entries,
         unpacked_size,
         entrypoint: FilePin { path: package.entrypoint, sha256: *sha256, size: *size },
+        files: root_files,
     })
+}
+
+/// The runtime files of every artifact, sorted by path; a file two artifacts both carry must
+/// be the same in both.
+fn union_of_files(inspected: &[(String, Inspected)]) -> Result<Vec<FilePin>, TargetError> {
+    let mut union: std::collections::BTreeMap<&str, (&str, &FilePin)> = std::collections::BTreeMap::new();
+    for (artifact, seen) in inspected {
+        for file in &seen.files {
+            match union.get(file.path.as_str()) {
+                Some((first, pin)) if *pin != file => {
+                    return Err(TargetError::Mismatch(format!(
+                        "{} differs between {first} (sha256 {}, {} bytes) and {artifact} (sha256 {}, {} bytes)",
+                        file.path, pin.sha256, pin.size, file.sha256, file.size
+                    )));
+                }
+                Some(_) => {}
+                None => {
+                    union.insert(&file.path, (artifact, file));
+                }
+            }
+        }
+    }
+    Ok(union.into_values().map(|(_, pin)| pin.clone()).collect())
 }
 
 fn clean(name: &str) -> String {
@@ -595,15 +629,15 @@ fn inspect_zip(path: &Path, version: &RuntimeVersion, target: Target) -> Result<
         }
         regular.insert(name, i);
     }
-    // Only the entrypoint needs hashing; find it through the package description.
+    // Every regular file under the runtime root is pinned; find the root through the package
+    // description.
     let root = package.as_ref().map(|(p, _)| p.strip_suffix(PACKAGE_JSON).unwrap_or_default().to_owned());
     let mut files = HashMap::new();
     if let Some(root) = root {
-        let name = format!("{root}{}", target.entrypoint());
-        if let Some(&i) = regular.get(&name) {
+        for (name, &i) in regular.iter().filter(|(name, _)| name.starts_with(&root)) {
             let member = archive.by_index(i).map_err(|e| format!("corrupt zip: {e}"))?;
             let digest = Sha256::of_reader(member).map_err(|e| format!("corrupt zip: {e}"))?;
-            files.insert(name, digest);
+            files.insert(name.clone(), digest);
         }
     }
     conclude(package, &files, version, target, entries, unpacked)

@@ -581,7 +581,7 @@ fn member_path(name: &str) -> Result<String, &'static str> {
 }
 
 /// A symlink may only point inside the tree, by a relative path.
-fn symlink_target(member: &str, link: &str) -> Result<(), &'static str> {
+pub(crate) fn symlink_target(member: &str, link: &str) -> Result<(), &'static str> {
     if link.is_empty() {
         return Err("empty symlink target");
     }

@@ -186,11 +186,15 @@ impl Timeouts {
     /// `CODEX_RUNTIME_READ_TIMEOUT_SECS` (seconds, a fraction allowed).
     pub fn from_env() -> Timeouts {
         let secs = |name: &str| {
-            std::env::var(name).ok().and_then(|v| v.trim().parse::<f64>().ok()).filter(|s| s.is_finite() && *s > 0.0)
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|s| *s > 0.0)
+                .and_then(|s| Duration::try_from_secs_f64(s).ok())
         };
         Timeouts {
-            connect: secs("CODEX_RUNTIME_CONNECT_TIMEOUT_SECS").map_or(Self::DEFAULT_CONNECT, Duration::from_secs_f64),
-            read: secs("CODEX_RUNTIME_READ_TIMEOUT_SECS").map_or(Self::DEFAULT_READ, Duration::from_secs_f64),
+            connect: secs("CODEX_RUNTIME_CONNECT_TIMEOUT_SECS").unwrap_or(Self::DEFAULT_CONNECT),
+            read: secs("CODEX_RUNTIME_READ_TIMEOUT_SECS").unwrap_or(Self::DEFAULT_READ),
         }
     }
 }

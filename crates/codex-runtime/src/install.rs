@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::Error;
 use crate::adopt::{self, Candidate, LinkError};
-use crate::cache::{Cache, CacheError, Receipt, ReceiptArtifact, ReceiptFile, Scratch};
+use crate::cache::{Cache, CacheError, RECEIPT, Receipt, ReceiptArtifact, ReceiptFile, Scratch};
 use crate::digest::{Digests, Hasher, Sha256};
 use crate::download::{self, DownloadError, NetworkOptions, TryError};
 use crate::extract::{self, ExtractError, ExtractedFile, Limits};
@@ -195,15 +195,27 @@ pub fn install_with(
     cache: &Cache,
     reporter: &dyn Reporter,
 ) -> Result<Installed, Error> {
-    if let Some(installed) = find_installed(pinned, cache) {
+    run(pinned, options, network, cache, reporter, false)
+}
+
+/// [`install_with`], or with `replace` a reinstall over whatever the cache holds.
+fn run(
+    pinned: &Pinned<'_>,
+    options: &InstallOptions,
+    network: &NetworkOptions,
+    cache: &Cache,
+    reporter: &dyn Reporter,
+    replace: bool,
+) -> Result<Installed, Error> {
+    if !replace && let Some(installed) = find_installed(pinned, cache) {
         return Ok(installed);
     }
     // One process installs; the others wait here, then find it done.
     let _lock = cache.lock_runtime(&pinned.manifest.version, pinned.target, reporter)?;
     let damage = match cached(pinned, cache) {
-        Cached::Intact(installed) => return Ok(*installed),
+        Cached::Intact(installed) if !replace => return Ok(*installed),
+        Cached::Intact(_) | Cached::Missing => None,
         Cached::Damaged { entrypoint, reason } => Some((entrypoint, reason)),
-        Cached::Missing => None,
     };
     cache.clean_stale_scratch();
     let sources: Vec<&Source> = options.sources.iter().filter(|s| !(options.offline && s.is_remote())).collect();
@@ -211,7 +223,11 @@ pub fn install_with(
         if let Some((entrypoint, reason)) = damage {
             return Err(Error::Damaged { entrypoint, reason });
         }
-        return Err(not_installed(pinned, options.offline, &[]));
+        let mut error = not_installed(pinned, options.offline, &[]);
+        if replace && let Error::NotInstalled { reason, .. } = &mut error {
+            *reason = format!("reinstalling it needs a source, and {reason}");
+        }
+        return Err(error);
     }
     if let Some((entrypoint, reason)) = &damage {
         tracing::warn!("the cached entrypoint {} is damaged ({reason}); reinstalling", entrypoint.display());
@@ -737,6 +753,36 @@ fn finish_install(pinned: &Pinned<'_>, staged: Staged<'_>, cache: &Cache) -> Res
         )));
     }
     let runtime_files: Vec<&ExtractedFile> = files.iter().filter(|f| f.path.starts_with(&prefix)).collect();
+    // Nothing in the tree may pose as the receipt: it is written below, by this process only.
+    if std::fs::symlink_metadata(root.join(RECEIPT)).is_ok() {
+        return Err(layout(format!("the archive holds a {RECEIPT}, a name reserved for the cache's receipt")));
+    }
+    check_links(&root, !pinned.pins.files.is_empty()).map_err(layout)?;
+    // Every file must be one the pins list, with its digest: this is what verifies the files
+    // of a source without an artifact digest (a GitHub package, a runtime pip or npm installed).
+    if !pinned.pins.files.is_empty() {
+        for file in &runtime_files {
+            let rel = &file.path[prefix.len()..];
+            let Some(expected) = pinned.pins.file(rel) else {
+                return Err(layout(format!("{rel} is not a file of the pinned runtime")));
+            };
+            let file_subject = format!("{rel} in {subject}");
+            if file.size != expected.size {
+                return Err(verification(VerifyError::Size {
+                    subject: file_subject,
+                    expected: expected.size,
+                    actual: file.size,
+                }));
+            }
+            if file.sha256 != expected.sha256 {
+                return Err(verification(VerifyError::Sha256 {
+                    subject: file_subject,
+                    expected: expected.sha256,
+                    actual: file.sha256,
+                }));
+            }
+        }
+    }
     let entry_path = format!("{prefix}{}", pin.path);
     let entry = runtime_files
         .iter()
@@ -777,7 +823,7 @@ fn finish_install(pinned: &Pinned<'_>, staged: Staged<'_>, cache: &Cache) -> Res
     };
     receipt.write(&root)?;
     let dest = cache.runtime_dir(version, pinned.target);
-    move_into_place(&root, &dest, scratch.path(), || find_installed(pinned, cache).is_some())?;
+    move_into_place(&root, &dest, scratch.path())?;
     let installed = find_installed(pinned, cache).ok_or_else(|| {
         Failure::Fatal(Error::Cache(CacheError::Io {
             action: "read back the runtime installed at",
@@ -788,21 +834,57 @@ fn finish_install(pinned: &Pinned<'_>, staged: Staged<'_>, cache: &Cache) -> Res
     Ok(Installed { cached: false, ..installed })
 }
 
-/// Rename the verified root into place (the caller holds the runtime's lock). An intact
-/// runtime already there is kept; anything else there (damaged, of other pins, left by a
-/// tool that does not lock) is moved aside into the scratch directory first, so the final
-/// path only ever holds a complete runtime.
-fn move_into_place(root: &Path, dest: &Path, scratch: &Path, intact: impl Fn() -> bool) -> Result<(), CacheError> {
+/// Rename the verified root into place. The caller holds the runtime's lock and found no
+/// intact runtime there, so anything at `dest` (damaged, of other pins, left by a tool that
+/// does not lock) is moved aside into the scratch directory first: the final path only ever
+/// holds a complete runtime.
+fn move_into_place(root: &Path, dest: &Path, scratch: &Path) -> Result<(), CacheError> {
     let parent = dest.parent().expect("runtime dirs have a parent");
     std::fs::create_dir_all(parent).map_err(CacheError::io("create", parent))?;
-    if dest.exists() {
-        if intact() {
-            return Ok(());
-        }
-        let stale = scratch.join("replaced");
-        std::fs::rename(dest, &stale).map_err(CacheError::io("move aside the damaged runtime at", dest))?;
+    if std::fs::symlink_metadata(dest).is_ok() {
+        let replaced = scratch.join("replaced");
+        std::fs::rename(dest, &replaced).map_err(CacheError::io("move aside the runtime at", dest))?;
     }
     std::fs::rename(root, dest).map_err(CacheError::io("move the runtime into", dest))
+}
+
+/// Symbolic links in a runtime root: none when the pins list its files (upstream publishes
+/// none, and a link could not be verified); otherwise each must stay inside the root, which
+/// is what is moved into the cache (extraction only checked them against the whole tree).
+fn check_links(root: &Path, files_pinned: bool) -> Result<(), String> {
+    let mut dirs = vec![root.to_owned()];
+    // Bounded: every directory of the extracted tree is visited once.
+    while let Some(dir) = dirs.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_dir() {
+                dirs.push(path);
+            } else if kind.is_symlink() {
+                let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+                if files_pinned {
+                    return Err(format!("{rel} is a symbolic link; the pinned runtime has none"));
+                }
+                let target = std::fs::read_link(&path).map_err(|e| format!("cannot read the link {rel}: {e}"))?;
+                crate::extract::symlink_target(&rel, &target.to_string_lossy())
+                    .map_err(|reason| format!("the link {rel} is refused: {reason} (of the runtime root)"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Install again even though the cache holds the runtime (`cache verify --repair`): under the
+/// runtime's lock, from the sources, and the old runtime is replaced only once the new one is
+/// verified, so a failed reinstall keeps it.
+pub fn reinstall(
+    pinned: &Pinned<'_>,
+    options: &InstallOptions,
+    cache: &Cache,
+    reporter: &dyn Reporter,
+) -> Result<Installed, Error> {
+    run(pinned, options, &NetworkOptions::from_env(), cache, reporter, true)
 }
 
 fn set_executable(path: &Path) -> Result<(), CacheError> {

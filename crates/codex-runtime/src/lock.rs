@@ -20,8 +20,8 @@ pub fn lock_timeout() -> Duration {
     std::env::var("CODEX_RUNTIME_LOCK_TIMEOUT")
         .ok()
         .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map_or(Duration::from_secs(600), Duration::from_secs_f64)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .unwrap_or(Duration::from_secs(600))
 }
 
 /// A held lock; released when dropped.

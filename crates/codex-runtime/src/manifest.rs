@@ -81,6 +81,20 @@ pub struct Manifest {
 pub struct TargetPins {
     pub entrypoint: FilePin,
     pub artifacts: Artifacts,
+    /// Every file of the runtime root across the published artifacts (the npm tarball carries
+    /// a few the wheel does not), sorted by path: an installed runtime may hold only files
+    /// listed here, with these digests. What makes a source without an artifact digest (the
+    /// GitHub package before its digest is known, a runtime pip or npm installed) as safe as
+    /// one with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FilePin>,
+}
+
+impl TargetPins {
+    /// The pin of a runtime file, by its path relative to the runtime root.
+    pub fn file(&self, path: &str) -> Option<&FilePin> {
+        self.files.binary_search_by(|f| f.path.as_str().cmp(path)).ok().map(|i| &self.files[i])
+    }
 }
 
 /// A file inside the runtime root.
@@ -338,6 +352,12 @@ impl Manifest {
             if let Some(g) = &pins.artifacts.github {
                 check_eq(at("artifacts.github.tag"), &g.tag, &v.github_tag())?;
                 check_eq(at("artifacts.github.asset"), &g.asset, &format!("codex-package-{target}.tar.gz"))?;
+            }
+            if !pins.files.windows(2).all(|w| w[0].path < w[1].path) {
+                return Err((at("files"), "must be sorted by path, each path once".into()));
+            }
+            if !pins.files.is_empty() && pins.file(&pins.entrypoint.path) != Some(&pins.entrypoint) {
+                return Err((at("files"), format!("must list the entrypoint {} as pinned", pins.entrypoint.path)));
             }
             if pins.artifact_pins().is_empty() {
                 return Err((at("artifacts"), "no artifact is pinned".into()));
