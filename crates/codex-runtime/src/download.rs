@@ -372,6 +372,14 @@ fn finish(sink: Sink, scratch: &Path, artifact: &ArtifactPin) -> Result<(PathBuf
     Ok((dest, digests))
 }
 
+/// How many bytes of an artifact an interrupted download left to resume from.
+pub fn partial_len(cache: &Cache, artifact: &ArtifactPin) -> u64 {
+    artifact
+        .sha256
+        .and_then(|sha256| std::fs::metadata(cache.root().join("downloads").join(format!("{sha256}.part"))).ok())
+        .map_or(0, |m| m.len())
+}
+
 /// Drop the partial file of an artifact whose bytes failed verification, so the next run
 /// does not resume from bad bytes.
 pub fn discard_partial(cache: &Cache, artifact: &ArtifactPin) {

@@ -541,8 +541,23 @@ fn fetch<'h>(
     let scratch = cache.scratch()?;
     let (path, digests) = match location {
         Location::File(file) => copy_local(file, artifact, scratch.path(), &subject, reporter)?,
-        Location::Url(url) => download::download(http(), url, artifact, cache, scratch.path(), network, reporter)
-            .map_err(|e| download_failure(e, &subject))?,
+        Location::Url(url) => {
+            let http = http();
+            let resumed = download::partial_len(cache, artifact) > 0;
+            let get = || {
+                download::download(http, url, artifact, cache, scratch.path(), network, reporter)
+                    .map_err(|e| download_failure(e, &subject))
+            };
+            let (path, digests) = get()?;
+            if resumed && check_digests(&subject, artifact, &digests).is_err() {
+                // The bytes kept from an earlier try (perhaps from another source) may be the
+                // bad ones: this source gets one fresh download before it is blamed.
+                download::discard_partial(cache, artifact);
+                get()?
+            } else {
+                (path, digests)
+            }
+        }
     };
     if let Err(e) = check_digests(&subject, artifact, &digests) {
         download::discard_partial(cache, artifact);
