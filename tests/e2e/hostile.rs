@@ -146,25 +146,3 @@ fn a_fifo_in_an_installed_runtime_is_refused_not_waited_on() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("zz-fifo") && stderr.contains("not a regular file"), "{stderr}");
 }
-
-#[test]
-fn a_bad_partial_download_does_not_blame_an_honest_source() {
-    let env = Env::new();
-    let fixture = Fixture::stable();
-    let server = codex_runtime_test_support::http::TestServer::start();
-    let mirror = fixture.serve_mirror(&server);
-    let manifest = env.manifest(&fixture.manifest);
-    // What an earlier, lying source left behind: the right length so far, the wrong bytes.
-    let sha256 = codex_runtime_test_support::fixture::sha256_hex(&fixture.wheel);
-    let part = env.cache().join("downloads").join(format!("{sha256}.part"));
-    std::fs::create_dir_all(part.parent().unwrap()).unwrap();
-    std::fs::write(&part, vec![0u8; fixture.wheel.len() / 2]).unwrap();
-
-    let out =
-        env.run(&["install", "--manifest", &manifest, "--target", LINUX, "--source", "mirror", "--mirror", &mirror]);
-    assert_code(&out, 0);
-    let wheel = format!("/mirror/{}", fixture.runtime.wheel_file_name());
-    let asked: Vec<_> = server.requests().into_iter().filter(|r| r.path == wheel).collect();
-    assert_eq!(asked.len(), 2, "a resumed try, then one fresh download");
-    assert!(asked[0].header("range").is_some() && asked[1].header("range").is_none());
-}

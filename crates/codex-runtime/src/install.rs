@@ -439,40 +439,69 @@ fn adopt_candidate(pinned: &Pinned<'_>, candidate: &Candidate, cache: &Cache) ->
 /// Verify a local artifact file against the pins and install it.
 pub fn import(file: &Path, manifests: &Manifests, cache: &Cache, reporter: &dyn Reporter) -> Result<Installed, Error> {
     let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    let found = manifests.iter().find_map(|m| {
-        m.targets.keys().find_map(|&t| {
-            let pinned = m.pinned(t).ok()?;
-            let artifact = pinned.pins.artifact_by_file(name)?;
-            Some((pinned, artifact))
+    // Every pin of this file name: a GitHub package is named by its target alone, so the
+    // stable and the alpha channel both have one called `codex-package-TRIPLE.tar.gz`.
+    let candidates: Vec<_> = manifests
+        .iter()
+        .flat_map(|m| {
+            m.targets.keys().filter_map(move |&t| {
+                let pinned = m.pinned(t).ok()?;
+                let artifact = pinned.pins.artifact_by_file(name)?;
+                Some((pinned, artifact))
+            })
         })
-    });
-    let Some((pinned, artifact)) = found else {
+        .collect();
+    if candidates.is_empty() {
         return Err(Error::UnknownArtifact { path: file.to_owned() });
-    };
-    if let Some(installed) = find_installed(&pinned, cache) {
+    }
+    let location = Location::File(file.to_owned());
+    let mut failures = Vec::new();
+    // With one candidate the file can only be that runtime; with several, only verifying it
+    // tells which, so an installed runtime is no answer.
+    let shortcut = candidates.len() == 1;
+    for (pinned, artifact) in &candidates {
+        match import_as(&location, pinned, artifact, shortcut, cache, reporter) {
+            Ok(installed) => return Ok(installed),
+            Err(Failure::Fatal(e)) => return Err(e),
+            Err(Failure::Attempt(failure)) => failures.push((pinned, failure)),
+        }
+    }
+    let (pinned, _) = failures[0];
+    let attempts = failures
+        .into_iter()
+        .map(|(p, failure)| Attempt {
+            source: "import".into(),
+            location: format!("{location} (as codex {} for {})", p.manifest.version, p.target),
+            failure,
+        })
+        .collect();
+    Err(all_failed(pinned, attempts))
+}
+
+/// Install a local artifact as one pinned runtime.
+fn import_as(
+    location: &Location,
+    pinned: &Pinned<'_>,
+    artifact: &ArtifactPin,
+    shortcut: bool,
+    cache: &Cache,
+    reporter: &dyn Reporter,
+) -> Result<Installed, Failure> {
+    if shortcut && let Some(installed) = find_installed(pinned, cache) {
         return Ok(installed);
     }
     let _lock = cache.lock_runtime(&pinned.manifest.version, pinned.target, reporter)?;
-    if let Some(installed) = find_installed(&pinned, cache) {
+    if shortcut && let Some(installed) = find_installed(pinned, cache) {
         return Ok(installed);
     }
     cache.clean_stale_scratch();
-    let location = Location::File(file.to_owned());
     let http = OnceCell::new();
     let network = NetworkOptions::builtin();
     let client = || http.get_or_init(Http::new);
-    let result =
-        fetch(&location, &artifact, cache, client, &network, reporter).and_then(|(scratch, download, digests)| {
-            let from = Origin { source: "import", location: &location, digests };
-            install_artifact(&pinned, &artifact, scratch, &download, from, cache, reporter)
-        });
-    match result {
-        Ok(installed) => Ok(installed),
-        Err(Failure::Fatal(e)) => Err(e),
-        Err(Failure::Attempt(failure)) => {
-            Err(all_failed(&pinned, vec![Attempt { source: "import".into(), location: location.to_string(), failure }]))
-        }
-    }
+    fetch(location, artifact, cache, client, &network, reporter).and_then(|(scratch, download, digests)| {
+        let from = Origin { source: "import", location, digests };
+        install_artifact(pinned, artifact, scratch, &download, from, cache, reporter)
+    })
 }
 
 fn not_installed(pinned: &Pinned<'_>, offline: bool, attempts: &[Attempt]) -> Error {
@@ -927,4 +956,40 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
         source = inner.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use codex_runtime_test_support::fixture::{self, FixtureRuntime};
+
+    use super::*;
+    use crate::manifest::Manifest;
+    use crate::reporter::NoReporter;
+
+    fn manifest_of(runtime: &FixtureRuntime, channel: &str) -> Manifest {
+        let target = runtime.manifest_target(&runtime.npm_tgz(), &runtime.wheel());
+        let value = fixture::manifest(channel, &runtime.version, &[(runtime.target.as_str(), target)]);
+        Manifest::parse(&value.to_string(), channel).unwrap()
+    }
+
+    #[test]
+    fn a_github_package_is_imported_as_the_runtime_it_is_whichever_channel_lists_it_first() {
+        let stable = FixtureRuntime::linux_x64("0.163.0", "0.163.0");
+        let alpha = FixtureRuntime::linux_x64("0.162.0-alpha.15", "0.162.0a15");
+        let manifests = Manifests::from_vec(vec![manifest_of(&stable, "stable"), manifest_of(&alpha, "alpha")]);
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(dir.path().join("cache"));
+        // Both channels pin a file of this name; the bytes are the alpha's.
+        let file = dir.path().join(alpha.github_asset_name());
+        std::fs::write(&file, alpha.github_tgz()).unwrap();
+
+        let installed = import(&file, &manifests, &cache, &NoReporter).unwrap();
+        assert_eq!(installed.version.to_string(), "0.162.0-alpha.15");
+        // With the stable runtime installed too, the same file is still the alpha.
+        let stable_file = dir.path().join("s").join(stable.github_asset_name());
+        std::fs::create_dir_all(stable_file.parent().unwrap()).unwrap();
+        std::fs::write(&stable_file, stable.github_tgz()).unwrap();
+        assert_eq!(import(&stable_file, &manifests, &cache, &NoReporter).unwrap().version.to_string(), "0.163.0");
+        assert_eq!(import(&file, &manifests, &cache, &NoReporter).unwrap().version.to_string(), "0.162.0-alpha.15");
+    }
 }

@@ -395,6 +395,11 @@ impl Manifests {
     }
 
     /// Only the given manifest.
+    /// These manifests, in this order.
+    pub fn from_vec(manifests: Vec<Manifest>) -> Manifests {
+        Manifests(manifests)
+    }
+
     pub fn single(manifest: Manifest) -> Manifests {
         Manifests(vec![manifest])
     }
