@@ -93,10 +93,14 @@ impl Cache {
             .prefix("install-")
             .tempdir_in(&tmp)
             .map_err(CacheError::io("create a directory in", &tmp))?;
-        let lock = dir.path().join(SCRATCH_LOCK);
-        // Another process may be probing this brand-new lock (is it stale?) for an instant.
-        let wait = std::time::Duration::from_secs(2);
-        let lock = crate::lock::acquire(&lock, "using a scratch directory", wait, &crate::NoReporter)?;
+        // The lock is taken under another name and renamed into place: a `.lock` that exists is
+        // always held until its process ends, so a concurrent cleanup never mistakes a scratch
+        // directory being set up for one left by a dead process.
+        let taking = dir.path().join(".lock-new");
+        let lock =
+            crate::lock::acquire(&taking, "using a scratch directory", std::time::Duration::ZERO, &crate::NoReporter)?;
+        let path = dir.path().join(SCRATCH_LOCK);
+        std::fs::rename(&taking, &path).map_err(CacheError::io("create", &path))?;
         Ok(Scratch { dir, _lock: lock })
     }
 
