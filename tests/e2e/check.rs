@@ -76,7 +76,7 @@ fn require_accepts_a_semver_range_instead_of_the_pin() {
     let out = run(">=0.164");
     assert_code(&out, 6);
     assert_eq!(stdout_json(&out)["expected"], ">=0.164");
-    assert_code(&run("not a requirement"), 1);
+    assert_code(&run("not a requirement"), 2);
 }
 
 #[test]

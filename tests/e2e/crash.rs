@@ -152,14 +152,25 @@ fn a_changed_entrypoint_is_never_handed_out() {
     let entrypoint = env.cache().join("runtimes/0.163.0").join(LINUX).join("bin/codex");
     let original = std::fs::read(&entrypoint).unwrap();
 
-    // Same size, other bytes: the modification time gives it away.
+    // A new modification time alone (a `touch`, a `cp -r` of the cache) is not a change: the
+    // bytes are hashed once, found intact, and the receipt takes the new time.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&entrypoint, &original).unwrap();
+    assert_code(&env.run(&["path", "--offline", "--manifest", &manifest, "--target", LINUX]), 0);
+    let receipt = env.cache().join("runtimes/0.163.0").join(LINUX).join(".codex-runtime-receipt.json");
+    let receipt: serde_json::Value = serde_json::from_slice(&std::fs::read(receipt).unwrap()).unwrap();
+    let modified = std::fs::metadata(&entrypoint).unwrap().modified().unwrap();
+    let modified = modified.duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    assert_eq!(receipt["entrypoint_modified_ns"], modified);
+
+    // Same size, other bytes: the modification time gives it away, the hash confirms it.
     std::thread::sleep(Duration::from_millis(20));
     let mut evil = original.clone();
     evil[12] ^= 1;
     std::fs::write(&entrypoint, &evil).unwrap();
     let out = env.run(&["path", "--no-install", "--manifest", &manifest, "--target", LINUX]);
     assert_code(&out, 4);
-    assert!(text(&out.stderr).contains("modified after it was installed"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("its bytes changed after it was installed"), "{}", text(&out.stderr));
     let out = env.run(&["path", "--offline", "--manifest", &manifest, "--target", LINUX]);
     assert_code(&out, 4);
     assert!(text(&out.stderr).contains("cache verify --repair"), "{}", text(&out.stderr));

@@ -146,3 +146,51 @@ fn a_fifo_in_an_installed_runtime_is_refused_not_waited_on() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("zz-fifo") && stderr.contains("not a regular file"), "{stderr}");
 }
+
+#[test]
+fn mistakes_are_usage_errors_that_say_what_to_do() {
+    let env = Env::new();
+    let fixture = Fixture::stable();
+    let manifest = env.manifest(&fixture.manifest);
+
+    // A local mirror that is not there is said at once, not skipped.
+    let missing = env.path("no-such-mirror");
+    let out = env
+        .cmd()
+        .args(["install", "--manifest", &manifest, "--target", LINUX, "--mirror"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_code(&out, 2);
+    assert!(text(&out.stderr).contains("is not a directory"), "{}", text(&out.stderr));
+
+    // Argument errors are a JSON document too with --json.
+    let out = env.run(&["--json", "install", "--target", "x86_64-unknown-linux-gnu"]);
+    assert_code(&out, 2);
+    let json = stdout_json(&out);
+    assert_eq!(json["error"]["exit_code"], 2);
+    assert!(json["error"]["message"].as_str().unwrap().contains("its runtime is x86_64-unknown-linux-musl"), "{json}");
+
+    // import of a file that does not exist.
+    let out = env
+        .cmd()
+        .args(["import", "--manifest", &manifest])
+        .arg(env.path(&fixture.runtime.npm_file_name()))
+        .output()
+        .unwrap();
+    assert_code(&out, 2);
+    assert!(text(&out.stderr).contains("does not exist"), "{}", text(&out.stderr));
+
+    // A stable channel never pins a pre-release.
+    let out = env.run(&[
+        "channel",
+        "update",
+        "stable",
+        "--version",
+        "0.162.0-alpha.15",
+        "--npm-registry",
+        "http://127.0.0.1:9/",
+    ]);
+    assert_code(&out, 2);
+    assert!(text(&out.stderr).contains("pins releases only"), "{}", text(&out.stderr));
+}

@@ -166,7 +166,10 @@ fn github_actions_steps_install_check_and_export_codex_bin() {
         assert_code(&out, 0);
     }
     let output = std::fs::read_to_string(&github_output).unwrap();
-    assert_eq!(output.trim(), format!("key=codex-runtime-{}", env!("CARGO_PKG_VERSION")));
+    // Keyed by the pinned manifest, so new pins get a new cache.
+    let shown = m.cmd("codex-runtime").args(["channel", "show", "stable"]).output().unwrap();
+    let key = &codex_runtime_test_support::fixture::sha256_hex(&shown.stdout)[..16];
+    assert_eq!(output.trim(), format!("key=codex-runtime-{key}"));
     let exported = std::fs::read_to_string(&github_env).unwrap();
     assert_eq!(exported.trim(), format!("CODEX_BIN={}", m.runtime_dir().join("bin/codex").display()));
 }

@@ -151,8 +151,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "PATH")]
     pub codex_bin: Option<PathBuf>,
     /// Accept any version matching this semver requirement instead of the exact pin
-    #[arg(long, value_name = "REQ")]
-    pub require: Option<String>,
+    #[arg(long, value_name = "REQ", value_parser = parse_requirement)]
+    pub require: Option<semver::VersionReq>,
     /// Seconds to wait for the handshake
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
     pub timeout: std::time::Duration,
@@ -186,6 +186,8 @@ pub struct EnvArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Shell {
+    /// POSIX shells: sh, bash, zsh, dash, ksh
+    #[value(alias = "bash", alias = "zsh", alias = "dash", alias = "ksh")]
     Sh,
     Fish,
     Powershell,
@@ -355,6 +357,10 @@ pub struct CachePruneArgs {
     /// Minutes after which leftovers in tmp/ and partial downloads count as abandoned
     #[arg(long, value_name = "MINUTES", default_value_t = 60)]
     pub older_than: u64,
+}
+
+fn parse_requirement(value: &str) -> Result<semver::VersionReq, String> {
+    semver::VersionReq::parse(value).map_err(|e| format!("{e}; expected a semver requirement like `>=0.163, <0.164`"))
 }
 
 /// A positive number of seconds, a fraction allowed, at most a day.

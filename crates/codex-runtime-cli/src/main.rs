@@ -26,7 +26,19 @@ pub mod exit {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // A usage error is still one JSON document on stdout when --json was asked for.
+            if error.use_stderr() && std::env::args_os().any(|a| a == "--json") {
+                let text = error.to_string();
+                let first = text.lines().next().unwrap_or_default();
+                let message = first.strip_prefix("error: ").unwrap_or(first);
+                output::print_json(&serde_json::json!({"error": {"message": message, "exit_code": error.exit_code()}}));
+            }
+            error.exit()
+        }
+    };
     init_tracing(&cli.global);
     match commands::run(&cli) {
         Ok(code) => code,
@@ -47,6 +59,7 @@ fn init_tracing(global: &GlobalArgs) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .without_time()
         .init();

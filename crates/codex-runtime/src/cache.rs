@@ -235,6 +235,17 @@ impl Receipt {
         std::io::Write::write_all(&mut file, &json).map_err(CacheError::io("write", &path))
     }
 
+    /// Replace the receipt of an installed runtime: written aside, then renamed over it.
+    pub fn replace(&self, runtime_dir: &Path) -> Result<(), CacheError> {
+        let path = runtime_dir.join(RECEIPT);
+        let json = serde_json::to_vec_pretty(self).expect("a receipt always serializes");
+        let mut file =
+            tempfile::NamedTempFile::new_in(runtime_dir).map_err(CacheError::io("write a file in", runtime_dir))?;
+        std::io::Write::write_all(&mut file, &json).map_err(CacheError::io("write", &path))?;
+        file.persist(&path).map_err(|e| CacheError::Io { action: "write", path: path.clone(), source: e.error })?;
+        Ok(())
+    }
+
     /// A file's modification time in nanoseconds since the Unix epoch.
     pub fn modified_ns(path: &Path) -> Option<u64> {
         let modified = std::fs::metadata(path).ok()?.modified().ok()?;

@@ -69,6 +69,12 @@ pub enum UpdateError {
          configure npm (CODEX_RUNTIME_NPM_REGISTRY, npm_config_registry, .npmrc)"
     )]
     NoSource,
+    #[error(
+        "{version} is {} pre-release, and the {channel} channel pins {}",
+        if version.is_prerelease() { "a" } else { "not a" },
+        if *channel == Channel::Alpha { "pre-releases only" } else { "releases only" }
+    )]
+    WrongChannel { channel: Channel, version: RuntimeVersion },
     #[error("cannot read the {what} at {url}: {reason}")]
     Index { what: &'static str, url: String, reason: String },
     #[error("{} of {} targets could not be pinned at {version}; nothing was written:{}", failures.len(), Target::ALL.len(), FailureList(failures))]
@@ -112,7 +118,7 @@ impl UpdateError {
     pub fn kind(&self) -> crate::ErrorKind {
         use crate::ErrorKind;
         match self {
-            UpdateError::NoSource => ErrorKind::Usage,
+            UpdateError::NoSource | UpdateError::WrongChannel { .. } => ErrorKind::Usage,
             UpdateError::Index { .. } => ErrorKind::NoSource,
             UpdateError::Scratch(_) => ErrorKind::Other,
             UpdateError::Targets { failures, .. } => {
@@ -134,6 +140,9 @@ enum Fetch<T> {
 
 /// Recompute the manifest of `request.channel` at `request.version`.
 pub fn update(request: &UpdateRequest, cache: &Cache, reporter: &dyn Reporter) -> Result<Updated, Error> {
+    if request.version.is_prerelease() != (request.channel == Channel::Alpha) {
+        return Err(UpdateError::WrongChannel { channel: request.channel, version: request.version.clone() }.into());
+    }
     if request.npm_registry.is_none() && request.pypi_index.is_none() {
         return Err(UpdateError::NoSource.into());
     }

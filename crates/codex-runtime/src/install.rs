@@ -103,10 +103,21 @@ pub fn cached(pinned: &Pinned<'_>, cache: &Cache) -> Cached {
     if meta.len() != pin.size {
         return damaged(format!("its size is {} bytes, the pin is {}", meta.len(), pin.size));
     }
+    let modified = Receipt::modified_ns(&entrypoint);
     if let Some(recorded) = receipt.entrypoint_modified_ns
-        && Receipt::modified_ns(&entrypoint) != Some(recorded)
+        && modified != Some(recorded)
     {
-        return damaged("it was modified after it was installed".into());
+        // Only a hash tells a changed file from a touched or copied one (`cp -r` of a cache
+        // gives new times). Same bytes: accept, and record the new time so the next `path`
+        // is cheap again (best effort, by rename, so a reader never sees half a receipt).
+        let same = std::fs::File::open(&entrypoint).and_then(Sha256::of_reader).ok() == Some((pin.sha256, pin.size));
+        if !same {
+            return damaged("its bytes changed after it was installed".into());
+        }
+        let refreshed = Receipt { entrypoint_modified_ns: modified, ..receipt.clone() };
+        if let Err(e) = refreshed.replace(&dir) {
+            tracing::debug!("cannot record the entrypoint's new modification time: {e}");
+        }
     }
     Cached::Intact(Box::new(Installed::from_receipt(receipt, dir, true)))
 }
@@ -230,7 +241,10 @@ fn run(
         return Err(error);
     }
     if let Some((entrypoint, reason)) = &damage {
-        tracing::warn!("the cached entrypoint {} is damaged ({reason}); reinstalling", entrypoint.display());
+        tracing::warn!(
+            "the cached entrypoint {} is damaged ({reason}); looking for a verified copy",
+            entrypoint.display()
+        );
     }
     let http = OnceCell::new();
     let client = || http.get_or_init(|| client_for(&options.sources, network));
@@ -438,6 +452,9 @@ fn adopt_candidate(pinned: &Pinned<'_>, candidate: &Candidate, cache: &Cache) ->
 
 /// Verify a local artifact file against the pins and install it.
 pub fn import(file: &Path, manifests: &Manifests, cache: &Cache, reporter: &dyn Reporter) -> Result<Installed, Error> {
+    if !file.is_file() {
+        return Err(Error::NoSuchFile { path: file.to_owned() });
+    }
     let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     // Every pin of this file name: a GitHub package is named by its target alone, so the
     // stable and the alpha channel both have one called `codex-package-TRIPLE.tar.gz`.

@@ -92,6 +92,8 @@ pub enum Error {
     Cache(#[from] CacheError),
     #[error("codex {version} for {target} is not installed and {reason}; {hint}")]
     NotInstalled { version: RuntimeVersion, target: Target, reason: String, hint: String },
+    #[error("{} does not exist or is not a file", path.display())]
+    NoSuchFile { path: PathBuf },
     #[error("{} is not an artifact any channel pins; import takes the npm tarball, the wheel or the GitHub package of a pinned version under its published file name", path.display())]
     UnknownArtifact { path: PathBuf },
     #[error(transparent)]
@@ -131,7 +133,11 @@ pub enum ErrorKind {
 impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Select(_) | Error::Target(_) | Error::Source(_) | Error::UnknownArtifact { .. } => ErrorKind::Usage,
+            Error::Select(_)
+            | Error::Target(_)
+            | Error::Source(_)
+            | Error::UnknownArtifact { .. }
+            | Error::NoSuchFile { .. } => ErrorKind::Usage,
             Error::NotInstalled { .. } => ErrorKind::NotInstalled,
             Error::Bundle(e) => e.kind(),
             Error::ChannelUpdate(e) => e.kind(),

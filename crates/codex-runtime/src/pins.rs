@@ -23,7 +23,6 @@ use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Read};
-use std::process::{Command, Stdio};
 
 use serde::Serialize;
 use serde::ser::SerializeStruct;
@@ -753,23 +752,10 @@ fn rehash_artifact(
 // ---------------------------------------------------------------------------------------------
 // Discovery
 
-/// The PyPI simple index: the user's configuration ([`pypi::index_url`]: the flag,
-/// `CODEX_RUNTIME_PYPI_INDEX`, `PIP_INDEX_URL`, `UV_DEFAULT_INDEX`, pip's config files), else
-/// the index the pip client itself uses by default, as it reports it.
+/// The PyPI simple index: the user's configuration, else the pip client's own default
+/// ([`pypi::index_url_or_pip_default`]).
 pub fn pypi_index(explicit: Option<&str>) -> Option<String> {
-    pypi::index_url(explicit).or_else(pip_default_index)
-}
-
-fn pip_default_index() -> Option<String> {
-    let python = if cfg!(windows) { "python" } else { "python3" };
-    let output = Command::new(python)
-        .args(["-c", "from pip._internal.models.index import PyPI; print(PyPI.simple_url)"])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    let url = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    (output.status.success() && url.starts_with("http")).then_some(url)
+    pypi::index_url_or_pip_default(explicit)
 }
 
 #[cfg(test)]

@@ -190,6 +190,24 @@ fn parse_html(body: &str) -> Vec<(String, String, Option<Sha256>)> {
     out
 }
 
+/// [`index_url`], else the index the pip client itself uses by default, as it reports it (for
+/// commands that must not silently miss the wheels: `channel update`, `verify-pins`).
+pub fn index_url_or_pip_default(explicit: Option<&str>) -> Option<String> {
+    index_url(explicit).or_else(pip_default_index)
+}
+
+fn pip_default_index() -> Option<String> {
+    let python = if cfg!(windows) { "python" } else { "python3" };
+    let output = std::process::Command::new(python)
+        .args(["-c", "from pip._internal.models.index import PyPI; print(PyPI.simple_url)"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let url = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    (output.status.success() && url.starts_with("http")).then_some(url)
+}
+
 /// The index to use, from (in order) the flag, `CODEX_RUNTIME_PYPI_INDEX`, `PIP_INDEX_URL`,
 /// `UV_DEFAULT_INDEX`, `UV_INDEX_URL`, and `[global] index-url` of pip's configuration files.
 pub fn index_url(explicit: Option<&str>) -> Option<String> {

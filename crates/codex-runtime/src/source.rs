@@ -180,6 +180,8 @@ pub struct SourceOptions {
 pub enum SourceError {
     #[error("--source mirror needs a mirror: pass --mirror URL|DIR or set CODEX_RUNTIME_MIRROR")]
     NoMirror,
+    #[error("the mirror {} is not a directory: pass a directory holding the artifacts, or a file:// or http(s):// URL", path.display())]
+    MirrorNotADirectory { path: PathBuf },
     #[error(
         "--source npm needs a registry, and none is configured: pass --npm-registry URL, set \
          CODEX_RUNTIME_NPM_REGISTRY or npm_config_registry, or configure npm"
@@ -201,10 +203,15 @@ impl SourceOptions {
             base_url: std::env::var("CODEX_RUNTIME_GITHUB_BASE_URL").unwrap_or_else(|_| GITHUB_RELEASES.to_owned()),
         };
         let installed = || Source::Installed { python: self.python.clone() };
+        // A local mirror that is not there is a mistake to say at once, not a source to skip.
+        let mirror = |value: &str| match Location::parse(value) {
+            Location::File(path) if !path.is_dir() => Err(SourceError::MirrorNotADirectory { path }),
+            location => Ok(Source::Mirror(location)),
+        };
         if self.only.is_empty() {
             let mut sources = Vec::new();
             if let Some(m) = &self.mirror {
-                sources.push(Source::Mirror(Location::parse(m)));
+                sources.push(mirror(m)?);
             }
             sources.push(installed());
             sources.push(github());
@@ -219,9 +226,7 @@ impl SourceOptions {
         let mut sources = Vec::new();
         for name in &self.only {
             let source = match name {
-                SourceName::Mirror => {
-                    Source::Mirror(Location::parse(self.mirror.as_deref().ok_or(SourceError::NoMirror)?))
-                }
+                SourceName::Mirror => mirror(self.mirror.as_deref().ok_or(SourceError::NoMirror)?)?,
                 SourceName::Installed => installed(),
                 SourceName::Github => github(),
                 SourceName::Pypi => Source::Pypi {

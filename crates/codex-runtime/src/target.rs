@@ -19,8 +19,12 @@ pub enum Target {
 /// A triple that is not one of the six, or a host that none of them runs on.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TargetError {
-    #[error("unknown target `{triple}`; supported targets: {}", Target::supported_list())]
-    Unknown { triple: String },
+    #[error(
+        "unknown target `{triple}`;{} supported targets: {}",
+        suggestion.map(|t| format!(" its runtime is {t}, the build every such host uses;")).unwrap_or_default(),
+        Target::supported_list()
+    )]
+    Unknown { triple: String, suggestion: Option<Target> },
     #[error(
         "this host ({host}) has no codex runtime; supported targets: {}; pass --target to pick one",
         Target::supported_list()
@@ -137,7 +141,11 @@ impl FromStr for Target {
 
     /// Only the six exact triples are accepted: a user naming a target means that build.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Target::ALL.into_iter().find(|t| t.triple() == s).ok_or_else(|| TargetError::Unknown { triple: s.to_owned() })
+        Target::ALL.into_iter().find(|t| t.triple() == s).ok_or_else(|| TargetError::Unknown {
+            triple: s.to_owned(),
+            // `x86_64-unknown-linux-gnu` names a host whose runtime is the musl build.
+            suggestion: s.parse::<Triple>().ok().and_then(|t| Target::for_triple(&t).ok()),
+        })
     }
 }
 
@@ -194,6 +202,9 @@ mod tests {
         }
         let err = "x86_64-unknown-linux-gnu".parse::<Target>().unwrap_err().to_string();
         assert!(err.starts_with("unknown target `x86_64-unknown-linux-gnu`"), "{err}");
+        assert!(err.contains("its runtime is x86_64-unknown-linux-musl"), "{err}");
+        let err = "sparc-sun-solaris".parse::<Target>().unwrap_err().to_string();
+        assert!(!err.contains("its runtime is"), "{err}");
         assert!(err.contains("x86_64-unknown-linux-musl"), "{err}");
     }
 

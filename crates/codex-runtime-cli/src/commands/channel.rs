@@ -31,7 +31,7 @@ fn update(ctx: &Context, args: &ChannelUpdateArgs) -> Result<ExitCode> {
         channel: args.channel,
         version: args.version.clone(),
         npm_registry: npm_registry(args.npm_registry.as_deref()),
-        pypi_index: codex_runtime::pypi::index_url(args.pypi_index.as_deref()),
+        pypi_index: codex_runtime::pypi::index_url_or_pip_default(args.pypi_index.as_deref()),
         github_base_url,
         jobs: args.jobs.unwrap_or_else(codex_runtime::bundle::BundleRequest::default_jobs),
     };

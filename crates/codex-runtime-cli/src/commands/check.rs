@@ -15,12 +15,7 @@ use crate::output::print_json;
 
 pub fn check(ctx: &Context, args: &CheckArgs) -> Result<ExitCode> {
     let pinned = ctx.pinned(&args.selection)?;
-    let require = args
-        .require
-        .as_deref()
-        .map(semver::VersionReq::parse)
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--require: {e}; expected a semver requirement like `>=0.163, <0.164`"))?;
+    let require = args.require.clone();
     let timeout = args.timeout;
     let report = match &args.codex_bin {
         Some(bin) => run_check(bin, None, &pinned, require, Some(timeout), args.codex_home.as_deref())?,
