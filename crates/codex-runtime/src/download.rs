@@ -393,13 +393,16 @@ pub fn discard_partial(cache: &Cache, artifact: &ArtifactPin) {
 fn copy(body: &mut dyn Read, sink: &mut Sink, limit: u64, reporter: &dyn Reporter) -> Result<(), DownloadError> {
     const CHUNK: usize = 256 * 1024;
     let start = sink.hasher.size();
+    // sha512 (npm's integrity) is fed here, sha256 by the writer: two hashes of 160 MB would
+    // otherwise be the slowest step of a download.
+    let mut sha512 = sink.hasher.take_sha512();
     let Sink { path, file, hasher, .. } = sink;
     let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(8);
     let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
     for _ in 0..10 {
         empty_tx.send(vec![0u8; CHUNK]).expect("the receiver is alive");
     }
-    std::thread::scope(|scope| {
+    let result = std::thread::scope(|scope| {
         let writer = scope.spawn(move || -> io::Result<()> {
             for buf in full_rx {
                 hasher.update(&buf);
@@ -431,6 +434,9 @@ fn copy(body: &mut dyn Read, sink: &mut Sink, limit: u64, reporter: &dyn Reporte
                 break Err(DownloadError::TooLarge { limit, received });
             }
             buf.truncate(n);
+            if let Some(h) = &mut sha512 {
+                sha2::Digest::update(h, &buf);
+            }
             reporter.download_progress(n as u64);
             if full_tx.send(buf).is_err() {
                 break Ok(());
@@ -440,7 +446,10 @@ fn copy(body: &mut dyn Read, sink: &mut Sink, limit: u64, reporter: &dyn Reporte
         let written = writer.join().expect("the download writer panicked");
         written.map_err(|source| CacheError::Io { action: "write", path: path.clone(), source })?;
         read
-    })
+    });
+    // Whatever happened, the hash state goes back: a retry resumes from these bytes.
+    sink.hasher.put_sha512(sha512);
+    result
 }
 
 #[cfg(test)]
