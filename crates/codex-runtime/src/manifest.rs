@@ -278,8 +278,9 @@ pub enum ManifestError {
 impl Manifest {
     /// The manifest compiled in for a channel.
     pub fn embedded(channel: Channel) -> Manifest {
-        Manifest::parse(channel.embedded(), &format!("channels/{channel}.json (embedded)"))
-            .expect("the embedded manifests are validated by the test suite")
+        // Parsed plainly: the test suite validates the embedded manifests (and this is on the
+        // path of every `codex-runtime path`).
+        serde_json::from_str(channel.embedded()).expect("the embedded manifests are validated by the test suite")
     }
 
     /// Read and validate a manifest file.
@@ -371,9 +372,16 @@ fn check_eq(field: String, actual: &str, expected: &str) -> Result<(), (String, 
     if actual == expected { Ok(()) } else { Err((field, format!("`{actual}` should be `{expected}`"))) }
 }
 
-/// The set of manifests a command chooses from: the embedded ones, or one file.
+/// The set of manifests a command chooses from: the embedded ones (each parsed when first
+/// asked for, so `path` on the stable channel never parses the alpha's), or given ones.
 #[derive(Debug, Clone)]
-pub struct Manifests(Vec<Manifest>);
+pub struct Manifests(Set);
+
+#[derive(Debug, Clone)]
+enum Set {
+    Embedded([std::sync::OnceLock<Manifest>; 2]),
+    Given(Vec<Manifest>),
+}
 
 /// Why no pinned version answers a request.
 #[derive(Debug, thiserror::Error)]
@@ -391,36 +399,48 @@ pub enum SelectError {
 impl Manifests {
     /// The manifests compiled into this build.
     pub fn embedded() -> Manifests {
-        Manifests(Channel::ALL.into_iter().map(Manifest::embedded).collect())
+        Manifests(Set::Embedded(Default::default()))
+    }
+
+    /// These manifests, in this order.
+    pub fn from_vec(manifests: Vec<Manifest>) -> Manifests {
+        Manifests(Set::Given(manifests))
     }
 
     /// Only the given manifest.
-    /// These manifests, in this order.
-    pub fn from_vec(manifests: Vec<Manifest>) -> Manifests {
-        Manifests(manifests)
+    pub fn single(manifest: Manifest) -> Manifests {
+        Manifests(Set::Given(vec![manifest]))
     }
 
-    pub fn single(manifest: Manifest) -> Manifests {
-        Manifests(vec![manifest])
+    fn embedded_one(cells: &[std::sync::OnceLock<Manifest>; 2], channel: Channel) -> &Manifest {
+        let index = Channel::ALL.iter().position(|c| *c == channel).expect("every channel is embedded");
+        cells[index].get_or_init(|| Manifest::embedded(channel))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Manifest> {
-        self.0.iter()
+        let all: Vec<&Manifest> = match &self.0 {
+            Set::Embedded(cells) => Channel::ALL.iter().map(|&c| Self::embedded_one(cells, c)).collect(),
+            Set::Given(manifests) => manifests.iter().collect(),
+        };
+        all.into_iter()
     }
 
     /// The manifest of a channel.
     pub fn channel(&self, channel: Channel) -> Result<&Manifest, SelectError> {
-        self.0.iter().find(|m| m.channel == channel).ok_or_else(|| SelectError::ChannelMissing {
+        if let Set::Embedded(cells) = &self.0 {
+            return Ok(Self::embedded_one(cells, channel));
+        }
+        self.iter().find(|m| m.channel == channel).ok_or_else(|| SelectError::ChannelMissing {
             channel,
-            available: self.0.iter().map(|m| m.channel.as_str()).collect::<Vec<_>>().join(", "),
+            available: self.iter().map(|m| m.channel.as_str()).collect::<Vec<_>>().join(", "),
         })
     }
 
     /// The manifest that pins a version (either spelling).
     pub fn version(&self, version: &RuntimeVersion) -> Result<&Manifest, SelectError> {
-        self.0.iter().find(|m| &m.version == version).ok_or_else(|| SelectError::VersionNotPinned {
+        self.iter().find(|m| &m.version == version).ok_or_else(|| SelectError::VersionNotPinned {
             version: version.clone(),
-            pinned: self.0.iter().map(|m| format!("{} ({})", m.version, m.channel)).collect::<Vec<_>>().join(", "),
+            pinned: self.iter().map(|m| format!("{} ({})", m.version, m.channel)).collect::<Vec<_>>().join(", "),
         })
     }
 
@@ -470,6 +490,14 @@ mod tests {
         }
         assert_eq!(Manifest::embedded(Channel::Stable).version.to_string(), "0.163.0");
         assert_eq!(Manifest::embedded(Channel::Alpha).version.to_string(), "0.162.0-alpha.15");
+    }
+
+    #[test]
+    fn embedded_manifests_pass_the_full_validation() {
+        for channel in Channel::ALL {
+            let parsed = Manifest::parse(channel.embedded(), channel.as_str()).unwrap();
+            assert_eq!(parsed, Manifest::embedded(channel));
+        }
     }
 
     #[test]
