@@ -221,28 +221,26 @@ impl Ctx<'_> {
         let mut missing = Vec::new();
         let mut inspected: Vec<(String, Inspected)> = Vec::new();
 
-        let npm = match self.npm_artifact(target, reporter)? {
-            Some(Fetch::Found((artifact, seen))) => {
-                inspected.push((artifact.file.clone(), seen));
-                Some(artifact)
+        // Keep what a registry had (and what opening it showed); note what it lacked.
+        fn keep<A>(
+            fetched: Option<Fetch<(A, Inspected)>>,
+            file: impl Fn(&A) -> String,
+            inspected: &mut Vec<(String, Inspected)>,
+            missing: &mut Vec<String>,
+        ) -> Option<A> {
+            match fetched? {
+                Fetch::Found((artifact, seen)) => {
+                    inspected.push((file(&artifact), seen));
+                    Some(artifact)
+                }
+                Fetch::Missing(said) => {
+                    missing.push(said);
+                    None
+                }
             }
-            Some(Fetch::Missing(said)) => {
-                missing.push(said);
-                None
-            }
-            None => None,
-        };
-        let wheel = match self.wheel_artifact(target, reporter)? {
-            Some(Fetch::Found((artifact, seen))) => {
-                inspected.push((artifact.file.clone(), seen));
-                Some(artifact)
-            }
-            Some(Fetch::Missing(said)) => {
-                missing.push(said);
-                None
-            }
-            None => None,
-        };
+        }
+        let npm = keep(self.npm_artifact(target, reporter)?, |a| a.file.clone(), &mut inspected, &mut missing);
+        let wheel = keep(self.wheel_artifact(target, reporter)?, |a| a.file.clone(), &mut inspected, &mut missing);
         let mut notes: Vec<String> = missing.iter().map(|m| format!("{target}: {m}")).collect();
         let github = match self.github_artifact(target, reporter) {
             Fetch::Found((artifact, seen)) => {

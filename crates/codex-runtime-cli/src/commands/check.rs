@@ -67,22 +67,17 @@ pub fn run_check(
 /// The verdict for a person: on stdout for `check`, on stderr where stdout holds a path.
 pub fn print_verdict(ctx: &Context, report: &Report, to_stdout: bool) {
     if report.ok {
+        let line = format!(
+            "compatible: codex {} ({}/{}) answered initialize in {} ms",
+            report.version.as_deref().unwrap_or("?"),
+            report.platform_os.as_deref().unwrap_or("?"),
+            report.platform_family.as_deref().unwrap_or("?"),
+            report.elapsed_ms
+        );
         if to_stdout {
-            println!(
-                "compatible: codex {} ({}/{}) answered initialize in {} ms",
-                report.version.as_deref().unwrap_or("?"),
-                report.platform_os.as_deref().unwrap_or("?"),
-                report.platform_family.as_deref().unwrap_or("?"),
-                report.elapsed_ms
-            );
+            println!("{line}");
         } else if !ctx.global.quiet {
-            eprintln!(
-                "compatible: codex {} ({}/{}) answered initialize in {} ms",
-                report.version.as_deref().unwrap_or("?"),
-                report.platform_os.as_deref().unwrap_or("?"),
-                report.platform_family.as_deref().unwrap_or("?"),
-                report.elapsed_ms
-            );
+            eprintln!("{line}");
         }
         return;
     }
