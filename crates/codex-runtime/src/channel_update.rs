@@ -321,6 +321,7 @@ impl Ctx<'_> {
             size: digests.size,
             unpacked_size: seen.unpacked_size,
             entries: seen.entries,
+            blocks: None,
         };
         Ok(Some(Fetch::Found((artifact, seen))))
     }
@@ -366,6 +367,7 @@ impl Ctx<'_> {
             size: digests.size,
             unpacked_size: seen.unpacked_size,
             entries: seen.entries,
+            blocks: None,
         };
         Ok(Some(Fetch::Found((artifact, seen))))
     }

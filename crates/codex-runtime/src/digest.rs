@@ -29,6 +29,21 @@ impl Sha256 {
     }
 }
 
+/// The sha256 of each `block_size` block of what `reader` yields (the last block may be shorter).
+pub fn block_sha256s(mut reader: impl io::Read, block_size: u64) -> io::Result<Vec<Sha256>> {
+    let mut blocks = Vec::new();
+    loop {
+        let (digest, n) = Sha256::of_reader(io::Read::take(&mut reader, block_size))?;
+        if n == 0 {
+            return Ok(blocks);
+        }
+        blocks.push(digest);
+        if n < block_size {
+            return Ok(blocks);
+        }
+    }
+}
+
 impl fmt::Display for Sha256 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&hex::encode(self.0))

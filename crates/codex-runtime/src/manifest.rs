@@ -130,6 +130,41 @@ pub struct NpmArtifact {
     pub size: u64,
     pub unpacked_size: u64,
     pub entries: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<BlockPins>,
+}
+
+/// The sha256 of each fixed-size block of an artifact, in order (the last one may be shorter).
+/// With them every block is verified as soon as it arrives: a tarball is extracted while the
+/// rest downloads, from verified bytes only, and a resumed download keeps only the blocks that
+/// still match.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockPins {
+    /// A power of two, from 64 KiB to 1 GiB.
+    pub size: u64,
+    pub sha256: Vec<Sha256>,
+}
+
+impl BlockPins {
+    /// The block size `channel update` pins.
+    pub const DEFAULT_SIZE: u64 = 8 * 1024 * 1024;
+
+    /// Why these blocks cannot describe an artifact of `artifact_size` bytes.
+    fn check(&self, artifact_size: u64) -> Result<(), String> {
+        if !self.size.is_power_of_two() || !(64 * 1024..=1 << 30).contains(&self.size) {
+            return Err(format!("block size {} must be a power of two from 65536 to 1073741824", self.size));
+        }
+        let expected = artifact_size.div_ceil(self.size);
+        if self.sha256.len() as u64 != expected {
+            return Err(format!(
+                "{} digests for {artifact_size} bytes in blocks of {}; expected {expected}",
+                self.sha256.len(),
+                self.size
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The PyPI runtime wheel.
@@ -143,6 +178,8 @@ pub struct WheelArtifact {
     pub size: u64,
     pub unpacked_size: u64,
     pub entries: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<BlockPins>,
 }
 
 /// The GitHub release asset; its digest is unknown until it can be fetched.
@@ -207,6 +244,8 @@ pub struct ArtifactPin {
     pub max_unpacked_size: u64,
     /// The most archive members extraction may see.
     pub max_entries: u64,
+    /// Each block's digest, when pinned (only with `size`).
+    pub blocks: Option<BlockPins>,
 }
 
 impl TargetPins {
@@ -223,6 +262,7 @@ impl TargetPins {
                 size: Some(w.size),
                 max_unpacked_size: w.unpacked_size,
                 max_entries: w.entries,
+                blocks: w.blocks.clone(),
             });
         }
         if let Some(n) = &self.artifacts.npm {
@@ -234,6 +274,7 @@ impl TargetPins {
                 size: Some(n.size),
                 max_unpacked_size: n.unpacked_size,
                 max_entries: n.entries,
+                blocks: n.blocks.clone(),
             });
         }
         if let Some(g) = &self.artifacts.github {
@@ -251,6 +292,7 @@ impl TargetPins {
                 size: g.size,
                 max_unpacked_size,
                 max_entries,
+                blocks: None,
             });
         }
         pins
@@ -343,12 +385,18 @@ impl Manifest {
                 check_eq(at("artifacts.npm.package"), &n.package, "@openai/codex")?;
                 check_eq(at("artifacts.npm.version"), &n.version, &version)?;
                 check_eq(at("artifacts.npm.file"), &n.file, &file)?;
+                if let Some(blocks) = &n.blocks {
+                    blocks.check(n.size).map_err(|m| (at("artifacts.npm.blocks"), m))?;
+                }
             }
             if let Some(w) = &pins.artifacts.wheel {
                 let file = format!("openai_codex_cli_bin-{}-py3-none-{}.whl", v.pep440(), target.wheel_tag());
                 check_eq(at("artifacts.wheel.distribution"), &w.distribution, "openai-codex-cli-bin")?;
                 check_eq(at("artifacts.wheel.version"), &w.version, &v.pep440())?;
                 check_eq(at("artifacts.wheel.file"), &w.file, &file)?;
+                if let Some(blocks) = &w.blocks {
+                    blocks.check(w.size).map_err(|m| (at("artifacts.wheel.blocks"), m))?;
+                }
             }
             if let Some(g) = &pins.artifacts.github {
                 check_eq(at("artifacts.github.tag"), &g.tag, &v.github_tag())?;
@@ -566,6 +614,22 @@ mod tests {
                     v["targets"]["x86_64-unknown-linux-musl"]["entrypoint"].as_object_mut().unwrap().remove("size");
                 },
                 "targets.x86_64-unknown-linux-musl.entrypoint",
+            ),
+            (
+                "block count",
+                |v| {
+                    v["targets"]["x86_64-unknown-linux-musl"]["artifacts"]["npm"]["blocks"] =
+                        serde_json::json!({"size": 8388608, "sha256": ["00".repeat(32)]})
+                },
+                "targets.x86_64-unknown-linux-musl.artifacts.npm.blocks",
+            ),
+            (
+                "block size",
+                |v| {
+                    v["targets"]["x86_64-unknown-linux-musl"]["artifacts"]["wheel"]["blocks"] =
+                        serde_json::json!({"size": 1000, "sha256": []})
+                },
+                "targets.x86_64-unknown-linux-musl.artifacts.wheel.blocks",
             ),
             (
                 "extra field",
