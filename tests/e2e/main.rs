@@ -1,6 +1,7 @@
 //! End-to-end tests: the built `codex-runtime` binary against fixture runtimes served from a
 //! loopback HTTP server, and one install of the real runtime.
 
+mod blocks;
 mod bundle;
 mod cache;
 mod channel;

@@ -172,6 +172,7 @@ impl FixtureRuntime {
                     "size": npm.len(),
                     "unpacked_size": unpacked(npm_extra),
                     "entries": self.files.len() + 1,
+                    "blocks": block_pins(npm),
                 },
                 "wheel": {
                     "distribution": "openai-codex-cli-bin",
@@ -181,6 +182,7 @@ impl FixtureRuntime {
                     "size": wheel.len(),
                     "unpacked_size": unpacked(64 * 1024),
                     "entries": self.files.len() + 4,
+                    "blocks": block_pins(wheel),
                 },
                 "github": {
                     "tag": format!("rust-v{}", self.version),
@@ -214,6 +216,15 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
             x as u8
         })
         .collect()
+}
+
+/// The block size fixture manifests pin: the smallest allowed, so a small fixture has several.
+pub const FIXTURE_BLOCK_SIZE: usize = 64 * 1024;
+
+/// The manifest's `blocks` for an artifact.
+pub fn block_pins(artifact: &[u8]) -> Value {
+    let digests: Vec<String> = artifact.chunks(FIXTURE_BLOCK_SIZE).map(sha256_hex).collect();
+    json!({"size": FIXTURE_BLOCK_SIZE, "sha256": digests})
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

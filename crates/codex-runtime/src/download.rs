@@ -17,6 +17,11 @@
 //! A partial download lives at `CACHE/downloads/SHA256.part`, keyed by the pinned digest, so
 //! a later run (or the next retry) resumes it. A server that answers a `Range` request with
 //! `200` restarts the file from zero; the final digest always covers the whole file.
+//!
+//! When the manifest pins each block of the artifact, every block is checked as soon as it is
+//! written ([`crate::blocks`]): a bad block stops the download at once, a resumed file keeps
+//! only its blocks that still match, and a [`VerifiedStream`] lets a caller read the verified
+//! bytes while the rest arrives.
 
 use std::fs::File;
 use std::hash::{BuildHasher, Hasher as _};
@@ -25,6 +30,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use crate::blocks::{BadBlock, Blocks, VerifiedStream};
 use crate::cache::{Cache, CacheError};
 use crate::digest::{Digests, Hasher};
 use crate::http::{Get, Http, HttpError, RedactedUrl, Timeouts};
@@ -211,6 +217,9 @@ pub enum DownloadError {
     /// `Content-Length` or `Content-Range` announces another size than the pin.
     #[error("announced {announced} bytes, the pin is {expected}")]
     WrongSize { expected: u64, announced: u64 },
+    /// A block differs from its pin.
+    #[error(transparent)]
+    BadBlock(#[from] BadBlock),
     #[error(transparent)]
     Cache(#[from] CacheError),
 }
@@ -232,17 +241,29 @@ impl DownloadError {
 
 /// Where the bytes go: a resumable part file in `CACHE/downloads/` (locked while in use), or a
 /// plain file in the caller's scratch directory.
-struct Sink {
+struct Sink<'s> {
     path: PathBuf,
     file: File,
     resumable: bool,
     sha512: bool,
     hasher: Hasher,
+    /// The block check, when the blocks are pinned.
+    blocks: Option<Blocks>,
+    stream: Option<&'s VerifiedStream>,
 }
 
-impl Sink {
-    fn open(cache: &Cache, artifact: &ArtifactPin, scratch: &Path) -> Result<Sink, CacheError> {
+impl<'s> Sink<'s> {
+    fn open(
+        cache: &Cache,
+        artifact: &ArtifactPin,
+        scratch: &Path,
+        stream: Option<&'s VerifiedStream>,
+    ) -> Result<Sink<'s>, CacheError> {
         let sha512 = artifact.integrity.is_some();
+        let mut blocks = match (&artifact.blocks, artifact.size) {
+            (Some(pins), Some(size)) => Some(Blocks::new(pins, size)),
+            _ => None,
+        };
         if let Some(sha256) = artifact.sha256 {
             let dir = cache.root().join("downloads");
             fs_create_dir_all(&dir)?;
@@ -256,17 +277,24 @@ impl Sink {
                 .map_err(CacheError::io("open", &path))?;
             match file.try_lock() {
                 Ok(()) => {
-                    // Continue a previous run: the hasher must cover the bytes already there.
+                    // Continue a previous run: keep the bytes up to the first bad block, and
+                    // the hasher must cover them.
+                    let mut keep = artifact.size.unwrap_or(u64::MAX);
+                    if let Some(blocks) = &mut blocks {
+                        keep = blocks.resume(&mut file).map_err(CacheError::io("read", &path))?;
+                        file.rewind().map_err(CacheError::io("seek", &path))?;
+                    }
                     let mut hasher = Hasher::new(sha512);
-                    io::copy(&mut (&mut file).take(artifact.size.unwrap_or(u64::MAX)), &mut hasher)
-                        .map_err(CacheError::io("read", &path))?;
+                    io::copy(&mut (&mut file).take(keep), &mut hasher).map_err(CacheError::io("read", &path))?;
                     let len = hasher.size();
                     file.set_len(len).map_err(CacheError::io("truncate", &path))?;
                     file.seek(io::SeekFrom::Start(len)).map_err(CacheError::io("seek", &path))?;
                     if len > 0 {
                         tracing::info!("resuming {} from byte {len}", artifact.file);
                     }
-                    return Ok(Sink { path, file, resumable: true, sha512, hasher });
+                    let sink = Sink { path, file, resumable: true, sha512, hasher, blocks, stream };
+                    sink.share()?;
+                    return Ok(sink);
                 }
                 // Another process is downloading the same artifact: do not share its file.
                 Err(_) => tracing::debug!("{} is in use; downloading without resume", path.display()),
@@ -274,13 +302,33 @@ impl Sink {
         }
         let path = scratch.join(&artifact.file);
         let file = File::create(&path).map_err(CacheError::io("create", &path))?;
-        Ok(Sink { path, file, resumable: false, sha512, hasher: Hasher::new(sha512) })
+        let sink = Sink { path, file, resumable: false, sha512, hasher: Hasher::new(sha512), blocks, stream };
+        sink.share()?;
+        Ok(sink)
+    }
+
+    /// Give the stream its own read handle on the file, and the bytes already verified.
+    fn share(&self) -> Result<(), CacheError> {
+        if let Some(stream) = self.stream {
+            let reader = File::open(&self.path).map_err(CacheError::io("open", &self.path))?;
+            stream.open(reader, self.blocks.as_ref().map_or(0, Blocks::verified));
+        }
+        Ok(())
     }
 
     fn restart(&mut self) -> Result<(), CacheError> {
+        if self.hasher.size() > 0
+            && let Some(stream) = self.stream
+        {
+            // What the reader has had may not be what the new bytes will be.
+            stream.break_off();
+        }
         self.file.set_len(0).map_err(CacheError::io("truncate", &self.path))?;
         self.file.seek(io::SeekFrom::Start(0)).map_err(CacheError::io("seek", &self.path))?;
         self.hasher = Hasher::new(self.sha512);
+        if let Some(blocks) = &mut self.blocks {
+            *blocks = blocks.restarted();
+        }
         Ok(())
     }
 
@@ -295,7 +343,9 @@ fn fs_create_dir_all(dir: &Path) -> Result<(), CacheError> {
 
 /// Download `url` into `scratch/FILE`, retrying and resuming, hashing as the bytes arrive.
 /// Returns the file and its digests; the caller checks them against the pins and calls
-/// [`discard_partial`] when they fail.
+/// [`discard_partial`] when they fail. With `stream`, the verified bytes can be read while the
+/// download goes on; the caller breaks the stream off when this returns an error.
+#[allow(clippy::too_many_arguments)]
 pub fn download(
     http: &Http,
     url: &RedactedUrl,
@@ -304,8 +354,9 @@ pub fn download(
     scratch: &Path,
     options: &NetworkOptions,
     reporter: &dyn Reporter,
+    stream: Option<&VerifiedStream>,
 ) -> Result<(PathBuf, Digests), DownloadError> {
-    let mut sink = Sink::open(cache, artifact, scratch)?;
+    let mut sink = Sink::open(cache, artifact, scratch, stream)?;
     let limit = artifact.size.unwrap_or(artifact.max_unpacked_size);
     if sink.hasher.size() >= limit && artifact.size.is_some() {
         // A complete file from an earlier run that was killed before it was moved: check it.
@@ -361,7 +412,7 @@ pub fn download(
 }
 
 /// Move a complete part file into the scratch directory.
-fn finish(sink: Sink, scratch: &Path, artifact: &ArtifactPin) -> Result<(PathBuf, Digests), DownloadError> {
+fn finish(sink: Sink<'_>, scratch: &Path, artifact: &ArtifactPin) -> Result<(PathBuf, Digests), DownloadError> {
     let Sink { path, file, hasher, resumable, .. } = sink;
     let digests = hasher.finish();
     let dest = scratch.join(&artifact.file);
@@ -390,23 +441,37 @@ pub fn discard_partial(cache: &Cache, artifact: &ArtifactPin) {
 
 /// Stream the body into the sink. This thread only receives; a second one hashes and writes
 /// behind it, so hashing never slows the transfer.
-fn copy(body: &mut dyn Read, sink: &mut Sink, limit: u64, reporter: &dyn Reporter) -> Result<(), DownloadError> {
+fn copy(body: &mut dyn Read, sink: &mut Sink<'_>, limit: u64, reporter: &dyn Reporter) -> Result<(), DownloadError> {
     const CHUNK: usize = 256 * 1024;
     let start = sink.hasher.size();
     // sha512 (npm's integrity) is fed here, sha256 by the writer: two hashes of 160 MB would
     // otherwise be the slowest step of a download.
     let mut sha512 = sink.hasher.take_sha512();
-    let Sink { path, file, hasher, .. } = sink;
+    let Sink { path, file, hasher, blocks, stream, .. } = sink;
+    let stream = *stream;
     let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(8);
     let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
     for _ in 0..10 {
         empty_tx.send(vec![0u8; CHUNK]).expect("the receiver is alive");
     }
     let result = std::thread::scope(|scope| {
-        let writer = scope.spawn(move || -> io::Result<()> {
+        let writer = scope.spawn(move || -> Result<(), DownloadError> {
             for buf in full_rx {
                 hasher.update(&buf);
-                file.write_all(&buf)?;
+                file.write_all(&buf).map_err(|source| CacheError::Io {
+                    action: "write",
+                    path: path.clone(),
+                    source,
+                })?;
+                if let Some(blocks) = blocks.as_mut() {
+                    let before = blocks.verified();
+                    blocks.update(&buf)?;
+                    if let Some(stream) = stream
+                        && blocks.verified() > before
+                    {
+                        stream.advance(blocks.verified());
+                    }
+                }
                 // The receiver may have stopped already; then the buffer is simply dropped.
                 let _ = empty_tx.send(buf);
             }
@@ -443,8 +508,7 @@ fn copy(body: &mut dyn Read, sink: &mut Sink, limit: u64, reporter: &dyn Reporte
             }
         };
         drop(full_tx);
-        let written = writer.join().expect("the download writer panicked");
-        written.map_err(|source| CacheError::Io { action: "write", path: path.clone(), source })?;
+        writer.join().expect("the download writer panicked")?;
         read
     });
     // Whatever happened, the hash state goes back: a retry resumes from these bytes.

@@ -66,7 +66,7 @@ pub fn extract(
 ) -> Result<Vec<ExtractedFile>, ExtractError> {
     let mut sink = Sink::new(dest, limits);
     match format {
-        ArchiveFormat::TarGz => extract_tar_gz(archive, &mut sink)?,
+        ArchiveFormat::TarGz => extract_tar_gz(open(archive)?, &mut sink)?,
         ArchiveFormat::Zip => extract_zip(archive, &mut sink)?,
     }
     sink.finish()
@@ -93,10 +93,22 @@ fn open(archive: &Path) -> Result<File, ExtractError> {
     File::open(archive).map_err(|source| ExtractError::Write { path: archive.to_owned(), source })
 }
 
+/// Extract a tar.gz read from `archive` (a download still arriving, say) into the empty
+/// directory `dest`. A failure to read is reported as a corrupt archive.
+pub fn extract_tar_gz_stream(
+    archive: impl Read,
+    dest: &Path,
+    limits: Limits,
+) -> Result<Vec<ExtractedFile>, ExtractError> {
+    let mut sink = Sink::new(dest, limits);
+    extract_tar_gz(archive, &mut sink)?;
+    sink.finish()
+}
+
 /// A tar.gz is one compressed stream: members are extracted in order, each one's hashing and
 /// writing running beside the decompression.
-fn extract_tar_gz(archive: &Path, sink: &mut Sink) -> Result<(), ExtractError> {
-    let gz = flate2::read::GzDecoder::new(BufReader::with_capacity(256 * 1024, open(archive)?));
+fn extract_tar_gz(archive: impl Read, sink: &mut Sink) -> Result<(), ExtractError> {
+    let gz = flate2::read::GzDecoder::new(BufReader::with_capacity(256 * 1024, archive));
     let mut archive = tar::Archive::new(gz);
     let mut last: Option<String> = None;
     for entry in archive.entries().map_err(|e| corrupt(after(&last), e))? {

@@ -16,12 +16,13 @@ use serde::Deserialize;
 
 use crate::Error;
 use crate::adopt::{self, Candidate, LinkError};
+use crate::blocks::{BadBlock, EndOnDrop, VerifiedStream};
 use crate::cache::{Cache, CacheError, RECEIPT, Receipt, ReceiptArtifact, ReceiptFile, Scratch};
 use crate::digest::{Digests, Hasher, Sha256};
 use crate::download::{self, DownloadError, NetworkOptions, TryError};
 use crate::extract::{self, ExtractError, ExtractedFile, Limits};
 use crate::http::{Http, HttpError};
-use crate::manifest::{ArtifactKind, ArtifactPin, Manifests, Pinned};
+use crate::manifest::{ArchiveFormat, ArtifactKind, ArtifactPin, Manifests, Pinned};
 use crate::pypi::{self, IndexError};
 use crate::reporter::Reporter;
 use crate::source::{Location, Source};
@@ -167,6 +168,12 @@ pub enum VerifyError {
     Integrity { subject: String, expected: String, actual: String },
     #[error("{subject}: size mismatch: expected {expected} bytes, got {actual}")]
     Size { subject: String, expected: u64, actual: u64 },
+    #[error("{subject}: {source}")]
+    Block {
+        subject: String,
+        #[source]
+        source: BadBlock,
+    },
     #[error("{subject}: {reason}")]
     Layout { subject: String, reason: String },
     #[error("{subject}: {source}")]
@@ -286,9 +293,9 @@ fn run(
             };
             reporter.attempt(name, &location.to_string());
             let fetched = fetch(&location, &artifact, cache, client, network, reporter);
-            let result = fetched.and_then(|(scratch, download, digests)| {
-                let from = Origin { source: name, location: &location, digests };
-                install_artifact(pinned, &artifact, scratch, &download, from, cache, reporter)
+            let result = fetched.and_then(|fetched| {
+                let from = Origin { source: name, location: &location };
+                install_artifact(pinned, &artifact, fetched, from, cache, reporter)
             });
             match result {
                 Ok(installed) => return Ok(installed),
@@ -515,9 +522,9 @@ fn import_as(
     let http = OnceCell::new();
     let network = NetworkOptions::builtin();
     let client = || http.get_or_init(Http::new);
-    fetch(location, artifact, cache, client, &network, reporter).and_then(|(scratch, download, digests)| {
-        let from = Origin { source: "import", location, digests };
-        install_artifact(pinned, artifact, scratch, &download, from, cache, reporter)
+    fetch(location, artifact, cache, client, &network, reporter).and_then(|fetched| {
+        let from = Origin { source: "import", location };
+        install_artifact(pinned, artifact, fetched, from, cache, reporter)
     })
 }
 
@@ -572,6 +579,24 @@ fn verification(e: VerifyError) -> Failure {
     Failure::Attempt(AttemptFailure::Verification(e))
 }
 
+/// An artifact copied into a scratch directory and verified.
+struct Fetched {
+    scratch: Scratch,
+    download: PathBuf,
+    digests: Digests,
+    /// The files of `scratch/tree`, when the artifact was already extracted as it arrived.
+    extracted: Option<Vec<ExtractedFile>>,
+}
+
+/// Where an artifact is extracted in its scratch directory.
+fn tree_of(scratch: &Scratch) -> PathBuf {
+    scratch.path().join("tree")
+}
+
+fn limits_of(artifact: &ArtifactPin) -> Limits {
+    Limits { max_entries: artifact.max_entries, max_unpacked_size: artifact.max_unpacked_size }
+}
+
 /// Copy the artifact into a fresh scratch directory, hashing as the bytes arrive, then check
 /// its size and digests against the pins. URLs are downloaded with retries and resumption
 /// (see [`crate::download`]); local files are read once.
@@ -582,26 +607,33 @@ fn fetch<'h>(
     http: impl FnOnce() -> &'h Http,
     network: &NetworkOptions,
     reporter: &dyn Reporter,
-) -> Result<(Scratch, PathBuf, Digests), Failure> {
+) -> Result<Fetched, Failure> {
     let subject = format!("{} from {location}", artifact.file);
     let scratch = cache.scratch()?;
-    let (path, digests) = match location {
-        Location::File(file) => copy_local(file, artifact, scratch.path(), &subject, reporter)?,
+    let ((path, digests), extracted) = match location {
+        Location::File(file) => (copy_local(file, artifact, scratch.path(), &subject, reporter)?, None),
         Location::Url(url) => {
             let http = http();
             let resumed = download::partial_len(cache, artifact) > 0;
-            let get = || {
-                download::download(http, url, artifact, cache, scratch.path(), network, reporter)
+            let get = |stream: Option<&VerifiedStream>| {
+                download::download(http, url, artifact, cache, scratch.path(), network, reporter, stream)
                     .map_err(|e| download_failure(e, &subject))
             };
-            let (path, digests) = get()?;
-            if resumed && check_digests(&subject, artifact, &digests).is_err() {
+            let (downloaded, extracted) = download_extracting(artifact, &tree_of(&scratch), get);
+            let bad_bytes = match &downloaded {
+                Ok((_, digests)) => check_digests(&subject, artifact, digests).is_err(),
+                Err(failure) => {
+                    matches!(failure, Failure::Attempt(AttemptFailure::Verification(VerifyError::Block { .. })))
+                }
+            };
+            if resumed && bad_bytes {
                 // The bytes kept from an earlier try (perhaps from another source) may be the
                 // bad ones: this source gets one fresh download before it is blamed.
                 download::discard_partial(cache, artifact);
-                get()?
+                let _ = std::fs::remove_dir_all(tree_of(&scratch));
+                (get(None)?, None)
             } else {
-                (path, digests)
+                (downloaded?, extracted)
             }
         }
     };
@@ -609,7 +641,55 @@ fn fetch<'h>(
         download::discard_partial(cache, artifact);
         return Err(e);
     }
-    Ok((scratch, path, digests))
+    Ok(Fetched { scratch, download: path, digests, extracted })
+}
+
+/// A downloaded file and its digests.
+type Downloaded = Result<(PathBuf, Digests), Failure>;
+
+/// Download, and when the artifact is a tarball whose blocks are pinned, extract it into
+/// `tree` from its verified blocks while the rest arrives (a tarball inflates on one core, so
+/// this overlaps the two longest steps of an install). The extraction is kept only when it
+/// succeeded over a download that ended without restarting; otherwise it is removed and
+/// [`install_artifact`] extracts the verified file as usual.
+fn download_extracting(
+    artifact: &ArtifactPin,
+    tree: &Path,
+    download: impl FnOnce(Option<&VerifiedStream>) -> Downloaded,
+) -> (Downloaded, Option<Vec<ExtractedFile>>) {
+    let (Some(size), Some(_), ArchiveFormat::TarGz) = (artifact.size, &artifact.blocks, artifact.kind.format()) else {
+        return (download(None), None);
+    };
+    let stream = VerifiedStream::new(size);
+    std::thread::scope(|scope| {
+        let extraction = scope.spawn(|| extract::extract_tar_gz_stream(stream.reader(), tree, limits_of(artifact)));
+        let downloaded = {
+            let _end = EndOnDrop(&stream);
+            let downloaded = download(Some(&stream));
+            if downloaded.is_err() {
+                stream.break_off();
+            }
+            downloaded
+        };
+        let extracted = extraction.join().expect("the extraction thread panicked");
+        match extracted {
+            Ok(files) if downloaded.is_ok() && !stream.is_broken() => {
+                tracing::debug!("{}: extracted from its verified blocks as it downloaded", artifact.file);
+                (downloaded, Some(files))
+            }
+            outcome => {
+                if downloaded.is_ok() {
+                    let why = match outcome {
+                        Err(e) if !stream.is_broken() => error_chain(&e),
+                        _ => "the download restarted".to_owned(),
+                    };
+                    tracing::debug!("{}: extracting again from the verified file ({why})", artifact.file);
+                }
+                let _ = std::fs::remove_dir_all(tree);
+                (downloaded, None)
+            }
+        }
+    })
 }
 
 /// How a failed download counts: missing, unavailable, bad bytes, or a broken cache.
@@ -630,6 +710,7 @@ fn download_failure(error: DownloadError, subject: &str) -> Failure {
         DownloadError::WrongSize { expected, announced } => {
             verification(VerifyError::Size { subject, expected, actual: announced })
         }
+        DownloadError::BadBlock(source) => verification(VerifyError::Block { subject, source }),
         DownloadError::Cache(e) => Failure::Fatal(Error::Cache(e)),
     }
 }
@@ -702,11 +783,10 @@ fn check_digests(subject: &str, artifact: &ArtifactPin, actual: &Digests) -> Res
     Ok(())
 }
 
-/// Where a verified download came from, and its digests.
+/// Where a verified download came from.
 struct Origin<'a> {
     source: &'a str,
     location: &'a Location,
-    digests: Digests,
 }
 
 /// `codex-package.json`, the runtime root's description of itself.
@@ -723,30 +803,32 @@ struct CodexPackage {
 fn install_artifact(
     pinned: &Pinned<'_>,
     artifact: &ArtifactPin,
-    scratch: Scratch,
-    download: &Path,
+    fetched: Fetched,
     origin: Origin<'_>,
     cache: &Cache,
     reporter: &dyn Reporter,
 ) -> Result<Installed, Failure> {
+    let Fetched { scratch, download, digests, extracted } = fetched;
     let subject = format!("{} from {}", artifact.file, origin.location);
     reporter.extracting(&artifact.file);
-    let tree = scratch.path().join("tree");
-    let limits = Limits { max_entries: artifact.max_entries, max_unpacked_size: artifact.max_unpacked_size };
-    let files = match extract::extract(download, artifact.kind.format(), &tree, limits) {
-        Ok(files) => files,
-        Err(ExtractError::Write { path, source }) => {
-            return Err(CacheError::Io { action: "write", path, source }.into());
-        }
-        Err(source) => return Err(verification(VerifyError::Archive { subject: subject.clone(), source })),
+    let tree = tree_of(&scratch);
+    let files = match extracted {
+        Some(files) => files,
+        None => match extract::extract(&download, artifact.kind.format(), &tree, limits_of(artifact)) {
+            Ok(files) => files,
+            Err(ExtractError::Write { path, source }) => {
+                return Err(CacheError::Io { action: "write", path, source }.into());
+            }
+            Err(source) => return Err(verification(VerifyError::Archive { subject: subject.clone(), source })),
+        },
     };
     // The download is verified and extracted; free its space before the move.
-    let _ = std::fs::remove_file(download);
+    let _ = std::fs::remove_file(&download);
     let receipt_artifact = ReceiptArtifact {
         kind: artifact.kind,
         file: artifact.file.clone(),
-        sha256: origin.digests.sha256,
-        size: origin.digests.size,
+        sha256: digests.sha256,
+        size: digests.size,
     };
     let staged = Staged {
         scratch,

@@ -45,6 +45,7 @@
 //! its pin.
 
 pub mod adopt;
+pub mod blocks;
 pub mod bundle;
 pub mod cache;
 pub mod cache_ops;
