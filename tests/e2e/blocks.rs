@@ -144,12 +144,11 @@ fn a_hostile_member_in_pinned_blocks_is_refused_as_it_streams() {
         FixtureRuntime::linux_x64("0.163.0", "0.163.0").with_file("codex-resources/large.bin", &noise(4 * BLOCK, 3));
     let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
     let vendor = format!("package/vendor/{LINUX}");
-    for (path, contents) in [(format!("{vendor}/codex-resources/large.bin"), noise(4 * BLOCK, 3))] {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(contents.len() as u64);
-        header.set_mode(0o644);
-        builder.append_data(&mut header, path, contents.as_slice()).unwrap();
-    }
+    let large = noise(4 * BLOCK, 3);
+    let mut header = tar::Header::new_gnu();
+    header.set_size(large.len() as u64);
+    header.set_mode(0o644);
+    builder.append_data(&mut header, format!("{vendor}/codex-resources/large.bin"), large.as_slice()).unwrap();
     let mut header = tar::Header::new_gnu();
     header.set_entry_type(tar::EntryType::Symlink);
     header.set_size(0);
