@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use codex_runtime_test_support::fixture::{integrity, sha256_hex};
+use codex_runtime_test_support::fixture::{FixtureRuntime, integrity, noise, sha256_hex};
 use codex_runtime_test_support::http::TestServer;
 use serde_json::{Value, json};
 
@@ -52,6 +52,11 @@ fn update(env: &Env, server: &TestServer, extra: &[&str]) -> std::process::Outpu
     cmd.output().unwrap()
 }
 
+/// The block pins of an artifact, computed here independently: the sha256 of each 8 MiB.
+fn blocks(artifact: &[u8]) -> Value {
+    json!({"size": 8 << 20, "sha256": artifact.chunks(8 << 20).map(sha256_hex).collect::<Vec<_>>()})
+}
+
 /// The sum of a zip's member sizes, as Python's zipfile reads them.
 fn zip_unpacked_size(bytes: &[u8], dir: &std::path::Path) -> u64 {
     let path = dir.join("probe.whl");
@@ -89,6 +94,8 @@ fn update_recomputes_the_manifest_from_the_registries() {
     for f in &six.fixtures {
         let t = &mut expected["targets"][&f.runtime.target];
         t["artifacts"]["wheel"]["unpacked_size"] = zip_unpacked_size(&f.wheel, env.dir.path()).into();
+        t["artifacts"]["npm"]["blocks"] = blocks(&f.npm);
+        t["artifacts"]["wheel"]["blocks"] = blocks(&f.wheel);
         let github = f.runtime.github_tgz();
         t["artifacts"]["github"]["sha256"] = sha256_hex(&github).into();
         t["artifacts"]["github"]["size"] = github.len().into();
@@ -119,6 +126,34 @@ fn update_recomputes_the_manifest_from_the_registries() {
         &mirror,
     ]);
     assert_code(&installed, 0);
+}
+
+#[test]
+fn update_pins_each_8_mib_block_of_the_npm_tarball_and_the_wheel() {
+    let env = Env::new();
+    let mut six = SixTargets::new();
+    // Incompressible bytes make both artifacts of one target span two blocks.
+    let big = FixtureRuntime::new("0.163.0", "0.163.0", LINUX, "linux-x64", "manylinux_2_17_x86_64")
+        .with_file("codex-resources/big", &noise(9 << 20, 7));
+    let linux = six.fixtures.iter_mut().find(|f| f.runtime.target == LINUX).unwrap();
+    *linux = Fixture::of(big, "stable");
+    let server = TestServer::start();
+    serve(&server, &six, &[], &[]);
+
+    let output = update(&env, &server, &["--no-github"]);
+    assert_code(&output, 0);
+    let got: Value = serde_json::from_slice(&output.stdout).unwrap();
+    for f in &six.fixtures {
+        let artifacts = &got["targets"][&f.runtime.target]["artifacts"];
+        assert_eq!(artifacts["npm"]["blocks"], blocks(&f.npm), "{}", f.runtime.target);
+        assert_eq!(artifacts["wheel"]["blocks"], blocks(&f.wheel), "{}", f.runtime.target);
+    }
+    let linux = &got["targets"][LINUX]["artifacts"];
+    for artifact in ["npm", "wheel"] {
+        let pinned = linux[artifact]["blocks"]["sha256"].as_array().unwrap();
+        assert_eq!(pinned.len(), 2, "{artifact}: {pinned:?}");
+        assert_ne!(pinned[0], pinned[1], "{artifact}");
+    }
 }
 
 #[test]

@@ -5,8 +5,10 @@
 //! plain index serves) for the wheel and its sha256, and GitHub for the release asset when it
 //! is reachable. Each artifact is downloaded (streamed to a scratch file while hashing) and
 //! checked against what its registry claims, then opened: its `codex-package.json` must name
-//! the version and target, and the entrypoint must be byte-identical in every artifact. The
-//! result is written with [`Manifest::to_json`], the repository's deterministic format.
+//! the version and target, and the entrypoint must be byte-identical in every artifact. The npm
+//! tarball and the wheel also get their block pins: the sha256 of each
+//! [`BlockPins::DEFAULT_SIZE`] block of the file. The result is written with
+//! [`Manifest::to_json`], the repository's deterministic format.
 //!
 //! A target with no artifact on any source fails the update, named with what each source said;
 //! an artifact missing for a target that has others (a wheel not published) is a note.
@@ -26,10 +28,12 @@ use serde::Deserialize;
 
 use crate::Error;
 use crate::cache::{Cache, CacheError};
-use crate::digest::{Digests, Hasher, Sha256};
+use crate::digest::{Digests, Hasher, Sha256, block_sha256s};
 use crate::http::{Http, HttpError, RedactedUrl, join};
 use crate::install::error_chain;
-use crate::manifest::{Artifacts, Channel, FilePin, GithubArtifact, Manifest, NpmArtifact, TargetPins, WheelArtifact};
+use crate::manifest::{
+    Artifacts, BlockPins, Channel, FilePin, GithubArtifact, Manifest, NpmArtifact, TargetPins, WheelArtifact,
+};
 use crate::reporter::Reporter;
 use crate::target::Target;
 use crate::version::RuntimeVersion;
@@ -310,8 +314,9 @@ impl Ctx<'_> {
         }
         reporter.target_step(target, &format!("inspecting {file}"));
         let seen = inspect_tar(&path, &self.request.version, target).map_err(|e| mismatch(&file, &url, e));
+        let blocks = block_pins(&path);
         let _ = std::fs::remove_file(&path);
-        let seen = seen?;
+        let (seen, blocks) = (seen?, blocks?);
         let artifact = NpmArtifact {
             package: NPM_PACKAGE.into(),
             version,
@@ -321,7 +326,7 @@ impl Ctx<'_> {
             size: digests.size,
             unpacked_size: seen.unpacked_size,
             entries: seen.entries,
-            blocks: None,
+            blocks: Some(blocks),
         };
         Ok(Some(Fetch::Found((artifact, seen))))
     }
@@ -357,8 +362,9 @@ impl Ctx<'_> {
         }
         reporter.target_step(target, &format!("inspecting {file}"));
         let seen = inspect_zip(&path, &self.request.version, target).map_err(|e| mismatch(&file, &url, e));
+        let blocks = block_pins(&path);
         let _ = std::fs::remove_file(&path);
-        let seen = seen?;
+        let (seen, blocks) = (seen?, blocks?);
         let artifact = WheelArtifact {
             distribution: DISTRIBUTION.into(),
             version: pep440,
@@ -367,7 +373,7 @@ impl Ctx<'_> {
             size: digests.size,
             unpacked_size: seen.unpacked_size,
             entries: seen.entries,
-            blocks: None,
+            blocks: Some(blocks),
         };
         Ok(Some(Fetch::Found((artifact, seen))))
     }
@@ -440,6 +446,15 @@ impl Ctx<'_> {
         }
         Ok(Fetch::Found(digests))
     }
+}
+
+/// The sha256 of each [`BlockPins::DEFAULT_SIZE`] block of a downloaded artifact.
+fn block_pins(path: &Path) -> Result<BlockPins, TargetError> {
+    let size = BlockPins::DEFAULT_SIZE;
+    File::open(path)
+        .and_then(|file| block_sha256s(file, size))
+        .map(|sha256| BlockPins { size, sha256 })
+        .map_err(|e| TargetError::Unavailable(format!("cannot read {}: {e}", path.display())))
 }
 
 fn github_asset(target: Target) -> String {
