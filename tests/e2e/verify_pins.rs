@@ -612,6 +612,78 @@ fn online_checks_find_drift_per_target_and_source_and_rehash_finds_bad_bytes() {
     assert!(failed.iter().all(|f| f.0 == "pypi metadata" && f.2 == "unavailable"), "{failed:?}");
 }
 
+#[test]
+fn rehash_checks_each_pinned_block_and_names_the_first_that_differs() {
+    const X64: &str = "x86_64-unknown-linux-musl";
+    const BLOCK: usize = fixture::FIXTURE_BLOCK_SIZE;
+    let env = Env::new();
+    let mut six = SixTargets::new(None);
+    // Linux x64's npm tarball and wheel span four 64 KiB blocks each (the last one shorter);
+    // fixture manifests pin every block.
+    let (runtime, npm, wheel) = &mut six.runtimes[0];
+    *runtime = runtime.clone().with_file("codex-resources/big", &fixture::noise(200_000, 3));
+    (*npm, *wheel) = (runtime.npm_tgz(), runtime.wheel());
+    six.manifest["targets"][X64] = runtime.manifest_target(npm, wheel);
+    let (npm, wheel) = (npm.clone(), wheel.clone());
+    for artifact in ["npm", "wheel"] {
+        let pinned = &six.manifest["targets"][X64]["artifacts"][artifact]["blocks"];
+        assert_eq!(pinned["size"], BLOCK, "{artifact}");
+        assert_eq!(pinned["sha256"].as_array().unwrap().len(), 4, "{artifact}");
+    }
+    let manifest = env.manifest(&six.manifest);
+
+    let server = TestServer::start();
+    six.serve(&server);
+    let out = online(&env, &server, &manifest, None, true);
+    assert_code(&out, 0);
+    let doc = stdout_json(&out);
+    for name in ["npm artifact", "pypi artifact"] {
+        let check = doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name && c["subject"].as_str().unwrap().contains(X64));
+        let message = check.unwrap()["message"].as_str().unwrap();
+        assert!(message.ends_with("hash to the pins, each of its 4 blocks too"), "{name}: {message}");
+    }
+
+    // One byte of the tarball's third block differs: the sha256 fails, and block 2 is named.
+    let mut tampered = npm.clone();
+    tampered[150_000] ^= 1;
+    server.add("/registry/@openai/codex/-/codex-0.163.0-linux-x64.tgz", tampered.clone());
+    let out = online(&env, &server, &manifest, None, true);
+    assert_code(&out, 4);
+    let doc = stdout_json(&out);
+    assert_eq!(failures(&doc), failure("npm artifact", &format!("stable {X64} npm"), "digest"));
+    let message = failed_check(&doc)["message"].as_str().unwrap();
+    let block = format!(
+        "block 2 (bytes 131072..196608) is the first that differs: expected {}, got {}",
+        sha256_hex(&npm[2 * BLOCK..3 * BLOCK]),
+        sha256_hex(&tampered[2 * BLOCK..3 * BLOCK])
+    );
+    assert!(message.contains(&format!("sha256 mismatch: expected {}", sha256_hex(&npm))), "{message}");
+    assert!(message.contains(&block), "{message}");
+
+    // The wheel is the pinned one but its last block's pin is not: the pins are named wrong.
+    let mut value = six.manifest.clone();
+    value["targets"][X64]["artifacts"]["wheel"]["blocks"]["sha256"][3] = sha256_hex(b"another block").into();
+    let manifest = env.manifest(&value);
+    let server = TestServer::start();
+    six.serve(&server);
+    let out = online(&env, &server, &manifest, None, true);
+    assert_code(&out, 4);
+    let doc = stdout_json(&out);
+    assert_eq!(failures(&doc), failure("pypi artifact", &format!("stable {X64} wheel"), "digest"));
+    let message = failed_check(&doc)["message"].as_str().unwrap();
+    let block = format!(
+        "block pins mismatch: block 3 (bytes 196608..{}) is the first that differs: expected {}, got {}",
+        wheel.len(),
+        sha256_hex(b"another block"),
+        sha256_hex(&wheel[3 * BLOCK..])
+    );
+    assert!(message.contains(&block), "{message}");
+}
+
 /// `verify-pins --online` against the registry and index a [`SixTargets`] serves (or another
 /// index).
 fn online(env: &Env, server: &TestServer, manifest: &str, index: Option<&str>, rehash: bool) -> std::process::Output {

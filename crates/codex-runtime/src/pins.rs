@@ -6,7 +6,7 @@
 //! all six targets, distinct entrypoints, the channel's kind of version), [`check_pyproject`]
 //! and [`check_package_json`] (the SDK pins name exactly the channel's version). Online:
 //! [`check_online`] re-fetches the npm registry's and the PyPI index's metadata and, with
-//! `rehash`, the artifacts themselves.
+//! `rehash`, the artifacts themselves (and, where they are pinned, checks each block).
 //!
 //! ```
 //! use codex_runtime::pins::{self, Report};
@@ -27,10 +27,10 @@ use std::io::{self, Read};
 use serde::Serialize;
 use serde::ser::SerializeStruct;
 
-use crate::digest::{Hasher, Integrity, Sha256};
+use crate::digest::{Hasher, Integrity, Sha256, block_sha256s};
 use crate::download::{DownloadError, NetworkOptions, TryError};
 use crate::http::{Http, HttpError, RedactedUrl, join, redact};
-use crate::manifest::{Channel, Manifest, ManifestError, NpmArtifact, WheelArtifact};
+use crate::manifest::{BlockPins, Channel, Manifest, ManifestError, NpmArtifact, WheelArtifact};
 use crate::pypi::{self, IndexError, IndexFile};
 use crate::target::Target;
 use crate::version::RuntimeVersion;
@@ -535,7 +535,8 @@ pub struct Online<'a> {
 
 /// Re-fetch the published metadata of every artifact the manifest pins (the npm registry's
 /// `dist.integrity` and `dist.tarball`, the PyPI index's sha256 and size) and compare it with
-/// the pins; with `rehash`, download the artifacts too and hash them while streaming.
+/// the pins; with `rehash`, download the artifacts too and hash them (and each pinned block)
+/// while streaming.
 pub fn check_online(manifest: &Manifest, online: &Online<'_>, report: &mut Report) {
     let npm_pins: Vec<(Target, &NpmArtifact)> =
         manifest.targets.iter().filter_map(|(t, p)| Some((*t, p.artifacts.npm.as_ref()?))).collect();
@@ -614,7 +615,12 @@ impl NpmRegistry<'_> {
         let mut checks = vec![Check::new(name, subject.clone(), verdict, message)];
         if rehash && !tarball.is_empty() {
             let url = RedactedUrl::new(tarball);
-            let expected = Expected { sha256: pin.sha256, integrity: Some(&pin.integrity), size: pin.size };
+            let expected = Expected {
+                sha256: pin.sha256,
+                integrity: Some(&pin.integrity),
+                size: pin.size,
+                blocks: pin.blocks.as_ref(),
+            };
             checks.push(rehash_artifact(self.http, &url, &expected, "npm artifact", subject));
         }
         checks
@@ -699,7 +705,7 @@ fn check_wheel(
     };
     let mut checks = vec![Check::new(name, subject.clone(), verdict, message)];
     if let (true, Some(url)) = (rehash, url) {
-        let expected = Expected { sha256: pin.sha256, integrity: None, size: pin.size };
+        let expected = Expected { sha256: pin.sha256, integrity: None, size: pin.size, blocks: pin.blocks.as_ref() };
         checks.push(rehash_artifact(http, &url, &expected, "pypi artifact", subject));
     }
     checks
@@ -709,9 +715,11 @@ struct Expected<'a> {
     sha256: Sha256,
     integrity: Option<&'a Integrity>,
     size: u64,
+    blocks: Option<&'a BlockPins>,
 }
 
-/// Download an artifact, hashing it as it streams by, and compare with its pins.
+/// Download an artifact, hashing it (and each block, when blocks are pinned) as it streams by,
+/// and compare with its pins.
 fn rehash_artifact(
     http: &Http,
     url: &RedactedUrl,
@@ -720,7 +728,7 @@ fn rehash_artifact(
     subject: String,
 ) -> Check {
     let unavailable = |reason: String| Check::new(name, subject.clone(), Verdict::Unavailable, reason);
-    let (_, mut reader) = match http.get(url) {
+    let (_, reader) = match http.get(url) {
         Ok(r) => r,
         Err(HttpError::NotFound) => {
             return Check::new(name, subject.clone(), Verdict::Drift, format!("GET {url}: the artifact is gone (404)"));
@@ -728,9 +736,17 @@ fn rehash_artifact(
         Err(e) => return unavailable(format!("GET {url}: {e}")),
     };
     let mut hasher = Hasher::new(expected.integrity.is_some());
-    if let Err(e) = io::copy(&mut reader, &mut hasher) {
-        return unavailable(format!("GET {url}: the download broke off after {} bytes: {e}", hasher.size()));
-    }
+    let mut hashing = HashingReader { inner: reader, hasher: &mut hasher };
+    let streamed = match expected.blocks {
+        Some(pins) => block_sha256s(&mut hashing, pins.size).map(Some),
+        None => io::copy(&mut hashing, &mut io::sink()).map(|_| None),
+    };
+    let blocks = match streamed {
+        Ok(blocks) => blocks,
+        Err(e) => {
+            return unavailable(format!("GET {url}: the download broke off after {} bytes: {e}", hasher.size()));
+        }
+    };
     let got = hasher.finish();
     let problem = if got.size != expected.size {
         Some(format!("size mismatch: expected {} bytes, got {}", expected.size, got.size))
@@ -743,10 +759,55 @@ fn rehash_artifact(
     } else {
         None
     };
+    let block = match (expected.blocks, &blocks) {
+        (Some(pins), Some(got_blocks)) => first_differing_block(pins, expected.size, got_blocks, got.size),
+        _ => None,
+    };
+    let problem = match (problem, block) {
+        (Some(p), Some(b)) => Some(format!("{p}; {b}")),
+        // The bytes are the pinned ones, so the block pins themselves are wrong.
+        (None, Some(b)) => Some(format!("block pins mismatch: {b}")),
+        (p, None) => p,
+    };
     match problem {
         Some(p) => Check::new(name, subject, Verdict::Digest, format!("{url}: {p}")),
-        None => Check::new(name, subject, Verdict::Ok, format!("{} bytes from {url} hash to the pins", got.size)),
+        None => {
+            let blocks = match expected.blocks {
+                Some(pins) if pins.sha256.len() == 1 => ", its one block too".to_owned(),
+                Some(pins) => format!(", each of its {} blocks too", pins.sha256.len()),
+                None => String::new(),
+            };
+            Check::new(name, subject, Verdict::Ok, format!("{} bytes from {url} hash to the pins{blocks}", got.size))
+        }
     }
+}
+
+/// Feeds every byte read through it to a [`Hasher`].
+struct HashingReader<'a, R> {
+    inner: R,
+    hasher: &'a mut Hasher,
+}
+
+impl<R: Read> Read for HashingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// The first block whose digest differs from its pin (or that only one side has), named by its
+/// index in `blocks.sha256` and its byte range (end exclusive) in the artifact that has it.
+fn first_differing_block(pins: &BlockPins, pinned_size: u64, got: &[Sha256], got_size: u64) -> Option<String> {
+    let index = (0..pins.sha256.len().max(got.len())).find(|&i| pins.sha256.get(i) != got.get(i))?;
+    let start = index as u64 * pins.size;
+    let end = (start + pins.size).min(if index < pins.sha256.len() { pinned_size } else { got_size });
+    let digest = |d: Option<&Sha256>| d.map_or_else(|| "nothing".to_owned(), Sha256::to_string);
+    Some(format!(
+        "block {index} (bytes {start}..{end}) is the first that differs: expected {}, got {}",
+        digest(pins.sha256.get(index)),
+        digest(got.get(index))
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -833,6 +894,57 @@ mod tests {
         ];
         for (field, name, subject) in cases {
             assert_eq!(classify_field(field, "m.json"), (name, subject.to_owned()), "{field}");
+        }
+    }
+
+    #[test]
+    fn the_first_differing_block_is_named_by_index_and_byte_range() {
+        let d = |b: u8| Sha256([b; 32]);
+        let pins = BlockPins { size: 65536, sha256: vec![d(0), d(1), d(2)] };
+        let size = 2 * 65536 + 100;
+        let cases: Vec<(&str, Vec<Sha256>, u64, Option<String>)> = vec![
+            ("all match", vec![d(0), d(1), d(2)], size, None),
+            (
+                "the middle one",
+                vec![d(0), d(9), d(9)],
+                size,
+                Some(format!(
+                    "block 1 (bytes 65536..131072) is the first that differs: expected {}, got {}",
+                    d(1),
+                    d(9)
+                )),
+            ),
+            (
+                "the short last one",
+                vec![d(0), d(1), d(9)],
+                size,
+                Some(format!(
+                    "block 2 (bytes 131072..131172) is the first that differs: expected {}, got {}",
+                    d(2),
+                    d(9)
+                )),
+            ),
+            (
+                "one missing",
+                vec![d(0), d(1)],
+                2 * 65536,
+                Some(format!(
+                    "block 2 (bytes 131072..131172) is the first that differs: expected {}, got nothing",
+                    d(2)
+                )),
+            ),
+            (
+                "one too many",
+                vec![d(0), d(1), d(2), d(3)],
+                size + 65536,
+                Some(format!(
+                    "block 3 (bytes 196608..196708) is the first that differs: expected nothing, got {}",
+                    d(3)
+                )),
+            ),
+        ];
+        for (what, got, got_size, expected) in cases {
+            assert_eq!(first_differing_block(&pins, size, &got, got_size), expected, "{what}");
         }
     }
 
