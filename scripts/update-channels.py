@@ -4,10 +4,11 @@
 For every target of a channel this fetches the npm platform tarball (`npm pack`) and the
 PyPI runtime wheel (`pip download`) with the ordinary package clients, so the registries and
 indexes come from the user's own npm and pip configuration. Every artifact is hashed by
-streaming (sha256 and size; for npm also the sha512 integrity, checked against npm's), opened,
-and its runtime root (the directory holding `codex-package.json`) checked: `version` must be the
-channel version, `target` the triple, and the entrypoint must be byte-identical in the npm
-tarball and the wheel. The manifest is written byte for byte deterministically.
+streaming (sha256, size and the sha256 of each 8 MiB block; for npm also the sha512 integrity,
+checked against npm's), opened, and its runtime root (the directory holding
+`codex-package.json`) checked: `version` must be the channel version, `target` the triple, and
+the entrypoint must be byte-identical in the npm tarball and the wheel. The manifest is written
+byte for byte deterministically, as `codex-runtime channel update --no-github` writes it.
 
 Usage:
     python3 scripts/update-channels.py [--channel stable|alpha|all] [--download-dir DIR] [--check]
@@ -62,6 +63,9 @@ TARGETS = [
 ]
 
 CHUNK = 1 << 20
+# The block size of the manifest's `blocks` pins (`BlockPins::DEFAULT_SIZE`, what `channel update`
+# pins).
+BLOCK_SIZE = 8 << 20
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # pip's messages when the requested wheel simply is not published.
@@ -117,17 +121,29 @@ def wheel_file_name(distribution: str, version: str, tag: str) -> str:
     return f"{distribution.replace('-', '_')}-{version}-py3-none-{tag}.whl"
 
 
-def hash_file(path: Path) -> tuple[str, str, int]:
-    """Stream a file: (sha256 hex, sha512 SRI integrity, size)."""
+@dataclass
+class Hashes:
+    sha256: str
+    integrity: str  # sha512 SRI
+    size: int
+    blocks: list[str]  # the sha256 of each BLOCK_SIZE block, the last one shorter
+
+
+def hash_file(path: Path) -> Hashes:
+    """Stream a file one block at a time."""
     h256 = hashlib.sha256()
     h512 = hashlib.sha512()
     size = 0
+    blocks = []
     with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            h256.update(chunk)
-            h512.update(chunk)
-            size += len(chunk)
-    return h256.hexdigest(), "sha512-" + base64.b64encode(h512.digest()).decode("ascii"), size
+        # A buffered read of a regular file returns the whole block unless the file ends.
+        while block := f.read(BLOCK_SIZE):
+            h256.update(block)
+            h512.update(block)
+            blocks.append(hashlib.sha256(block).hexdigest())
+            size += len(block)
+    integrity = "sha512-" + base64.b64encode(h512.digest()).decode("ascii")
+    return Hashes(h256.hexdigest(), integrity, size, blocks)
 
 
 def hash_stream(f) -> tuple[str, int]:
@@ -163,6 +179,15 @@ def sha512_of_integrity(integrity: str) -> str | None:
 
 
 def npm_view_integrity(spec: str) -> str:
+    # A published version's integrity never changes, so npm's cache answers when it can; only
+    # what the cache does not hold is asked of the registry.
+    r = run(["npm", "view", "--offline", spec, "dist.integrity", "--json"])
+    try:
+        value = json.loads(r.stdout) if r.returncode == 0 else None
+    except json.JSONDecodeError:
+        value = None
+    if isinstance(value, str) and value:
+        return value
     r = run(["npm", "view", spec, "dist.integrity", "--json"])
     if r.returncode != 0:
         raise Fail(f"`npm view {spec} dist.integrity` failed (exit {r.returncode}):\n{tail(r.stderr)}")
@@ -175,7 +200,7 @@ def npm_view_integrity(spec: str) -> str:
     return value
 
 
-def fetch_npm(version: str, ddir: Path) -> tuple[Path, str, str, tuple | None]:
+def fetch_npm(version: str, ddir: Path) -> tuple[Path, str, str, Hashes | None]:
     """Download (or reuse) one npm platform tarball.
 
     Returns (path, npm's integrity, how, the file's hashes when they were already computed)."""
@@ -184,7 +209,7 @@ def fetch_npm(version: str, ddir: Path) -> tuple[Path, str, str, tuple | None]:
     if expected.is_file():
         integrity = npm_view_integrity(spec)
         hashes = hash_file(expected)
-        if hashes[1] == sha512_of_integrity(integrity):
+        if hashes.integrity == sha512_of_integrity(integrity):
             return expected, integrity, "reused", hashes
         log(f"{expected.name}: cached file does not match npm's integrity; downloading again")
     tmp = Path(tempfile.mkdtemp(prefix=".npm-pack-", dir=ddir))
@@ -267,6 +292,7 @@ class Artifact:
     sha256: str
     size: int
     integrity: str | None
+    blocks: list[str]
     inspected: Inspected
     notes: list[str] = field(default_factory=list)
 
@@ -413,11 +439,11 @@ def npm_job(version: str, suffix: str, triple: str, entrypoint: str, ddir: Path)
     t0 = time.monotonic()
     path, npm_integrity, how, hashes = fetch_npm(npm_version, ddir)
     t1 = time.monotonic()
-    sha256, integrity, size = hashes or hash_file(path)
-    if integrity != sha512_of_integrity(npm_integrity):
-        raise Fail(f"{path.name}: sha512 is {integrity}, npm says {npm_integrity}")
+    h = hashes or hash_file(path)
+    if h.integrity != sha512_of_integrity(npm_integrity):
+        raise Fail(f"{path.name}: sha512 is {h.integrity}, npm says {npm_integrity}")
     inspected = inspect_tar(path)
-    a = Artifact("npm", path, sha256, size, integrity, inspected)
+    a = Artifact("npm", path, h.sha256, h.size, h.integrity, h.blocks, inspected)
     check_package(a, version, triple, entrypoint, f"package/vendor/{triple}")
     log(f"npm   {npm_version}: {how} in {t1 - t0:.1f}s, checked in {time.monotonic() - t1:.1f}s")
     return a
@@ -431,9 +457,9 @@ def wheel_job(version: str, tag: str, triple: str, entrypoint: str, ddir: Path) 
     if path is None:
         log(f"wheel {WHEEL_DISTRIBUTION}=={wversion} {tag}: not published; no wheel for {triple}")
         return None
-    sha256, _, size = hash_file(path)
+    h = hash_file(path)
     inspected = inspect_zip(path)
-    a = Artifact("wheel", path, sha256, size, None, inspected)
+    a = Artifact("wheel", path, h.sha256, h.size, None, h.blocks, inspected)
     check_package(a, version, triple, entrypoint, "codex_cli_bin")
     log(f"wheel {wversion} {tag}: {how} in {t1 - t0:.1f}s, checked in {time.monotonic() - t1:.1f}s")
     return a
@@ -465,6 +491,7 @@ def target_entry(channel: str, version: str, triple: str, suffix: str, entrypoin
             "size": npm.size,
             "unpacked_size": npm.inspected.unpacked_size,
             "entries": npm.inspected.entries,
+            "blocks": {"size": BLOCK_SIZE, "sha256": npm.blocks},
         },
     }
     if wheel is not None:
@@ -476,6 +503,7 @@ def target_entry(channel: str, version: str, triple: str, suffix: str, entrypoin
             "size": wheel.size,
             "unpacked_size": wheel.inspected.unpacked_size,
             "entries": wheel.inspected.entries,
+            "blocks": {"size": BLOCK_SIZE, "sha256": wheel.blocks},
         }
     artifacts["github"] = {
         "tag": f"{GITHUB_TAG_PREFIX}{version}",
