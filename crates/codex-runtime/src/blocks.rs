@@ -217,30 +217,31 @@ impl Read for VerifiedReader<'_> {
         if buf.is_empty() || self.pos >= self.stream.size {
             return Ok(0);
         }
-        let available = {
-            let mut state = self.stream.lock();
-            // Bounded: every change of the state is notified, and the download side always
-            // ends by completing the bytes or breaking the stream off.
-            loop {
-                if state.broken {
-                    return Err(io::Error::other("the download stopped or restarted"));
-                }
-                if self.file.is_none() {
-                    self.file = state.file.take();
-                }
-                if self.file.is_some() && state.verified > self.pos {
-                    break state.verified - self.pos;
-                }
-                if state.ended {
-                    let message = format!("the download ended at byte {}, short of the artifact's end", state.verified);
-                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, message));
-                }
-                state = self.stream.changed.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = self.stream.lock();
+        // Bounded: every change of the state is notified, and the download side always ends by
+        // completing the bytes or breaking the stream off.
+        let available = loop {
+            if state.broken {
+                return Err(io::Error::other("the download stopped or restarted"));
             }
+            if self.file.is_none() {
+                self.file = state.file.take();
+            }
+            if self.file.is_some() && state.verified > self.pos {
+                break state.verified - self.pos;
+            }
+            if state.ended {
+                let message = format!("the download ended at byte {}, short of the artifact's end", state.verified);
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, message));
+            }
+            state = self.stream.changed.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
         };
+        // Read with the lock held: a restart breaks the stream off (under the lock) before it
+        // truncates the file, so no read ever sees bytes of the new try.
         let want = buf.len().min(available.try_into().unwrap_or(usize::MAX));
         let file = self.file.as_mut().expect("taken above");
         let n = file.read(&mut buf[..want])?;
+        drop(state);
         if n == 0 {
             return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the download's file is shorter than verified"));
         }

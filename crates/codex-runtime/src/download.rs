@@ -444,33 +444,28 @@ pub fn discard_partial(cache: &Cache, artifact: &ArtifactPin) {
 fn copy(body: &mut dyn Read, sink: &mut Sink<'_>, limit: u64, reporter: &dyn Reporter) -> Result<(), DownloadError> {
     const CHUNK: usize = 256 * 1024;
     let start = sink.hasher.size();
-    // sha512 (npm's integrity) is fed here, sha256 by the writer: two hashes of 160 MB would
-    // otherwise be the slowest step of a download.
+    // sha512 (npm's integrity) and the block check are fed here, sha256 by the writer: the
+    // hashes of 160 MB would otherwise be the slowest step of a download.
     let mut sha512 = sink.hasher.take_sha512();
     let Sink { path, file, hasher, blocks, stream, .. } = sink;
     let stream = *stream;
-    let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(8);
+    // Each buffer goes with how many bytes are verified once it is written.
+    let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, u64)>(8);
     let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
     for _ in 0..10 {
         empty_tx.send(vec![0u8; CHUNK]).expect("the receiver is alive");
     }
     let result = std::thread::scope(|scope| {
         let writer = scope.spawn(move || -> Result<(), DownloadError> {
-            for buf in full_rx {
+            for (buf, verified) in full_rx {
                 hasher.update(&buf);
                 file.write_all(&buf).map_err(|source| CacheError::Io {
                     action: "write",
                     path: path.clone(),
                     source,
                 })?;
-                if let Some(blocks) = blocks.as_mut() {
-                    let before = blocks.verified();
-                    blocks.update(&buf)?;
-                    if let Some(stream) = stream
-                        && blocks.verified() > before
-                    {
-                        stream.advance(blocks.verified());
-                    }
+                if let Some(stream) = stream {
+                    stream.advance(verified);
                 }
                 // The receiver may have stopped already; then the buffer is simply dropped.
                 let _ = empty_tx.send(buf);
@@ -502,8 +497,13 @@ fn copy(body: &mut dyn Read, sink: &mut Sink<'_>, limit: u64, reporter: &dyn Rep
             if let Some(h) = &mut sha512 {
                 sha2::Digest::update(h, &buf);
             }
+            let verified = match blocks.as_mut().map(|b| b.update(&buf).map(|()| b.verified())) {
+                Some(Err(bad)) => break Err(bad.into()),
+                Some(Ok(verified)) => verified,
+                None => 0,
+            };
             reporter.download_progress(n as u64);
-            if full_tx.send(buf).is_err() {
+            if full_tx.send((buf, verified)).is_err() {
                 break Ok(());
             }
         };
