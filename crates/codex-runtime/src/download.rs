@@ -287,7 +287,7 @@ impl<'s> Sink<'s> {
                     let mut hasher = Hasher::new(sha512);
                     io::copy(&mut (&mut file).take(keep), &mut hasher).map_err(CacheError::io("read", &path))?;
                     let len = hasher.size();
-                    file.set_len(len).map_err(CacheError::io("truncate", &path))?;
+                    truncate(&file, &path, len)?;
                     file.seek(io::SeekFrom::Start(len)).map_err(CacheError::io("seek", &path))?;
                     if len > 0 {
                         tracing::info!("resuming {} from byte {len}", artifact.file);
@@ -323,7 +323,7 @@ impl<'s> Sink<'s> {
             // What the reader has had may not be what the new bytes will be.
             stream.break_off();
         }
-        self.file.set_len(0).map_err(CacheError::io("truncate", &self.path))?;
+        truncate(&self.file, &self.path, 0)?;
         self.file.seek(io::SeekFrom::Start(0)).map_err(CacheError::io("seek", &self.path))?;
         self.hasher = Hasher::new(self.sha512);
         if let Some(blocks) = &mut self.blocks {
@@ -335,6 +335,17 @@ impl<'s> Sink<'s> {
     fn discard(self) {
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// Cut `file` to `len` bytes, only when it is longer: on ext4, truncating a file to zero (even
+/// an empty one) makes closing it start writing all of it back, which stalls the install for
+/// tens of milliseconds per 100 MB.
+fn truncate(file: &File, path: &Path, len: u64) -> Result<(), CacheError> {
+    let current = file.metadata().map_err(CacheError::io("inspect", path))?.len();
+    if current > len {
+        file.set_len(len).map_err(CacheError::io("truncate", path))?;
+    }
+    Ok(())
 }
 
 fn fs_create_dir_all(dir: &Path) -> Result<(), CacheError> {
