@@ -1,4 +1,4 @@
-//! Block pins: a tarball extracted from its verified blocks while it downloads, a bad block
+//! Block pins: a tarball or a wheel extracted from its verified blocks while it downloads, a bad block
 //! that stops the download and is named, a resumed file that keeps only its good blocks, and a
 //! restart that falls back to extracting the verified file. The fixture's tarball carries
 //! incompressible noise so that it spans several of the fixture manifests' 64 KiB blocks.
@@ -62,6 +62,29 @@ fn a_tarball_is_extracted_from_its_verified_blocks_while_it_downloads() {
     assert_eq!(installed_large_file(&env), noise(10 * BLOCK, 7));
     assert!(!part_file(&env, &fixture).exists());
     assert!(env.cache_listing().iter().all(|p| !p.starts_with("tmp/install-")), "{:?}", env.cache_listing());
+}
+
+#[test]
+fn a_wheel_is_extracted_from_its_verified_blocks_while_it_downloads() {
+    let (env, fixture, server) = (Env::new(), large(), TestServer::start());
+    assert!(fixture.wheel.len() > 10 * BLOCK);
+    let path = format!("/mirror/{}", fixture.runtime.wheel_file_name());
+    server.add(&path, fixture.wheel.clone());
+    server.fault(&path, Fault::Trickle { chunk: BLOCK / 2, delay_ms: 10 });
+
+    let out = install(&env, &fixture, &format!("{}/mirror", server.url()));
+    assert_code(&out, 0);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(STREAMED), "{stderr}");
+    assert_eq!(installed_large_file(&env), noise(10 * BLOCK, 7));
+    // The exec bits come from the central directory, read last.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let root = env.cache().join("runtimes/0.163.0").join(LINUX);
+        let mode = |p: &str| std::fs::metadata(root.join(p)).unwrap().permissions().mode() & 0o777;
+        assert_eq!((mode("bin/codex"), mode("codex-resources/large.bin")), (0o755, 0o644));
+    }
 }
 
 #[test]

@@ -3,9 +3,9 @@
 //! When a manifest pins the sha256 of each block of an artifact ([`BlockPins`]), the download
 //! checks every block as soon as its last byte is written. A bad block stops the download at
 //! once, and a resumed download keeps only the blocks that still match. A [`VerifiedStream`]
-//! publishes how many bytes have passed; its [`VerifiedReader`] hands out exactly those bytes
-//! and waits for more, so a tarball is extracted while it downloads without extraction ever
-//! reading a byte that has not been verified against the trusted pins.
+//! publishes how many bytes have passed; its [`VerifiedReader`]s hand out exactly those bytes,
+//! from any offset, and wait for more, so an artifact is extracted while it downloads without
+//! extraction ever reading a byte that has not been verified against the trusted pins.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -120,8 +120,8 @@ impl Blocks {
     }
 }
 
-/// How far a download has got in verified bytes, shared with the one [`VerifiedReader`] that
-/// consumes them. The download side calls [`VerifiedStream::open`] once it has a file,
+/// How far a download has got in verified bytes, shared with the [`VerifiedReader`]s that
+/// consume them. The download side calls [`VerifiedStream::open`] once it has a file,
 /// [`VerifiedStream::advance`] as blocks pass, [`VerifiedStream::break_off`] when the bytes
 /// already handed out are no longer the ones it will finish with (a failure, or a restart), and
 /// [`VerifiedStream::end`] when no more bytes will come.
@@ -132,7 +132,7 @@ pub struct VerifiedStream {
 }
 
 struct Shared {
-    /// A read handle on the download's file, taken by the reader.
+    /// A read handle on the download's file; readers read from clones of it, by offset.
     file: Option<File>,
     opened: bool,
     verified: u64,
@@ -189,8 +189,17 @@ impl VerifiedStream {
         self.lock().broken
     }
 
-    pub fn reader(&self) -> VerifiedReader<'_> {
-        VerifiedReader { stream: self, file: None, pos: 0 }
+    /// A reader of the verified bytes from `offset` on.
+    pub fn reader_at(&self, offset: u64) -> VerifiedReader<'_> {
+        VerifiedReader { stream: self, file: None, pos: offset }
+    }
+}
+
+impl crate::extract::Growing for VerifiedStream {
+    type Reader<'a> = VerifiedReader<'a>;
+
+    fn reader_at(&self, offset: u64) -> VerifiedReader<'_> {
+        VerifiedStream::reader_at(self, offset)
     }
 }
 
@@ -204,8 +213,8 @@ impl Drop for EndOnDrop<'_> {
     }
 }
 
-/// Reads the verified bytes of a download in order, waiting for more until the whole artifact
-/// is read. Fails once the stream is broken off.
+/// Reads the verified bytes of a download in order from an offset, waiting for more until the
+/// whole artifact is read. Fails once the stream is broken off.
 pub struct VerifiedReader<'a> {
     stream: &'a VerifiedStream,
     file: Option<File>,
@@ -224,8 +233,10 @@ impl Read for VerifiedReader<'_> {
             if state.broken {
                 return Err(io::Error::other("the download stopped or restarted"));
             }
-            if self.file.is_none() {
-                self.file = state.file.take();
+            if self.file.is_none()
+                && let Some(file) = &state.file
+            {
+                self.file = Some(file.try_clone()?);
             }
             if self.file.is_some() && state.verified > self.pos {
                 break state.verified - self.pos;
@@ -239,8 +250,8 @@ impl Read for VerifiedReader<'_> {
         // Read with the lock held: a restart breaks the stream off (under the lock) before it
         // truncates the file, so no read ever sees bytes of the new try.
         let want = buf.len().min(available.try_into().unwrap_or(usize::MAX));
-        let file = self.file.as_mut().expect("taken above");
-        let n = file.read(&mut buf[..want])?;
+        let file = self.file.as_ref().expect("cloned above");
+        let n = read_at(file, &mut buf[..want], self.pos)?;
         drop(state);
         if n == 0 {
             return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the download's file is shorter than verified"));
@@ -248,6 +259,17 @@ impl Read for VerifiedReader<'_> {
         self.pos += n as u64;
         Ok(n)
     }
+}
+
+/// Read at an offset, leaving the handle's position alone (which its clones share).
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
 }
 
 #[cfg(test)]
@@ -323,7 +345,7 @@ mod tests {
         let read = std::thread::scope(|scope| {
             let reader = scope.spawn(|| {
                 let mut got = Vec::new();
-                stream.reader().read_to_end(&mut got).map(|_| got)
+                stream.reader_at(0).read_to_end(&mut got).map(|_| got)
             });
             stream.open(File::open(&path).unwrap(), 0);
             for (i, piece) in bytes.chunks(50_000).enumerate() {
@@ -340,7 +362,7 @@ mod tests {
         let err = std::thread::scope(|scope| {
             let reader = scope.spawn(|| {
                 let mut got = Vec::new();
-                stream.reader().read_to_end(&mut got).map(|_| got.len())
+                stream.reader_at(0).read_to_end(&mut got).map(|_| got.len())
             });
             out.rewind().unwrap();
             stream.open(File::open(&path).unwrap(), 50_000);
@@ -354,7 +376,7 @@ mod tests {
         stream.open(File::open(&path).unwrap(), 100_000);
         drop(EndOnDrop(&stream));
         let mut got = Vec::new();
-        let err = stream.reader().read_to_end(&mut got).unwrap_err();
+        let err = stream.reader_at(0).read_to_end(&mut got).unwrap_err();
         assert_eq!(got, bytes[..100_000]);
         assert!(err.to_string().contains("ended at byte 100000"), "{err}");
     }

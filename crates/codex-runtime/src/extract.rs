@@ -17,6 +17,9 @@ use std::sync::mpsc;
 use crate::digest::{Hasher, Sha256};
 use crate::manifest::ArchiveFormat;
 
+mod zip_stream;
+pub use zip_stream::{Growing, extract_zip_stream};
+
 /// How much an archive may hold.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -637,6 +640,24 @@ fn through_link(path: &str, link: &str, seen: &HashMap<String, Seen>) -> bool {
     false
 }
 
+/// A zip that has arrived whole, read through the streaming pass.
+#[cfg(test)]
+struct Whole(Vec<u8>);
+
+#[cfg(test)]
+impl Growing for Whole {
+    type Reader<'a> = &'a [u8];
+
+    fn reader_at(&self, offset: u64) -> &[u8] {
+        &self.0[(offset as usize).min(self.0.len())..]
+    }
+}
+
+#[cfg(test)]
+fn stream_zip(bytes: &[u8], dest: &Path, limits: Limits) -> Result<Vec<ExtractedFile>, ExtractError> {
+    extract_zip_stream(&Whole(bytes.to_vec()), bytes.len() as u64, dest, limits)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -680,6 +701,19 @@ mod tests {
             assert_eq!(codex.size, big.len() as u64);
             assert!(codex.executable && !files[2].executable);
             assert_eq!(std::fs::read(dest.join("root/bin/codex")).unwrap(), big, "{format:?}");
+            if format == ArchiveFormat::Zip {
+                // The streaming pass makes the same tree, exec bits included.
+                let streamed = dir.path().join("streamed");
+                let bytes = std::fs::read(&archive).unwrap();
+                assert_eq!(stream_zip(&bytes, &streamed, limits).unwrap(), files);
+                assert_eq!(std::fs::read(streamed.join("root/bin/codex")).unwrap(), big);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let mode = |p: &str| fs::metadata(streamed.join(p)).unwrap().permissions().mode() & 0o777;
+                    assert_eq!((mode("root/bin/codex"), mode("root/small")), (0o755, 0o644));
+                }
+            }
         }
     }
 
@@ -870,10 +904,21 @@ mod hostile {
         assert!(beside.iter().all(|n| ["archive", "out", "outside"].contains(&n.as_str())), "{format:?}: {beside:?}");
         assert!(outer.iter().all(|n| n == "dest"), "{format:?}: written beside the destination: {outer:?}");
         assert!(fs::read_dir(dir.path()).unwrap().count() == 1, "{format:?}: written beside the root");
-        match result {
+        let message = match result {
             Ok(files) => panic!("{format:?}: accepted, wrote {files:?}"),
             Err(e) => e.to_string(),
+        };
+        if format == ArchiveFormat::Zip {
+            // The streaming pass refuses it too (by the same rule, or as not streamable, which
+            // sends the install to the pass above), and writes nowhere but its destination.
+            let streamed = root.join("out/streamed");
+            if let Ok(files) = stream_zip(bytes, &streamed, limits) {
+                panic!("streaming accepted it, wrote {files:?}");
+            }
+            assert!(fs::read_dir(&outside).unwrap().next().is_none(), "streaming wrote to outside/");
+            assert!(fs::read_dir(dir.path()).unwrap().count() == 1, "streaming wrote beside the root");
         }
+        message
     }
 
     #[test]

@@ -647,9 +647,8 @@ fn fetch<'h>(
 /// A downloaded file and its digests.
 type Downloaded = Result<(PathBuf, Digests), Failure>;
 
-/// Download, and when the artifact is a tarball whose blocks are pinned, extract it into
-/// `tree` from its verified blocks while the rest arrives (a tarball inflates on one core, so
-/// this overlaps the two longest steps of an install). The extraction is kept only when it
+/// Download, and when the artifact's blocks are pinned, extract it into `tree` from its
+/// verified blocks while the rest arrives, so the two longest steps of an install overlap. The extraction is kept only when it
 /// succeeded over a download that ended without restarting; otherwise it is removed and
 /// [`install_artifact`] extracts the verified file as usual.
 fn download_extracting(
@@ -657,12 +656,15 @@ fn download_extracting(
     tree: &Path,
     download: impl FnOnce(Option<&VerifiedStream>) -> Downloaded,
 ) -> (Downloaded, Option<Vec<ExtractedFile>>) {
-    let (Some(size), Some(_), ArchiveFormat::TarGz) = (artifact.size, &artifact.blocks, artifact.kind.format()) else {
+    let (Some(size), Some(_)) = (artifact.size, &artifact.blocks) else {
         return (download(None), None);
     };
     let stream = VerifiedStream::new(size);
     std::thread::scope(|scope| {
-        let extraction = scope.spawn(|| extract::extract_tar_gz_stream(stream.reader(), tree, limits_of(artifact)));
+        let extraction = scope.spawn(|| match artifact.kind.format() {
+            ArchiveFormat::TarGz => extract::extract_tar_gz_stream(stream.reader_at(0), tree, limits_of(artifact)),
+            ArchiveFormat::Zip => extract::extract_zip_stream(&stream, size, tree, limits_of(artifact)),
+        });
         let downloaded = {
             let _end = EndOnDrop(&stream);
             let downloaded = download(Some(&stream));
