@@ -1,10 +1,11 @@
-//! The real runtime: fetched with the ordinary package client, served from a local mirror,
+//! The real runtime: fetched with the ordinary package client, served over loopback HTTP,
 //! installed against the embedded stable pins, and run.
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use codex_runtime::{Channel, Manifest, Target};
+use codex_runtime_test_support::http::TestServer;
 
 use crate::common::*;
 
@@ -34,10 +35,17 @@ fn installs_the_real_stable_runtime_from_a_local_mirror_and_runs_it() {
     let target = Target::host().unwrap();
     let manifest = Manifest::embedded(Channel::Stable);
     let wheel = manifest.target(target).unwrap().artifacts.wheel.clone().expect("stable has a wheel for every target");
-    let mirror = real_wheel_dir(&env.path("mirror"), target, &wheel.file);
+    let dir = real_wheel_dir(&env.path("mirror"), target, &wheel.file);
+    // Served over loopback HTTP, so the real wheel goes through the block checks and is
+    // extracted while it downloads.
+    let server = TestServer::start();
+    server.add_file(&format!("/mirror/{}", wheel.file), dir.join(&wheel.file));
+    let mirror = format!("{}/mirror", server.url());
 
-    let out = env.cmd().args(["install", "--json", "--source", "mirror", "--mirror"]).arg(&mirror).output().unwrap();
+    let out = env.cmd().args(["-vv", "install", "--json", "--source", "mirror", "--mirror", &mirror]).output().unwrap();
     assert_code(&out, 0);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("extracted from its verified blocks as it downloaded"), "{stderr}");
     let json = stdout_json(&out);
     assert_eq!(json["version"], manifest.version.to_string());
     assert_eq!(json["sha256"], manifest.target(target).unwrap().entrypoint.sha256.to_string());
