@@ -3,7 +3,9 @@
 //!
 //! Data flows one way: [`install`] asks each [`Source`] where an artifact is, [`fetch`]es it
 //! into the cache's scratch area while hashing, checks the pins, [`extract`]s it, checks the
-//! runtime root, writes the receipt and renames the root into place. A cached runtime is
+//! runtime root, writes the receipt and renames the root into place. When the manifest pins the
+//! artifact's blocks, the extraction runs beside the download from verified blocks only
+//! ([`crate::blocks`]) and is used once the whole artifact's digests match. A cached runtime is
 //! answered by [`find_installed`] from its receipt, without building an HTTP client.
 
 use std::cell::OnceCell;
@@ -648,9 +650,9 @@ fn fetch<'h>(
 type Downloaded = Result<(PathBuf, Digests), Failure>;
 
 /// Download, and when the artifact's blocks are pinned, extract it into `tree` from its
-/// verified blocks while the rest arrives, so the two longest steps of an install overlap. The extraction is kept only when it
-/// succeeded over a download that ended without restarting; otherwise it is removed and
-/// [`install_artifact`] extracts the verified file as usual.
+/// verified blocks while the rest arrives, so the two longest steps of an install overlap. The
+/// extraction is kept only when it succeeded over a download that ended without restarting;
+/// otherwise it is removed and [`install_artifact`] extracts the verified file as usual.
 fn download_extracting(
     artifact: &ArtifactPin,
     tree: &Path,
