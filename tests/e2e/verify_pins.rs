@@ -657,7 +657,7 @@ fn rehash_checks_each_pinned_block_and_names_the_first_that_differs() {
     assert_eq!(failures(&doc), failure("npm artifact", &format!("stable {X64} npm"), "digest"));
     let message = failed_check(&doc)["message"].as_str().unwrap();
     let block = format!(
-        "block 2 (bytes 131072..196608) is the first that differs: expected {}, got {}",
+        "block 2 (bytes 131072..196608) does not match its pin: expected sha256 {}, got {}",
         sha256_hex(&npm[2 * BLOCK..3 * BLOCK]),
         sha256_hex(&tampered[2 * BLOCK..3 * BLOCK])
     );
@@ -676,7 +676,7 @@ fn rehash_checks_each_pinned_block_and_names_the_first_that_differs() {
     assert_eq!(failures(&doc), failure("pypi artifact", &format!("stable {X64} wheel"), "digest"));
     let message = failed_check(&doc)["message"].as_str().unwrap();
     let block = format!(
-        "block pins mismatch: block 3 (bytes 196608..{}) is the first that differs: expected {}, got {}",
+        "block pins mismatch: block 3 (bytes 196608..{}) does not match its pin: expected sha256 {}, got {}",
         wheel.len(),
         sha256_hex(b"another block"),
         sha256_hex(&wheel[3 * BLOCK..])

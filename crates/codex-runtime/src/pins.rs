@@ -27,7 +27,8 @@ use std::io::{self, Read};
 use serde::Serialize;
 use serde::ser::SerializeStruct;
 
-use crate::digest::{Hasher, Integrity, Sha256, block_sha256s};
+use crate::blocks::{BadBlock, Blocks};
+use crate::digest::{Hasher, Integrity, Sha256};
 use crate::download::{DownloadError, NetworkOptions, TryError};
 use crate::http::{Http, HttpError, RedactedUrl, join, redact};
 use crate::manifest::{BlockPins, Channel, Manifest, ManifestError, NpmArtifact, WheelArtifact};
@@ -735,18 +736,17 @@ fn rehash_artifact(
         }
         Err(e) => return unavailable(format!("GET {url}: {e}")),
     };
-    let mut hasher = Hasher::new(expected.integrity.is_some());
-    let mut hashing = HashingReader { inner: reader, hasher: &mut hasher };
-    let streamed = match expected.blocks {
-        Some(pins) => block_sha256s(&mut hashing, pins.size).map(Some),
-        None => io::copy(&mut hashing, &mut io::sink()).map(|_| None),
+    let mut hashing = HashingReader {
+        inner: reader,
+        hasher: Hasher::new(expected.integrity.is_some()),
+        blocks: expected.blocks.map(|pins| Blocks::new(pins, expected.size)),
+        bad_block: None,
     };
-    let blocks = match streamed {
-        Ok(blocks) => blocks,
-        Err(e) => {
-            return unavailable(format!("GET {url}: the download broke off after {} bytes: {e}", hasher.size()));
-        }
-    };
+    if let Err(e) = io::copy(&mut hashing, &mut io::sink()) {
+        let received = hashing.hasher.size();
+        return unavailable(format!("GET {url}: the download broke off after {received} bytes: {e}"));
+    }
+    let HashingReader { hasher, bad_block, .. } = hashing;
     let got = hasher.finish();
     let problem = if got.size != expected.size {
         Some(format!("size mismatch: expected {} bytes, got {}", expected.size, got.size))
@@ -759,11 +759,7 @@ fn rehash_artifact(
     } else {
         None
     };
-    let block = match (expected.blocks, &blocks) {
-        (Some(pins), Some(got_blocks)) => first_differing_block(pins, expected.size, got_blocks, got.size),
-        _ => None,
-    };
-    let problem = match (problem, block) {
+    let problem = match (problem, bad_block.map(|b| b.to_string())) {
         (Some(p), Some(b)) => Some(format!("{p}; {b}")),
         // The bytes are the pinned ones, so the block pins themselves are wrong.
         (None, Some(b)) => Some(format!("block pins mismatch: {b}")),
@@ -782,32 +778,26 @@ fn rehash_artifact(
     }
 }
 
-/// Feeds every byte read through it to a [`Hasher`].
-struct HashingReader<'a, R> {
+/// Feeds every byte read through it to a [`Hasher`] and, when blocks are pinned, to the same
+/// block check an install makes ([`Blocks`]), keeping the first block that fails.
+struct HashingReader<R> {
     inner: R,
-    hasher: &'a mut Hasher,
+    hasher: Hasher,
+    blocks: Option<Blocks>,
+    bad_block: Option<BadBlock>,
 }
 
-impl<R: Read> Read for HashingReader<'_, R> {
+impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
+        if self.bad_block.is_none()
+            && let Some(blocks) = &mut self.blocks
+        {
+            self.bad_block = blocks.update(&buf[..n]).err();
+        }
         Ok(n)
     }
-}
-
-/// The first block whose digest differs from its pin (or that only one side has), named by its
-/// index in `blocks.sha256` and its byte range (end exclusive) in the artifact that has it.
-fn first_differing_block(pins: &BlockPins, pinned_size: u64, got: &[Sha256], got_size: u64) -> Option<String> {
-    let index = (0..pins.sha256.len().max(got.len())).find(|&i| pins.sha256.get(i) != got.get(i))?;
-    let start = index as u64 * pins.size;
-    let end = (start + pins.size).min(if index < pins.sha256.len() { pinned_size } else { got_size });
-    let digest = |d: Option<&Sha256>| d.map_or_else(|| "nothing".to_owned(), Sha256::to_string);
-    Some(format!(
-        "block {index} (bytes {start}..{end}) is the first that differs: expected {}, got {}",
-        digest(pins.sha256.get(index)),
-        digest(got.get(index))
-    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -894,57 +884,6 @@ mod tests {
         ];
         for (field, name, subject) in cases {
             assert_eq!(classify_field(field, "m.json"), (name, subject.to_owned()), "{field}");
-        }
-    }
-
-    #[test]
-    fn the_first_differing_block_is_named_by_index_and_byte_range() {
-        let d = |b: u8| Sha256([b; 32]);
-        let pins = BlockPins { size: 65536, sha256: vec![d(0), d(1), d(2)] };
-        let size = 2 * 65536 + 100;
-        let cases: Vec<(&str, Vec<Sha256>, u64, Option<String>)> = vec![
-            ("all match", vec![d(0), d(1), d(2)], size, None),
-            (
-                "the middle one",
-                vec![d(0), d(9), d(9)],
-                size,
-                Some(format!(
-                    "block 1 (bytes 65536..131072) is the first that differs: expected {}, got {}",
-                    d(1),
-                    d(9)
-                )),
-            ),
-            (
-                "the short last one",
-                vec![d(0), d(1), d(9)],
-                size,
-                Some(format!(
-                    "block 2 (bytes 131072..131172) is the first that differs: expected {}, got {}",
-                    d(2),
-                    d(9)
-                )),
-            ),
-            (
-                "one missing",
-                vec![d(0), d(1)],
-                2 * 65536,
-                Some(format!(
-                    "block 2 (bytes 131072..131172) is the first that differs: expected {}, got nothing",
-                    d(2)
-                )),
-            ),
-            (
-                "one too many",
-                vec![d(0), d(1), d(2), d(3)],
-                size + 65536,
-                Some(format!(
-                    "block 3 (bytes 196608..196708) is the first that differs: expected nothing, got {}",
-                    d(3)
-                )),
-            ),
-        ];
-        for (what, got, got_size, expected) in cases {
-            assert_eq!(first_differing_block(&pins, size, &got, got_size), expected, "{what}");
         }
     }
 
