@@ -134,7 +134,6 @@ pub struct VerifiedStream {
 struct Shared {
     /// A read handle on the download's file; readers read from clones of it, by offset.
     file: Option<File>,
-    opened: bool,
     verified: u64,
     ended: bool,
     broken: bool,
@@ -143,7 +142,7 @@ struct Shared {
 impl VerifiedStream {
     /// A stream of an artifact of `size` bytes.
     pub fn new(size: u64) -> VerifiedStream {
-        let state = Shared { file: None, opened: false, verified: 0, ended: false, broken: false };
+        let state = Shared { file: None, verified: 0, ended: false, broken: false };
         VerifiedStream { size, state: Mutex::new(state), changed: Condvar::new() }
     }
 
@@ -155,10 +154,9 @@ impl VerifiedStream {
     /// (a second download of the same artifact) breaks the stream.
     pub fn open(&self, file: File, verified: u64) {
         let mut state = self.lock();
-        if state.opened {
+        if state.file.is_some() {
             state.broken = true;
         } else {
-            state.opened = true;
             state.file = Some(file);
             state.verified = verified;
         }
