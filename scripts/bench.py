@@ -3,7 +3,8 @@
 
 Obtains the real pinned artifacts with the ordinary package clients (`pip download`,
 `npm pack`), serves them from a loopback HTTP mirror, and times each case against its peer in
-the same run, printing medians, the ratio, the target and peak resident memory.
+the same run, printing the median wall and CPU times, the ratio, the target and peak resident
+memory.
 
     python3 scripts/bench.py [--runs 5] [--work DIR] [--bin target/release/codex-runtime]
 
@@ -15,6 +16,7 @@ import http.server
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -34,13 +36,17 @@ HOSTS = {
 
 
 def run(cmd, env=None):
-    """Run a command; return its wall time in seconds."""
+    """Run a command; return its wall time and CPU time (user + system, its children's
+    included) in seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         sys.exit(f"benchmark command failed: {' '.join(map(str, cmd))}\n{done.stderr.decode(errors='replace')}")
-    return wall
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def peak_rss_kib(cmd, env=None):
@@ -53,7 +59,7 @@ def peak_rss_kib(cmd, env=None):
 
 def compare(runs, ours, peer):
     """Time two cases in alternation, so both see the same machine. Each case is
-    (make_cmd, prepare, env); returns ((median, peak RSS), (median, peak RSS))."""
+    (make_cmd, prepare, env); returns one Timing per case."""
     walls = ([], [])
     for i in range(runs):
         for (make_cmd, prepare, env), out in zip((ours, peer), walls):
@@ -65,12 +71,12 @@ def compare(runs, ours, peer):
     for (make_cmd, prepare, env), out in zip((ours, peer), walls):
         if prepare:
             prepare(0)
-        result.append((statistics.median(out), peak_rss_kib(make_cmd(0), env=env)))
+        result.append(Timing(out, peak_rss_kib(make_cmd(0), env=env)))
     return result
 
 
 def timed(runs, make_cmd, prepare=None, env=None):
-    """Median wall time of `runs` runs, and the peak RSS of one more run."""
+    """The Timing of `runs` runs, and the peak RSS of one more run."""
     walls = []
     for i in range(runs):
         if prepare:
@@ -80,7 +86,16 @@ def timed(runs, make_cmd, prepare=None, env=None):
         walls.append(run(make_cmd(i), env=env))
     if prepare:
         prepare(0)
-    return statistics.median(walls), peak_rss_kib(make_cmd(0), env=env)
+    return Timing(walls, peak_rss_kib(make_cmd(0), env=env))
+
+
+class Timing:
+    """The median wall and CPU time of several runs, and a peak RSS in KiB."""
+
+    def __init__(self, runs, rss):
+        self.wall = statistics.median(w for w, _ in runs)
+        self.cpu = statistics.median(c for _, c in runs)
+        self.rss = rss
 
 
 class Mirror:
@@ -163,30 +178,30 @@ def main():
     run(install_cmd(cache, wheel_mirror.url), env=env)
     site = scratch / "site"
     run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-compile", "--target", str(site), str(wheel)])
-    ours, ours_rss = timed(args.path_runs, lambda i: [bin_, "--cache-dir", str(cache), "path"], env=env)
+    ours = timed(args.path_runs, lambda i: [bin_, "--cache-dir", str(cache), "path"], env=env)
     py_env = dict(env, PYTHONPATH=str(site))
-    peer, _ = timed(args.path_runs, lambda i: [sys.executable, "-c",
+    peer = timed(args.path_runs, lambda i: [sys.executable, "-c",
                     "from codex_cli_bin import bundled_codex_path; print(bundled_codex_path())"], env=py_env)
-    rows.append(("path (cached)", ours, peer, "python3 bundled_codex_path()", "<= 0.1, and < 5 ms", ours <= peer / 10 and ours < 0.005, ours_rss))
+    rows.append(("path (cached)", ours, peer, "python3 bundled_codex_path()", "<= 0.1, and < 5 ms", ours.wall <= peer.wall / 10 and ours.wall < 0.005))
 
     # 2. install of the wheel from the loopback mirror vs pip install of it from local disk.
-    (ours, ours_rss), (peer, _) = compare(
+    ours, peer = compare(
         args.runs,
         (lambda i: install_cmd(scratch / "cache-w", wheel_mirror.url), lambda i: fresh(scratch / "cache-w"), env),
         (lambda i: [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-compile", "--target",
                     str(scratch / "pip"), str(wheel)], lambda i: fresh(scratch / "pip"), None))
-    rows.append(("install wheel (loopback)", ours, peer, "pip install --target (local)", "<= 0.5", ours <= peer / 2, ours_rss))
+    rows.append(("install wheel (loopback)", ours, peer, "pip install --target (local)", "<= 0.5", ours.wall <= peer.wall / 2))
     fresh(scratch / "pip")
     fresh(scratch / "cache-w")
 
     # 3. install of the npm tarball from the loopback mirror vs tar xzf of it from local disk.
     def untar_dir(i):
         fresh(scratch / "tar").mkdir()
-    (ours, ours_rss), (peer, _) = compare(
+    ours, peer = compare(
         args.runs,
         (lambda i: install_cmd(scratch / "cache-n", npm_mirror.url), lambda i: fresh(scratch / "cache-n"), env),
         (lambda i: ["tar", "xzf", str(tgz), "-C", str(scratch / "tar")], untar_dir, None))
-    rows.append(("install npm (loopback)", ours, peer, "tar xzf (local)", "<= 0.5", ours <= peer / 2, ours_rss))
+    rows.append(("install npm (loopback)", ours, peer, "tar xzf (local)", "<= 0.5", ours.wall <= peer.wall / 2))
     fresh(scratch / "tar")
     fresh(scratch / "cache-n")
 
@@ -200,11 +215,11 @@ def main():
         def bundle_cmd(i):
             return [bin_, "--cache-dir", str(scratch / "cache-b"), "-q", "bundle", "--all-platforms", "--format", "dir",
                     "--out", str(scratch / "bundle"), "--source", "mirror", "--mirror", wheel_mirror.url]
-        (ours, ours_rss), (peer, _) = compare(
+        ours, peer = compare(
             max(1, args.runs // 2),
             (bundle_cmd, lambda i: (fresh(scratch / "cache-b"), fresh(scratch / "bundle")), env),
             (six_installs, lambda i: fresh(scratch / "cache-s"), env))
-        rows.append(("bundle 6 wheels --format dir", ours, peer, "6 single installs", "<= 0.6", ours <= peer * 0.6, ours_rss))
+        rows.append(("bundle 6 wheels --format dir", ours, peer, "6 single installs", "<= 0.6", ours.wall <= peer.wall * 0.6))
         for d in ("cache-b", "bundle", "cache-s"):
             fresh(scratch / d)
 
@@ -219,9 +234,9 @@ def main():
             "for line in p.stdout:\n"
             "    if json.loads(line).get('id')==1: break\n"
             "p.stdin.close();p.wait()\n")
-    ours, ours_rss = timed(args.runs * 2, lambda i: [bin_, "--cache-dir", str(cache), "check"], env=env)
-    peer, _ = timed(args.runs * 2, lambda i: [sys.executable, "-c", bare, entrypoint])
-    rows.append(("check (real runtime)", ours, peer, "bare handshake script", "<= 1.1", ours <= peer * 1.1, ours_rss))
+    ours = timed(args.runs * 2, lambda i: [bin_, "--cache-dir", str(cache), "check"], env=env)
+    peer = timed(args.runs * 2, lambda i: [sys.executable, "-c", bare, entrypoint])
+    rows.append(("check (real runtime)", ours, peer, "bare handshake script", "<= 1.1", ours.wall <= peer.wall * 1.1))
 
     shutil.rmtree(scratch, ignore_errors=True)
     wheel_mirror.server.shutdown()
@@ -229,10 +244,19 @@ def main():
 
     print(f"\ncodex-runtime {version} on {host}, {os.cpu_count()} cores; median of {args.runs} runs"
           f" ({args.path_runs} for path)\n")
-    print(f"{'case':<30} {'ours':>10} {'peer':>10} {'ratio':>7}  {'target':<18} {'met':<4} {'peak RSS':>9}  peer")
-    for name, ours, peer, peer_name, target, met, rss in rows:
-        print(f"{name:<30} {fmt(ours):>10} {fmt(peer):>10} {ours / peer:>7.3f}  {target:<18} {'yes' if met else 'NO':<4}"
-              f" {rss / 1024:>6.1f} MiB  {peer_name}")
+    print(f"{'case':<30} {'ours':>10} {'ours CPU':>10} {'peer':>10} {'peer CPU':>10} {'ratio':>7}  {'target':<18}"
+          f" {'met':<4} {'peak RSS':>9}  peer")
+    for name, ours, peer, peer_name, target, met in rows:
+        print(f"{name:<30} {fmt(ours.wall):>10} {fmt(ours.cpu):>10} {fmt(peer.wall):>10} {fmt(peer.cpu):>10}"
+              f" {ours.wall / peer.wall:>7.3f}  {target:<18} {'yes' if met else 'NO':<4} {ours.rss / 1024:>6.1f} MiB"
+              f"  {peer_name}")
+    for name, ours, peer, *_ in rows:
+        if name.startswith("bundle"):
+            # The bundle installs every target as a single install does, so it needs at least
+            # their CPU time, and N cores cannot spend it in less than 1/N of the time.
+            floor = peer.cpu / os.cpu_count()
+            print(f"\nbundle floor: the six single installs take {fmt(peer.cpu)} of CPU; {os.cpu_count()} cores"
+                  f" need at least {fmt(floor)} for that work, a ratio of {floor / peer.wall:.3f}")
 
 
 def fmt(seconds):
