@@ -193,4 +193,13 @@ fn mistakes_are_usage_errors_that_say_what_to_do() {
     ]);
     assert_code(&out, 2);
     assert!(text(&out.stderr).contains("pins releases only"), "{}", text(&out.stderr));
+
+    // Two manifests for a command that uses one, and a registry command offline.
+    let out = env.run(&["--json", "--manifest", &manifest, "--manifest", &manifest, "install", "--target", LINUX]);
+    assert_code(&out, 2);
+    assert_eq!(stdout_json(&out)["error"]["exit_code"], 2);
+    assert!(text(&out.stderr).contains("only verify-pins checks several manifests"), "{}", text(&out.stderr));
+    let out = env.run(&["--offline", "channel", "update", "stable", "--version", "0.163.0"]);
+    assert_code(&out, 2);
+    assert!(text(&out.stderr).contains("drop --offline"), "{}", text(&out.stderr));
 }

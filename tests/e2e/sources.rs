@@ -152,6 +152,23 @@ fn a_server_that_ignores_range_restarts_the_file_cleanly() {
     assert_eq!(receipt(&env)["artifact"]["sha256"], sha256_hex(&fixture.wheel));
 }
 
+/// Regression: a 206 without `Content-Range` was taken for a server that ignored `Range`, so its
+/// bytes from offset 300 were written at offset 0.
+#[test]
+fn a_206_without_content_range_starts_again_from_the_first_byte() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let mirror = fixture.serve_mirror(&server);
+    server.faults(&wheel_path(&fixture), [Fault::Truncate(300), Fault::NoContentRange]);
+
+    let out = install_from_mirror(&env, &fixture, &mirror, &[]);
+    assert_code(&out, 0);
+    let requests = server.requests_for(&wheel_path(&fixture));
+    let ranges: Vec<_> = requests.iter().map(|r| r.header("range")).collect();
+    assert_eq!(ranges, [None, Some("bytes=300-"), None], "the third request starts from zero");
+    assert!(text(&out.stderr).contains("without a valid Content-Range"), "{}", text(&out.stderr));
+    assert_eq!(receipt(&env)["artifact"]["sha256"], sha256_hex(&fixture.wheel));
+}
+
 #[test]
 fn a_stalled_server_times_out_and_the_retry_resumes() {
     let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());

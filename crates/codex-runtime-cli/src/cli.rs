@@ -1,4 +1,4 @@
-//! The command-line surface (CONTRACT.md).
+//! The command-line surface: the commands and flags the README documents.
 
 use std::path::PathBuf;
 

@@ -23,7 +23,11 @@ impl<'a> Context<'a> {
             [] => Manifests::embedded(),
             [file] => Manifests::single(Manifest::from_file(file).map_err(codex_runtime::Error::from)?),
             files => {
-                anyhow::bail!("--manifest is given {} times; only verify-pins checks several manifests", files.len())
+                return Err(crate::UsageError(format!(
+                    "--manifest is given {} times; only verify-pins checks several manifests",
+                    files.len()
+                ))
+                .into());
             }
         };
         let cache = Cache::locate(global.cache_dir.clone()).map_err(codex_runtime::Error::from)?;

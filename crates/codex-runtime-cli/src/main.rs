@@ -14,7 +14,7 @@ use codex_runtime::ErrorKind;
 
 use crate::cli::{Cli, GlobalArgs};
 
-/// Exit codes (CONTRACT.md).
+/// Exit codes (the README's "Exit codes").
 pub mod exit {
     pub const FAILURE: u8 = 1;
     pub const USAGE: u8 = 2;
@@ -24,6 +24,18 @@ pub mod exit {
     pub const INCOMPATIBLE: u8 = 6;
     pub const PIN_DRIFT: u8 = 7;
 }
+
+/// A command line that parses but cannot run as given (exit 2, as clap's own usage errors).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -92,6 +104,9 @@ fn exit_code(error: &anyhow::Error) -> u8 {
             ErrorKind::Incompatible => exit::INCOMPATIBLE,
             ErrorKind::Other => exit::FAILURE,
         };
+    }
+    if error.downcast_ref::<UsageError>().is_some() {
+        return exit::USAGE;
     }
     if let Some(codex_app_server_client::Error::Spawn { .. }) = error.downcast_ref::<codex_app_server_client::Error>() {
         // A runtime that cannot even be launched here is incompatible.

@@ -12,7 +12,7 @@ pub fn print_json(value: &impl Serialize) {
     let _ = writeln!(out);
 }
 
-/// The `install`/`path` JSON object (CONTRACT.md).
+/// The `install`/`path` JSON object (the README's command table).
 #[derive(Serialize)]
 pub struct InstalledJson {
     pub version: String,

@@ -33,6 +33,8 @@ pub enum Fault {
     Stall { after: u64, ms: u64 },
     /// Answer a `Range` request with `200` and the whole body.
     IgnoreRange,
+    /// Answer a `Range` request with `206` and the asked-for bytes, but no `Content-Range`.
+    NoContentRange,
     /// Send the body `chunk` bytes at a time, `delay_ms` apart.
     Trickle { chunk: usize, delay_ms: u64 },
     /// Redirect (302) to this URL.
@@ -240,9 +242,14 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
         Some(from) => {
             std::io::copy(&mut (&mut reader).take(from), &mut std::io::sink())?;
             let end = len.saturating_sub(1);
+            let content_range = if fault == Some(Fault::NoContentRange) {
+                String::new()
+            } else {
+                format!("Content-Range: bytes {from}-{end}/{len}\r\n")
+            };
             write!(
                 out,
-                "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {from}-{end}/{len}\r\nContent-Type: {content_type}\r\nConnection: close\r\n\r\n",
+                "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\n{content_range}Content-Type: {content_type}\r\nConnection: close\r\n\r\n",
                 len - from
             )?;
         }

@@ -616,7 +616,7 @@ fn inspect_tar(path: &Path, version: &RuntimeVersion, target: Target) -> Result<
             continue;
         }
         let name = clean(&entry.path().map_err(|e| format!("bad member name: {e}"))?.to_string_lossy());
-        unpacked += entry.size();
+        unpacked = unpacked.saturating_add(entry.size());
         let digest = if is_package_json(&name) && entry.size() <= 1 << 20 {
             let mut raw = Vec::new();
             entry.read_to_end(&mut raw).map_err(|e| format!("corrupt tar.gz: {e}"))?;
@@ -644,7 +644,7 @@ fn inspect_zip(path: &Path, version: &RuntimeVersion, target: Target) -> Result<
         if member.is_dir() || member.is_symlink() {
             continue;
         }
-        unpacked += member.size();
+        unpacked = unpacked.saturating_add(member.size());
         let name = clean(&member.name().map_err(|e| format!("bad member name: {e}"))?);
         if is_package_json(&name) && member.size() <= 1 << 20 {
             let mut raw = Vec::new();

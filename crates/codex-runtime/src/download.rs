@@ -123,6 +123,9 @@ pub enum TryError {
     /// A `206` for another range than the one asked for.
     #[error("asked for bytes from {asked}, the server sent them from {sent}")]
     WrongRange { asked: u64, sent: u64 },
+    /// A `206` without a `Content-Range` that says where its bytes start.
+    #[error("asked for bytes from {asked}, the server answered 206 without a valid Content-Range")]
+    NoRange { asked: u64 },
 }
 
 /// What to do after a failed try.
@@ -145,7 +148,7 @@ pub fn retry_of(error: &TryError) -> Retry {
         TryError::Http(HttpError::NotFound | HttpError::Redirect { .. }) => Retry::Never,
         TryError::Http(HttpError::Transport(e)) => transport_retry(e),
         TryError::Body { source, .. } => io_retry(source),
-        TryError::Truncated { .. } | TryError::WrongRange { .. } => Retry::After(None),
+        TryError::Truncated { .. } | TryError::WrongRange { .. } | TryError::NoRange { .. } => Retry::After(None),
     }
 }
 
@@ -382,6 +385,11 @@ pub fn download(
                 return Err(TryError::WrongRange { asked, sent }.into());
             }
             (Some(_), Some(_)) => {}
+            // Partial content from an unknown offset: start again from the first byte.
+            (Some(asked), None) if response.status == 206 => {
+                sink.restart()?;
+                return Err(TryError::NoRange { asked }.into());
+            }
             (Some(asked), None) => {
                 tracing::info!("{url} ignored the Range request (bytes={asked}-); restarting from zero");
                 sink.restart()?;
@@ -558,6 +566,7 @@ mod tests {
             ("permission denied", io(PermissionDenied), Retry::Never),
             ("truncated", TryError::Truncated { received: 1, expected: 2 }, Retry::After(None)),
             ("wrong range", TryError::WrongRange { asked: 1, sent: 0 }, Retry::After(None)),
+            ("206 without Content-Range", TryError::NoRange { asked: 1 }, Retry::After(None)),
             ("host not found", TryError::Http(HttpError::Transport(ureq::Error::HostNotFound)), Retry::Never),
             ("refused", TryError::Http(HttpError::Transport(ureq::Error::ConnectionFailed)), Retry::Never),
             ("TLS", TryError::Http(HttpError::Transport(ureq::Error::Tls("bad certificate"))), Retry::Never),

@@ -435,7 +435,7 @@ fn adopt_candidate(pinned: &Pinned<'_>, candidate: &Candidate, cache: &Cache) ->
     }
     let pins = pinned.pins.artifact_pins();
     let max_entries = pins.iter().map(|p| p.max_entries).max().unwrap_or(10_000);
-    let max_bytes = pins.iter().map(|p| p.max_unpacked_size).max().unwrap_or(pin.size * 4);
+    let max_bytes = pins.iter().map(|p| p.max_unpacked_size).max().unwrap_or(pin.size.saturating_mul(4));
     let scratch = cache.scratch()?;
     let tree = scratch.path().join("tree");
     let files = match adopt::link_tree(&candidate.root, &tree, max_entries, max_bytes) {
@@ -775,13 +775,14 @@ fn check_digests(subject: &str, artifact: &ArtifactPin, actual: &Digests) -> Res
     {
         return Err(verification(VerifyError::Sha256 { subject, expected, actual: actual.sha256 }));
     }
-    if let (Some(expected), Some(actual)) = (&artifact.integrity, &actual.sha512)
-        && expected != actual
+    if let Some(expected) = &artifact.integrity
+        && actual.sha512.as_ref() != Some(expected)
     {
         return Err(verification(VerifyError::Integrity {
             subject,
             expected: expected.to_string(),
-            actual: actual.to_string(),
+            // Computed whenever it is pinned; "none" would be a bug, and still no pass.
+            actual: actual.sha512.as_ref().map_or_else(|| "none".to_owned(), ToString::to_string),
         }));
     }
     Ok(())
@@ -982,17 +983,23 @@ fn finish_install(pinned: &Pinned<'_>, staged: Staged<'_>, cache: &Cache) -> Res
 }
 
 /// Rename the verified root into place. The caller holds the runtime's lock and found no
-/// intact runtime there, so anything at `dest` (damaged, of other pins, left by a tool that
-/// does not lock) is moved aside into the scratch directory first: the final path only ever
-/// holds a complete runtime.
+/// intact runtime there (or is reinstalling), so anything at `dest` (damaged, of other pins,
+/// left by a tool that does not lock, or the runtime being reinstalled) is moved aside into the
+/// scratch directory first: the final path only ever holds a complete runtime. When the new
+/// root cannot be moved in, what was there is moved back.
 fn move_into_place(root: &Path, dest: &Path, scratch: &Path) -> Result<(), CacheError> {
     let parent = dest.parent().expect("runtime dirs have a parent");
     std::fs::create_dir_all(parent).map_err(CacheError::io("create", parent))?;
-    if std::fs::symlink_metadata(dest).is_ok() {
-        let replaced = scratch.join("replaced");
+    let replaced = scratch.join("replaced");
+    let moved_aside = std::fs::symlink_metadata(dest).is_ok();
+    if moved_aside {
         std::fs::rename(dest, &replaced).map_err(CacheError::io("move aside the runtime at", dest))?;
     }
-    std::fs::rename(root, dest).map_err(CacheError::io("move the runtime into", dest))
+    std::fs::rename(root, dest).map_err(CacheError::io("move the runtime into", dest)).inspect_err(|_| {
+        if moved_aside {
+            let _ = std::fs::rename(&replaced, dest);
+        }
+    })
 }
 
 /// Symbolic links in a runtime root: none when the pins list its files (upstream publishes
@@ -1068,6 +1075,21 @@ mod tests {
     use super::*;
     use crate::manifest::Manifest;
     use crate::reporter::NoReporter;
+
+    /// Regression: when the new root could not be renamed in, the runtime moved aside was
+    /// deleted with the scratch directory.
+    #[test]
+    fn a_failed_move_into_place_puts_back_what_was_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let (dest, scratch) = (dir.path().join("runtimes/1.0.0/t"), dir.path().join("scratch"));
+        std::fs::create_dir_all(&dest).unwrap();
+        std::fs::create_dir_all(&scratch).unwrap();
+        std::fs::write(dest.join("codex"), "old").unwrap();
+        let missing_root = dir.path().join("no-such-root");
+        assert!(move_into_place(&missing_root, &dest, &scratch).is_err());
+        assert_eq!(std::fs::read_to_string(dest.join("codex")).unwrap(), "old");
+        assert!(!scratch.join("replaced").exists());
+    }
 
     fn manifest_of(runtime: &FixtureRuntime, channel: &str) -> Manifest {
         let target = runtime.manifest_target(&runtime.npm_tgz(), &runtime.wheel());

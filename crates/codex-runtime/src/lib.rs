@@ -144,7 +144,12 @@ impl Error {
             Error::ChannelUpdate(e) => e.kind(),
             Error::Verification { .. } | Error::Damaged { .. } => ErrorKind::Verification,
             Error::NoSource { .. } => ErrorKind::NoSource,
-            Error::Launch(_) => ErrorKind::Incompatible,
+            // A runtime that cannot even be started here is incompatible; a temporary directory,
+            // a thread or `PATH` that cannot be had is this machine's trouble, not the runtime's.
+            Error::Launch(
+                codex_app_server_client::Error::Spawn { .. } | codex_app_server_client::Error::Exec { .. },
+            ) => ErrorKind::Incompatible,
+            Error::Launch(_) => ErrorKind::Other,
             Error::Manifest(_) | Error::Cache(_) => ErrorKind::Other,
         }
     }

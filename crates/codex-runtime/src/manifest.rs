@@ -282,7 +282,7 @@ impl TargetPins {
             // the largest of theirs bounds it.
             let others = pins.iter();
             let max_unpacked_size =
-                others.clone().map(|p| p.max_unpacked_size).max().unwrap_or(self.entrypoint.size * 4);
+                others.clone().map(|p| p.max_unpacked_size).max().unwrap_or(self.entrypoint.size.saturating_mul(4));
             let max_entries = others.map(|p| p.max_entries).max().unwrap_or(1000);
             pins.push(ArtifactPin {
                 kind: ArtifactKind::Github,
@@ -673,5 +673,17 @@ mod tests {
         let github = &pins[2];
         assert_eq!(github.max_unpacked_size, pins.iter().map(|p| p.max_unpacked_size).max().unwrap());
         assert!(github.sha256.is_none());
+    }
+
+    /// Regression: a GitHub-only target with a `u64::MAX` entrypoint size overflowed
+    /// `size * 4` and panicked.
+    #[test]
+    fn a_huge_entrypoint_size_bounds_a_lone_github_asset_without_overflow() {
+        let mut pins = Manifest::embedded(Channel::Stable).target(Target::X86_64Linux).unwrap().clone();
+        pins.artifacts.npm = None;
+        pins.artifacts.wheel = None;
+        pins.entrypoint.size = u64::MAX;
+        let github = pins.artifact_pins().pop().unwrap();
+        assert_eq!((github.kind, github.max_unpacked_size), (ArtifactKind::Github, u64::MAX));
     }
 }

@@ -23,7 +23,10 @@ pub fn channel(ctx: &Context, args: &ChannelArgs) -> Result<ExitCode> {
 
 fn update(ctx: &Context, args: &ChannelUpdateArgs) -> Result<ExitCode> {
     if ctx.global.offline {
-        anyhow::bail!("channel update reads the registries; it cannot run with --offline");
+        return Err(crate::UsageError(
+            "channel update reads the registries; it cannot run with --offline (drop --offline)".to_owned(),
+        )
+        .into());
     }
     let github_base_url = (!args.no_github)
         .then(|| std::env::var("CODEX_RUNTIME_GITHUB_BASE_URL").unwrap_or_else(|_| GITHUB_RELEASES.to_owned()));

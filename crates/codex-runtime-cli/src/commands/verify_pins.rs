@@ -82,7 +82,7 @@ fn read(file: &Path) -> Result<String> {
     std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
 }
 
-/// The exit code of a failed check (CONTRACT.md).
+/// The exit code of a failed check (the README's "Exit codes").
 fn code(verdict: Verdict) -> u8 {
     match verdict {
         Verdict::Ok => 0,
