@@ -96,7 +96,7 @@ impl Cache {
         // The lock is taken under another name and renamed into place: a `.lock` that exists is
         // always held until its process ends, so a concurrent cleanup never mistakes a scratch
         // directory being set up for one left by a dead process.
-        let taking = dir.path().join(".lock-new");
+        let taking = dir.path().join(SCRATCH_LOCK_NEW);
         let lock =
             crate::lock::acquire(&taking, "using a scratch directory", std::time::Duration::ZERO, &crate::NoReporter)?;
         let path = dir.path().join(SCRATCH_LOCK);
@@ -104,21 +104,34 @@ impl Cache {
         Ok(Scratch { dir, _lock: lock })
     }
 
-    /// Remove what killed processes left in `tmp/`: scratch directories whose lock no live
-    /// process holds (or, without a lock file, older than a minute, so one being created
-    /// right now is spared). Returns how many entries were removed.
+    /// Whether an entry of `tmp/` is left by a killed process: a scratch directory whose lock
+    /// (or the lock it is taking, see [`Cache::scratch`]) no live process holds, or, with
+    /// neither, anything older than `unlocked_age` (a scratch directory created this instant
+    /// has no lock file yet).
+    pub fn is_stale_scratch(path: &Path, unlocked_age: std::time::Duration) -> bool {
+        if path.is_dir() {
+            let locks = [path.join(SCRATCH_LOCK), path.join(SCRATCH_LOCK_NEW)];
+            if locks.iter().any(|lock| crate::lock::is_held(lock)) {
+                return false;
+            }
+            if locks[0].exists() {
+                return true;
+            }
+        }
+        std::fs::symlink_metadata(path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= unlocked_age))
+    }
+
+    /// Remove what killed processes left in `tmp/` (see [`Cache::is_stale_scratch`]; a
+    /// directory without a lock file goes after a minute). Returns how many entries were
+    /// removed.
     pub fn clean_stale_scratch(&self) -> usize {
         let Ok(entries) = std::fs::read_dir(self.tmp_dir()) else { return 0 };
         let mut removed = 0;
         for entry in entries.flatten() {
             let path = entry.path();
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > std::time::Duration::from_secs(60)));
-            let lock = path.join(SCRATCH_LOCK);
-            let stale = if path.is_dir() && lock.exists() { !crate::lock::is_held(&lock) } else { old };
-            if stale {
+            if Cache::is_stale_scratch(&path, SCRATCH_GRACE) {
                 let gone = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
                 match gone {
                     Ok(()) => removed += 1,
@@ -161,6 +174,10 @@ impl Cache {
 
 /// The lock file inside every scratch directory.
 pub(crate) const SCRATCH_LOCK: &str = ".lock";
+/// The scratch directory's lock while it is being taken, before it is renamed to `.lock`.
+const SCRATCH_LOCK_NEW: &str = ".lock-new";
+/// How old a scratch directory without a lock file must be to count as left behind.
+pub(crate) const SCRATCH_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A scratch directory in `CACHE/tmp/`, locked while its process lives, removed when dropped.
 #[derive(Debug)]

@@ -335,16 +335,14 @@ pub fn prune(cache: &Cache, manifests: &Manifests, stale_after: Duration) -> Res
     for part in read_dir_sorted(&cache.root().join("downloads")) {
         let name = part.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let pinned = name.strip_suffix(".part").is_some_and(|digest| digests.contains(digest));
-        // A partial download another process is writing is locked: leave it.
-        if (!pinned || older(&part)) && !crate::lock::is_held(&part) {
-            let bytes = size_of_tree(&part);
-            remove_any(&part)?;
+        if (!pinned || older(&part))
+            && let Some(bytes) = remove_download(&part)?
+        {
             removed.push(Removed { path: part, kind: "download", bytes });
         }
     }
     for entry in read_dir_sorted(&cache.tmp_dir()) {
-        // A scratch directory whose lock a live process holds is an install in progress.
-        if older(&entry) && !crate::lock::is_held(&entry.join(crate::cache::SCRATCH_LOCK)) {
+        if older(&entry) && Cache::is_stale_scratch(&entry, stale_after) {
             let bytes = size_of_tree(&entry);
             remove_any(&entry)?;
             removed.push(Removed { path: entry, kind: "tmp", bytes });
@@ -372,16 +370,12 @@ pub fn clean(cache: &Cache) -> Result<Vec<Removed>, Error> {
         let _ = fs::remove_dir(&version);
     }
     for part in read_dir_sorted(&cache.root().join("downloads")) {
-        // A partial download another process is writing is locked: leave it.
-        if !crate::lock::is_held(&part) {
-            let bytes = size_of_tree(&part);
-            remove_any(&part)?;
+        if let Some(bytes) = remove_download(&part)? {
             removed.push(Removed { path: part, kind: "download", bytes });
         }
     }
     for entry in read_dir_sorted(&cache.tmp_dir()) {
-        // A scratch directory whose lock a live process holds is an install in progress.
-        if !crate::lock::is_held(&entry.join(crate::cache::SCRATCH_LOCK)) {
+        if Cache::is_stale_scratch(&entry, crate::cache::SCRATCH_GRACE) {
             let bytes = size_of_tree(&entry);
             remove_any(&entry)?;
             removed.push(Removed { path: entry, kind: "tmp", bytes });
@@ -407,6 +401,18 @@ fn remove_runtime_dir(cache: &Cache, dir: &Path) -> Result<(), CacheError> {
     fs::rename(dir, &aside).map_err(CacheError::io("move aside", dir))?;
     let path = scratch.path().to_owned();
     scratch.close().map_err(CacheError::io("remove", &path))
+}
+
+/// Remove an entry of `downloads/` and say how many bytes it held, unless it is a partial
+/// download another process is writing (it holds the file's lock): then `None`.
+fn remove_download(part: &Path) -> Result<Option<u64>, CacheError> {
+    let bytes = size_of_tree(part);
+    if part.is_file() {
+        let removed = crate::lock::remove_unless_held(part).map_err(CacheError::io("remove", part))?;
+        return Ok(removed.then_some(bytes));
+    }
+    remove_any(part)?;
+    Ok(Some(bytes))
 }
 
 fn remove_any(path: &Path) -> Result<(), CacheError> {
@@ -539,6 +545,10 @@ mod tests {
         fs::write(&pinned_part, b"half").unwrap();
         fs::write(&unpinned_part, b"half").unwrap();
         fs::create_dir_all(cache.tmp_dir().join("install-fresh")).unwrap();
+        // What a killed install leaves: a scratch directory with a lock file no one holds.
+        let killed = cache.tmp_dir().join("install-killed");
+        fs::create_dir_all(&killed).unwrap();
+        fs::write(killed.join(crate::cache::SCRATCH_LOCK), b"").unwrap();
 
         let removed = prune(&cache, &manifests, STALE_AFTER).unwrap();
         let paths: Vec<&Path> = removed.iter().map(|r| r.path.as_path()).collect();
@@ -550,15 +560,18 @@ mod tests {
 
         // With no grace period everything stale goes, the pinned runtime stays.
         let removed = prune(&cache, &manifests, Duration::ZERO).unwrap();
-        let kinds: Vec<&str> = removed.iter().map(|r| r.kind).collect();
-        assert_eq!(kinds, ["download", "tmp"]);
+        let paths: Vec<&Path> = removed.iter().map(|r| r.path.as_path()).collect();
+        let fresh = cache.tmp_dir().join("install-fresh");
+        assert_eq!(paths, [pinned_part.as_path(), fresh.as_path(), killed.as_path()]);
         assert!(kept.join("bin/codex").is_file());
+        fs::create_dir_all(&fresh).unwrap();
 
+        // Regression: `clean` removed a scratch directory another process was still setting up.
         let removed = clean(&cache).unwrap();
         assert!(removed.iter().any(|r| r.path == kept && r.bytes > 0));
         assert!(runtime_dirs(&cache).is_empty());
-        for dir in ["tmp", "downloads"] {
-            assert_eq!(fs::read_dir(cache.root().join(dir)).map_or(0, |d| d.count()), 0, "{dir} is empty");
-        }
+        assert_eq!(fs::read_dir(cache.root().join("downloads")).map_or(0, |d| d.count()), 0);
+        let tmp: Vec<_> = fs::read_dir(cache.tmp_dir()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(tmp, ["install-fresh"]);
     }
 }

@@ -279,6 +279,11 @@ impl<'s> Sink<'s> {
                 .open(&path)
                 .map_err(CacheError::io("open", &path))?;
             match file.try_lock() {
+                // A part file another process removed or moved away between the open and the
+                // lock: not this artifact's part file any more.
+                Ok(()) if !crate::lock::still_at(&file, &path) => {
+                    tracing::debug!("{} went away while it was opened; downloading without resume", path.display());
+                }
                 Ok(()) => {
                     // Continue a previous run: keep the bytes up to the first bad block, and
                     // the hasher must cover them.

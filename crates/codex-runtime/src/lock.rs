@@ -72,6 +72,41 @@ pub fn is_held(path: &Path) -> bool {
     }
 }
 
+/// Remove the file at `path` unless a live process holds its lock, taking the lock while
+/// removing it: a process that opened the file just before then finds, with [`still_at`], that
+/// what it locked is gone. Returns whether it was removed.
+pub fn remove_unless_held(path: &Path) -> std::io::Result<bool> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    match file.try_lock() {
+        Ok(()) => std::fs::remove_file(path).map(|()| true),
+        Err(TryLockError::WouldBlock) => Ok(false),
+        Err(TryLockError::Error(e)) => Err(e),
+    }
+}
+
+/// Whether `path` still names `file`, which this process opened and then locked: between the
+/// two, another process may have removed or renamed it, and a lock on a file no longer there
+/// guards nothing. (Windows does not remove or rename a file another process has open.)
+pub fn still_at(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::metadata(path)) {
+            (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        path.exists()
+    }
+}
+
 /// The lock file of a runtime.
 pub fn runtime_lock_path(cache_root: &Path, version: &str, target: &str) -> PathBuf {
     cache_root.join("locks").join(version).join(format!("{target}.lock"))
@@ -94,5 +129,26 @@ mod tests {
         drop(first);
         assert!(!is_held(&path));
         let _second = acquire(&path, "x", Duration::ZERO, &NoReporter).unwrap();
+    }
+
+    /// Regression: a part file removed by `cache clean` between another process's open and
+    /// lock was then resumed into, though no path named it any more.
+    #[test]
+    fn a_file_removed_between_open_and_lock_is_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.part");
+        std::fs::write(&path, b"half").unwrap();
+        let opened = File::options().read(true).write(true).open(&path).unwrap();
+        assert!(still_at(&opened, &path));
+
+        let held = acquire(&path, "x", Duration::ZERO, &NoReporter).unwrap();
+        assert!(!remove_unless_held(&path).unwrap(), "a held file stays");
+        drop(held);
+        assert!(remove_unless_held(&path).unwrap());
+        assert!(!path.exists());
+        opened.try_lock().unwrap();
+        assert!(!still_at(&opened, &path), "locked, but no longer the file at the path");
+        std::fs::write(&path, b"new").unwrap();
+        assert!(!still_at(&opened, &path), "another file at the same path");
     }
 }
