@@ -275,3 +275,30 @@ fn refuses_an_out_dir_that_holds_something_else() {
     let files: Vec<String> = tree(&out).into_keys().collect();
     assert_eq!(files, ["SHA256SUMS", "bundle.json", &fixture.runtime.wheel_file_name()]);
 }
+
+/// Regression: `--force --out` a directory holding the cache replaced the cache with the bundle.
+#[test]
+fn refuses_an_out_dir_that_holds_the_cache_even_with_force() {
+    let env = Env::new();
+    let fixture = Fixture::stable();
+    let manifest = env.manifest(&fixture.manifest);
+    std::fs::create_dir_all(env.cache().join("runtimes")).unwrap();
+    std::fs::write(env.cache().join("runtimes/keep"), "cached").unwrap();
+    let parent = env.cache().parent().unwrap().to_str().unwrap().to_owned();
+
+    let out = env.run(&[
+        "bundle",
+        "--manifest",
+        &manifest,
+        "--target",
+        LINUX,
+        "--format",
+        "wheel",
+        "--out",
+        &parent,
+        "--force",
+    ]);
+    assert_code(&out, 2);
+    assert!(text(&out.stderr).contains("overlaps the cache"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(env.cache().join("runtimes/keep")).unwrap(), "cached");
+}

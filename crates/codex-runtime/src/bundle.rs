@@ -118,8 +118,14 @@ pub enum BundleError {
         path.display()
     )]
     OutNotEmpty { path: PathBuf },
-    #[error("{} is not a directory", path.display())]
+    #[error("{} is not a directory; pick a new or empty directory for --out", path.display())]
     OutNotDir { path: PathBuf },
+    #[error(
+        "--out {} overlaps the cache at {}, which a bundle would replace or fill; pick a directory outside it",
+        out.display(),
+        cache.display()
+    )]
+    OutOverlapsCache { out: PathBuf, cache: PathBuf },
     #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
@@ -166,7 +172,9 @@ impl BundleError {
     pub fn kind(&self) -> crate::ErrorKind {
         use crate::ErrorKind;
         match self {
-            BundleError::OutNotEmpty { .. } | BundleError::OutNotDir { .. } => ErrorKind::Usage,
+            BundleError::OutNotEmpty { .. } | BundleError::OutNotDir { .. } | BundleError::OutOverlapsCache { .. } => {
+                ErrorKind::Usage
+            }
             BundleError::Io { .. } => ErrorKind::Other,
             BundleError::CacheModified { .. } => ErrorKind::Verification,
             BundleError::Targets { failures, .. } => {
@@ -270,6 +278,9 @@ pub fn bundle(
     reporter: &dyn Reporter,
 ) -> Result<Bundle, Error> {
     let out = &request.out;
+    if overlaps(out, cache.root()) {
+        return Err(BundleError::OutOverlapsCache { out: out.clone(), cache: cache.root().to_owned() }.into());
+    }
     check_out(out, request.force)?;
     let staging = staging_dir(out)?;
     let mut formats = request.formats.clone();
@@ -594,6 +605,32 @@ fn set_mode(path: &Path, executable: bool) -> Result<(), BundleError> {
     Ok(())
 }
 
+/// Whether one of two paths is inside the other (or they are the same), links resolved as far
+/// as the paths exist.
+fn overlaps(a: &Path, b: &Path) -> bool {
+    fn resolved(path: &Path) -> PathBuf {
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        // The longest part that exists, with its links resolved, then the rest as written.
+        let mut rest = Vec::new();
+        let mut existing = path.as_path();
+        // Bounded: each turn drops one component.
+        loop {
+            if let Ok(real) = existing.canonicalize() {
+                return rest.iter().rev().fold(real, |p, c| p.join(c));
+            }
+            match (existing.parent(), existing.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_owned());
+                    existing = parent;
+                }
+                _ => return path,
+            }
+        }
+    }
+    let (a, b) = (resolved(a), resolved(b));
+    a.starts_with(&b) || b.starts_with(&a)
+}
+
 /// Refuse an `out` that holds anything but a previous bundle, unless forced.
 fn check_out(out: &Path, force: bool) -> Result<(), BundleError> {
     let mut entries = match std::fs::read_dir(out) {
@@ -700,6 +737,27 @@ mod tests {
     fn write(path: &Path, text: &str) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
+    }
+
+    /// Regression: `bundle --force --out` the cache, or a directory holding it, replaced the
+    /// cache with the bundle.
+    #[test]
+    fn out_may_not_overlap_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        std::fs::create_dir_all(cache.join("runtimes")).unwrap();
+        assert!(overlaps(&cache, &cache));
+        assert!(overlaps(dir.path(), &cache), "out holds the cache");
+        assert!(overlaps(&cache.join("runtimes/new-bundle"), &cache), "out inside the cache");
+        assert!(overlaps(&dir.path().join("cache/./runtimes/../x"), &cache));
+        assert!(!overlaps(&dir.path().join("dist"), &cache));
+        assert!(!overlaps(&dir.path().join("cache-dist"), &cache), "a common prefix is not a parent");
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&cache, &link).unwrap();
+            assert!(overlaps(&link, &cache), "through a link");
+        }
     }
 
     #[test]
