@@ -5,6 +5,7 @@
 use std::process::Command;
 
 use codex_runtime_test_support::fixture::FixtureRuntime;
+use codex_runtime_test_support::http::TestServer;
 
 use crate::common::*;
 
@@ -202,4 +203,37 @@ fn mistakes_are_usage_errors_that_say_what_to_do() {
     let out = env.run(&["--offline", "channel", "update", "stable", "--version", "0.163.0"]);
     assert_code(&out, 2);
     assert!(text(&out.stderr).contains("drop --offline"), "{}", text(&out.stderr));
+    // Regression: the global --offline before the subcommand did not stop --online.
+    let out = env.run(&["--offline", "verify-pins", "--online"]);
+    assert_code(&out, 2);
+    assert!(text(&out.stderr).contains("cannot run with --offline"), "{}", text(&out.stderr));
+
+    // Regression: exec --json printed codex's own output where one JSON document was promised.
+    let out = env.run(&["--json", "exec", "--manifest", &manifest, "--", "--version"]);
+    assert_code(&out, 2);
+    assert_eq!(stdout_json(&out)["error"]["exit_code"], 2);
+    // Regression: exec of another platform's runtime fell back to running it through /bin/sh.
+    let out = env.run(&["exec", "--manifest", &manifest, "--target", "aarch64-apple-darwin", "--", "--version"]);
+    assert_code(&out, 2);
+    assert!(text(&out.stderr).contains("drop --target"), "{}", text(&out.stderr));
+}
+
+/// Regression: a relative --cache-dir gave relative paths, wrong after a `cd` (and a relative
+/// PATH entry from `env`).
+#[test]
+fn a_relative_cache_dir_gives_absolute_paths() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let mirror = fixture.serve_mirror(&server);
+    let manifest = env.manifest(&fixture.manifest);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_codex-runtime"));
+    cmd.env_remove("CODEX_RUNTIME_MIRROR").env("HOME", env.dir.path()).current_dir(env.dir.path());
+    cmd.env("CODEX_RUNTIME_CACHE_DIR", "cache");
+    let out = cmd
+        .args(["path", "--manifest", &manifest, "--target", LINUX, "--source", "mirror", "--mirror", &mirror])
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let path = std::path::PathBuf::from(text(&out.stdout).trim());
+    assert!(path.is_absolute(), "{}", path.display());
+    assert!(path.starts_with(env.cache()), "{}", path.display());
 }

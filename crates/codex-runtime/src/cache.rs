@@ -64,7 +64,9 @@ impl Cache {
             Some(dir) => dir,
             None => directories::BaseDirs::new().ok_or(CacheError::NoCacheDir)?.cache_dir().join("codex-runtime"),
         };
-        Ok(Cache { root })
+        // Paths printed for later use (`path`, `env`'s PATH) must not depend on the current
+        // directory.
+        Ok(Cache { root: std::path::absolute(&root).unwrap_or(root) })
     }
 
     pub fn at(root: impl Into<PathBuf>) -> Cache {

@@ -96,6 +96,13 @@ pub fn verdict_code(report: &Report) -> ExitCode {
 }
 
 pub fn exec(ctx: &Context, args: &ExecArgs) -> Result<ExitCode> {
+    let host = codex_runtime::Target::host().map_err(codex_runtime::Error::from)?;
+    if let Some(target) = args.selection.target
+        && target != host
+    {
+        let message = format!("exec runs the runtime here, and this host runs {host}, not {target}; drop --target");
+        return Err(crate::UsageError(message).into());
+    }
     let installed = ctx.install(&args.selection, &args.sources)?;
     let status = codex_app_server_client::exec(&installed.path, &args.args, Some(&installed.path_dir))
         .with_context(|| format!("cannot run {}", installed.path.display()))?;

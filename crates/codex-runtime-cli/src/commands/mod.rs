@@ -21,6 +21,13 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         // Broken manifests are what it reports, so it loads them itself.
         return verify_pins::verify_pins(&cli.global, args);
     }
+    if cli.global.json
+        && let Command::Exec(_) | Command::Completions(_) = &cli.command
+    {
+        let message =
+            "--json does not apply here: exec passes codex's own output through, and completions prints a script";
+        return Err(crate::UsageError(message.to_owned()).into());
+    }
     let ctx = Context::new(&cli.global)?;
     match &cli.command {
         Command::Install(args) => install::install(&ctx, args),

@@ -15,6 +15,11 @@ use crate::output::print_json;
 use crate::progress::Progress;
 
 pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCode> {
+    // clap sees the conflict only when --offline comes after the subcommand.
+    if global.offline && args.online {
+        let message = "--online fetches from the registries; it cannot run with --offline (drop one of them)";
+        return Err(crate::UsageError(message.to_owned()).into());
+    }
     let mut report = Report::default();
     let mut manifests = Vec::new();
     if global.manifest.is_empty() {
