@@ -56,6 +56,10 @@ fn misbehaving_servers_are_incompatible_with_exit_6_and_evidence() {
         assert_code(&out, 6);
         let stderr = text(&out.stderr);
         assert!(stderr.contains("incompatible runtime") && stderr.contains(evidence), "{mode:?}: {stderr}");
+        // Regression: a right version with other problems read "expected 0.163.0, it reported 0.163.0".
+        if mode == FakeMode::OldShape {
+            assert!(stderr.contains("codex 0.163.0 answered, but"), "{stderr}");
+        }
     }
 }
 

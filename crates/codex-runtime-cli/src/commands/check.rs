@@ -81,11 +81,14 @@ pub fn print_verdict(ctx: &Context, report: &Report, to_stdout: bool) {
         }
         return;
     }
-    eprintln!(
-        "incompatible runtime: expected {}, it reported {}",
-        report.expected.as_deref().unwrap_or("any version"),
-        report.version.as_deref().unwrap_or("no version")
-    );
+    let expected = report.expected.as_deref().unwrap_or("any version");
+    match report.version.as_deref() {
+        // The version matched; the problems below are what failed.
+        Some(version) if version == expected => eprintln!("incompatible runtime: codex {version} answered, but"),
+        version => {
+            eprintln!("incompatible runtime: expected {expected}, it reported {}", version.unwrap_or("no version"))
+        }
+    }
     for problem in &report.problems {
         eprintln!("  - {problem}");
     }
