@@ -135,3 +135,37 @@ fn exec_passes_arguments_path_and_exit_status_through() {
     let codex_path = env.cache().join("runtimes/0.163.0").join(LINUX).join("codex-path");
     assert!(stdout.contains(&format!("path={}:", codex_path.display())), "{stdout}");
 }
+
+/// Regression: a server killed at the timeout left what it had started running.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_killed_server_takes_what_it_started_with_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let manifest = env.manifest(&Fixture::stable().manifest);
+    let pid_file = env.path("grandchild.pid");
+    let server = env.path("slow-server");
+    std::fs::write(&server, "#!/bin/sh\nsleep 300 &\necho $! > \"$GRANDCHILD_PID\"\nread line\nsleep 300\n").unwrap();
+    std::fs::set_permissions(&server, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let out = env
+        .cmd()
+        .args(["check", "--manifest", &manifest, "--target", LINUX, "--timeout", "1", "--codex-bin"])
+        .arg(&server)
+        .env("GRANDCHILD_PID", &pid_file)
+        .output()
+        .unwrap();
+    assert_code(&out, 6);
+    let pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_owned();
+    // Gone, or a zombie until init reaps it: at most 50 checks, 20 ms apart.
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
+    };
+    let mut checks = 0;
+    while alive() && checks < 50 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        checks += 1;
+    }
+    assert!(!alive(), "the server's child {pid} outlived the check");
+}

@@ -48,6 +48,9 @@ pub(crate) fn check(options: &CheckOptions) -> Result<Report, Error> {
         command.args(["--listen", "stdio://"]);
     }
     command.env("CODEX_HOME", &codex_home).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    // Its own process group, so that killing it also ends whatever it started.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     if let Some(path) = path_with(options.path_dir.as_deref())? {
         command.env("PATH", path);
     }
@@ -268,7 +271,7 @@ impl Server {
     /// Kills the process (when still running) and reaps it.
     fn kill(&mut self) -> Result<(), Error> {
         // Fails only when the process has exited already; `wait` reaps it either way.
-        let _ = self.child.kill();
+        kill_group(&mut self.child);
         self.child.wait().map_err(|source| Error::Wait { pid: self.child.id(), source })?;
         self.reaped = true;
         Ok(())
@@ -291,10 +294,18 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         if !self.reaped {
-            let _ = self.child.kill();
+            kill_group(&mut self.child);
             let _ = self.child.wait();
         }
     }
+}
+
+/// Kill the server and, on Unix, everything in its process group: what it started, which
+/// would otherwise outlive the check. Not yet reaped, its process id still names its group.
+fn kill_group(child: &mut Child) {
+    #[cfg(unix)]
+    let _ = rustix::process::kill_process_group(rustix::process::Pid::from_child(child), rustix::process::Signal::KILL);
+    let _ = child.kill();
 }
 
 /// Starts the threads that read the server's stdout into a channel of lines and its stderr
