@@ -237,3 +237,22 @@ fn a_relative_cache_dir_gives_absolute_paths() {
     assert!(path.is_absolute(), "{}", path.display());
     assert!(path.starts_with(env.cache()), "{}", path.display());
 }
+
+/// Regression: `codex-runtime channel show stable | head -1` panicked with "failed printing to
+/// stdout: Broken pipe" once the reader had gone.
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    let env = Env::new();
+    let mut child = env
+        .cmd()
+        .args(["channel", "show", "stable"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closed before the program starts writing: every write fails with a broken pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
+    assert_code(&out, 0);
+}

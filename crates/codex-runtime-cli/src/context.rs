@@ -6,6 +6,7 @@ use codex_runtime::install::{self, InstallOptions, Installed};
 use codex_runtime::{Cache, Channel, Manifest, Manifests, Pinned, RuntimeVersion, SourceOptions, Target};
 
 use crate::cli::{GlobalArgs, Selection, SourceArgs};
+use crate::output::outln;
 use crate::output::{InstalledJson, print_json};
 use crate::progress::Progress;
 
@@ -95,7 +96,7 @@ impl<'a> Context<'a> {
         if self.global.json {
             print_json(&InstalledJson::from(installed));
         } else {
-            println!("{}", installed.path.display());
+            outln!("{}", installed.path.display());
         }
     }
 }

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::cli::BundleArgs;
 use crate::context::Context;
+use crate::output::outln;
 use crate::output::print_json;
 
 pub fn bundle(ctx: &Context, args: &BundleArgs) -> Result<ExitCode> {
@@ -52,7 +53,7 @@ pub fn bundle(ctx: &Context, args: &BundleArgs) -> Result<ExitCode> {
         }));
     } else {
         for (target, output) in bundle.outputs() {
-            println!("{}\t{}\t{}", target, output.format, bundle.out.join(&output.path).display());
+            outln!("{}\t{}\t{}", target, output.format, bundle.out.join(&output.path).display());
         }
         if !ctx.global.quiet {
             eprintln!(

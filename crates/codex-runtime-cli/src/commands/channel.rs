@@ -8,13 +8,14 @@ use codex_runtime::source::{GITHUB_RELEASES, npm_registry};
 
 use crate::cli::{ChannelArgs, ChannelCommand, ChannelUpdateArgs};
 use crate::context::Context;
+use crate::output::out;
 
 pub fn channel(ctx: &Context, args: &ChannelArgs) -> Result<ExitCode> {
     match &args.command {
         ChannelCommand::Show { channel } => {
             let manifest = ctx.manifests.channel(*channel).map_err(codex_runtime::Error::from)?;
             // The manifest is JSON already: the same document with or without --json.
-            print!("{}", manifest.to_json());
+            out!("{}", manifest.to_json());
             Ok(ExitCode::SUCCESS)
         }
         ChannelCommand::Update(args) => update(ctx, args),
@@ -50,6 +51,6 @@ fn update(ctx: &Context, args: &ChannelUpdateArgs) -> Result<ExitCode> {
             eprintln!("wrote {}", out.display());
         }
     }
-    print!("{}", updated.manifest.to_json());
+    out!("{}", updated.manifest.to_json());
     Ok(ExitCode::SUCCESS)
 }

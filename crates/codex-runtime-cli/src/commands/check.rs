@@ -11,6 +11,7 @@ use codex_runtime::Pinned;
 use crate::cli::{CheckArgs, ExecArgs};
 use crate::context::Context;
 use crate::exit;
+use crate::output::outln;
 use crate::output::print_json;
 
 pub fn check(ctx: &Context, args: &CheckArgs) -> Result<ExitCode> {
@@ -75,7 +76,7 @@ pub fn print_verdict(ctx: &Context, report: &Report, to_stdout: bool) {
             report.elapsed_ms
         );
         if to_stdout {
-            println!("{line}");
+            outln!("{line}");
         } else if !ctx.global.quiet {
             eprintln!("{line}");
         }

@@ -9,6 +9,7 @@ use clap::CommandFactory;
 
 use crate::cli::{Cli, CompletionsArgs, EnvArgs, Shell};
 use crate::context::Context;
+use crate::output::out;
 use crate::output::print_json;
 
 pub fn env(ctx: &Context, args: &EnvArgs) -> Result<ExitCode> {
@@ -28,7 +29,7 @@ pub fn env(ctx: &Context, args: &EnvArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let dir = path_dir.map(|d| d.to_str().context("the runtime's codex-path is not UTF-8")).transpose()?;
-    print!("{}", exports(args.shell, bin, dir));
+    out!("{}", exports(args.shell, bin, dir));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -7,6 +7,7 @@ use codex_runtime::install;
 
 use crate::cli::{ImportArgs, InstallArgs, PathArgs};
 use crate::context::Context;
+use crate::output::outln;
 use crate::output::{InstalledJson, print_json};
 
 pub fn install(ctx: &Context, args: &InstallArgs) -> Result<ExitCode> {
@@ -22,7 +23,7 @@ pub fn install(ctx: &Context, args: &InstallArgs) -> Result<ExitCode> {
         doc["check"] = serde_json::to_value(&report)?;
         print_json(&doc);
     } else {
-        println!("{}", installed.path.display());
+        outln!("{}", installed.path.display());
         super::check::print_verdict(ctx, &report, false);
     }
     Ok(super::check::verdict_code(&report))
@@ -61,7 +62,7 @@ pub fn import(ctx: &Context, args: &ImportArgs) -> Result<ExitCode> {
     for file in &args.files {
         let installed = install::import(file, &ctx.manifests, &ctx.cache, &ctx.progress)?;
         if !ctx.global.json {
-            println!("{}", installed.path.display());
+            outln!("{}", installed.path.display());
         }
         all.push(InstalledJson::from(&installed));
     }

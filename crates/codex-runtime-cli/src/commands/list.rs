@@ -3,6 +3,7 @@
 use anyhow::Result;
 
 use crate::context::Context;
+use crate::output::outln;
 use crate::output::{ListRow, print_json};
 
 pub fn list(ctx: &Context, available: bool) -> Result<()> {
@@ -50,7 +51,7 @@ pub fn list(ctx: &Context, available: bool) -> Result<()> {
     }
     for row in &rows {
         let state = if row.installed { row.path.clone().unwrap_or_default() } else { "(not installed)".into() };
-        println!("{:<18} {:<7} {:<27} {}", row.version, row.channel.as_deref().unwrap_or("-"), row.target, state);
+        outln!("{:<18} {:<7} {:<27} {}", row.version, row.channel.as_deref().unwrap_or("-"), row.target, state);
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ use crate::cli::{GlobalArgs, VerifyPinsArgs};
 use crate::context::Context;
 use crate::exit;
 use crate::output::print_json;
+use crate::output::{out, outln};
 use crate::progress::Progress;
 
 pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCode> {
@@ -157,10 +158,10 @@ fn print(global: &GlobalArgs, args: &VerifyPinsArgs, report: &Report) {
         print_json(&serde_json::json!({"ok": report.ok(), "checks": report.checks}));
         return;
     }
-    print!("{}", table(report));
+    out!("{}", table(report));
     if args.github_annotations {
         for check in report.failed() {
-            println!("{}", annotation(check));
+            outln!("{}", annotation(check));
         }
     }
     if !global.quiet {
