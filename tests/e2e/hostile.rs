@@ -164,6 +164,10 @@ fn mistakes_are_usage_errors_that_say_what_to_do() {
         .unwrap();
     assert_code(&out, 2);
     assert!(text(&out.stderr).contains("is not a directory"), "{}", text(&out.stderr));
+    // Regression: a mirror URL without a host was tried, and failed as "no source" (exit 5).
+    let out = env.run(&["install", "--manifest", &manifest, "--target", LINUX, "--mirror", "http://"]);
+    assert_code(&out, 2);
+    assert!(text(&out.stderr).contains("is not a usable URL"), "{}", text(&out.stderr));
 
     // Argument errors are a JSON document too with --json.
     let out = env.run(&["--json", "install", "--target", "x86_64-unknown-linux-gnu"]);

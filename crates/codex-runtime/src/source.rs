@@ -182,6 +182,8 @@ pub enum SourceError {
     NoMirror,
     #[error("the mirror {} is not a directory: pass a directory holding the artifacts, or a file:// or http(s):// URL", path.display())]
     MirrorNotADirectory { path: PathBuf },
+    #[error("the mirror `{value}` is not a usable URL: pass http(s)://HOST[:PORT]/PATH, or a directory")]
+    BadMirrorUrl { value: String },
     #[error(
         "--source npm needs a registry, and none is configured: pass --npm-registry URL, set \
          CODEX_RUNTIME_NPM_REGISTRY or npm_config_registry, or configure npm"
@@ -206,6 +208,11 @@ impl SourceOptions {
         // A local mirror that is not there is a mistake to say at once, not a source to skip.
         let mirror = |value: &str| match Location::parse(value) {
             Location::File(path) if !path.is_dir() => Err(SourceError::MirrorNotADirectory { path }),
+            Location::Url(_)
+                if value.parse::<ureq::http::Uri>().ok().and_then(|u| u.host().map(str::is_empty)) != Some(false) =>
+            {
+                Err(SourceError::BadMirrorUrl { value: crate::http::redact(value) })
+            }
             location => Ok(Source::Mirror(location)),
         };
         if self.only.is_empty() {
