@@ -174,6 +174,79 @@ fn prune_drops_what_no_channel_pins_and_clean_empties_the_cache() {
     assert!(text(&verify.stderr).contains("no runtime is installed"));
 }
 
+/// What the reviewer found `cache clean` removed from a directory that was not a cache.
+fn not_a_cache(root: &Path) -> Vec<PathBuf> {
+    let files = [root.join("downloads/taxes.pdf"), root.join("runtimes/photos/a.jpg"), root.join("docs/d")];
+    for file in &files {
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, b"keep me").unwrap();
+    }
+    std::fs::create_dir_all(root.join("tmp")).unwrap();
+    files.to_vec()
+}
+
+/// Regression: `cache clean` and `cache prune` emptied any directory given as the cache (a home
+/// directory with `CODEX_RUNTIME_CACHE_DIR=$HOME`).
+#[test]
+fn clean_and_prune_refuse_a_directory_that_is_not_a_cache() {
+    let env = Env::new();
+    let files = not_a_cache(&env.cache());
+    for command in ["clean", "prune"] {
+        let out = env.run(&["cache", command]);
+        assert_code(&out, 2);
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("is not a codex-runtime cache: it has no CACHEDIR.TAG and holds docs"), "{stderr}");
+        assert!(stderr.contains("--cache-dir"), "says what to do: {stderr}");
+        assert_eq!(stdout_json(&env.run(&["cache", command, "--json"]))["error"]["exit_code"], 2);
+    }
+    assert!(files.iter().all(|f| std::fs::read(f).unwrap() == b"keep me"));
+    assert!(!env.cache().join("locks").exists() && !env.cache().join("CACHEDIR.TAG").exists());
+}
+
+/// Regression: in a cache, `clean` removed files it did not make (`downloads/taxes.pdf`,
+/// `runtimes/photos/a.jpg`) and created lock files for them.
+#[test]
+fn clean_and_prune_remove_only_what_they_recognise() {
+    let env = Env::new();
+    let fixture = Fixture::stable();
+    let server = TestServer::start();
+    let args = installed(&env, &fixture, &server)[..2].to_vec();
+    let cache = env.cache();
+    let tag = std::fs::read_to_string(cache.join("CACHEDIR.TAG")).unwrap();
+    assert!(tag.starts_with("Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by codex-runtime."), "{tag}");
+    let files = not_a_cache(&cache);
+    let notes = cache.join("runtimes/0.163.0/notes.txt");
+    let kept_tmp = cache.join("tmp/keep.txt");
+    std::fs::write(&notes, b"keep me").unwrap();
+    std::fs::write(&kept_tmp, b"keep me").unwrap();
+
+    let out = run(&env, &["cache", "prune", "--older-than", "0", "--json"], &args);
+    assert_code(&out, 0);
+    assert_eq!(stdout_json(&out)["removed"], serde_json::json!([]));
+
+    let out = run(&env, &["cache", "clean", "--json"], &args);
+    assert_code(&out, 0);
+    let removed: Vec<(String, String)> = stdout_json(&out)["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["kind"].as_str().unwrap().to_owned(), r["path"].as_str().unwrap().to_owned()))
+        .collect();
+    let path = |p: PathBuf| p.display().to_string();
+    assert_eq!(
+        removed,
+        [("runtime".to_owned(), path(runtime_dir(&env))), ("other".to_owned(), path(cache.join("docs")))],
+        "a tagged cache's other entries go, nothing unrecognised does"
+    );
+    let stderr = text(&out.stderr);
+    for left in [&files[0], &cache.join("runtimes/photos"), &notes, &kept_tmp] {
+        assert!(stderr.contains(&format!("left {}", left.display())), "{stderr}");
+    }
+    assert!(files[..2].iter().chain([&notes, &kept_tmp]).all(|f| std::fs::read(f).unwrap() == b"keep me"));
+    assert!(!cache.join("locks/photos").exists(), "no lock file for a name that is not a runtime");
+    assert!(cache.join("CACHEDIR.TAG").is_file());
+}
+
 /// A fixture whose 2 MiB of zeros compress to almost nothing: the download fits anywhere, the
 /// extraction does not fit in 1 MiB.
 fn roomy_fixture() -> Fixture {

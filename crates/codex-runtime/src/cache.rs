@@ -5,9 +5,15 @@
 //!   runtimes/VERSION/TARGET/          a verified runtime root, moved into place whole
 //!     .codex-runtime-receipt.json     what was installed, from where, with which digests
 //!   tmp/                              downloads and extractions in progress
+//!   CACHEDIR.TAG                      marks the directory as a cache (https://bford.info/cachedir/)
 //! ```
 //! A directory under `runtimes/` exists only once it is complete: it is assembled in `tmp/`
 //! and renamed into place, receipt included.
+//!
+//! The tag is written when the cache is first written to, unless the directory already holds
+//! something other than a cache's own entries: `cache clean` and `cache prune` refuse a
+//! directory that is neither tagged nor holds only those, so a `--cache-dir` pointed at a home
+//! directory is never emptied.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -21,6 +27,19 @@ use crate::version::RuntimeVersion;
 
 /// The receipt's file name inside a runtime root.
 pub const RECEIPT: &str = ".codex-runtime-receipt.json";
+
+/// The file that marks the cache root as a cache, for backup tools and for `clean` and `prune`.
+pub const CACHEDIR_TAG: &str = "CACHEDIR.TAG";
+
+/// What every cache directory tag starts with (https://bford.info/cachedir/).
+const CACHEDIR_SIGNATURE: &str = "Signature: 8a477f597d28d172789f06886806bc55";
+
+/// The comment that tells codex-runtime's tag from another program's.
+const CACHEDIR_COMMENT: &str = "# This file is a cache directory tag created by codex-runtime.";
+
+/// The entries of a cache root besides its tag: all that an untagged directory may hold for
+/// `clean` and `prune` to take it for a cache made before the tag was written.
+pub const CACHE_ENTRIES: [&str; 4] = ["runtimes", "downloads", "tmp", "locks"];
 
 /// The cache root.
 #[derive(Debug, Clone)]
@@ -39,6 +58,12 @@ pub enum CacheError {
         waited.as_secs(), path.display()
     )]
     LockTimeout { what: String, path: PathBuf, waited: std::time::Duration },
+    #[error(
+        "{} is not a codex-runtime cache: it has no {CACHEDIR_TAG} and holds {}, which a cache does not; nothing was removed. \
+         Pass the cache's own directory with --cache-dir or CODEX_RUNTIME_CACHE_DIR (by default the user cache directory + codex-runtime)",
+        path.display(), foreign.join(", ")
+    )]
+    NotACache { path: PathBuf, foreign: Vec<String> },
     #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
@@ -87,12 +112,87 @@ impl Cache {
         self.root.join("tmp")
     }
 
+    /// Whether the root carries codex-runtime's [`CACHEDIR_TAG`] (another program's tag does
+    /// not count: a build directory tagged by cargo is not this cache).
+    pub fn is_tagged(&self) -> bool {
+        std::fs::read_to_string(self.root.join(CACHEDIR_TAG)).is_ok_and(|tag| {
+            let mut lines = tag.lines();
+            lines.next() == Some(CACHEDIR_SIGNATURE) && lines.next() == Some(CACHEDIR_COMMENT)
+        })
+    }
+
+    /// The names of the root's entries that are not a cache's own ([`CACHE_ENTRIES`] and, when
+    /// it is codex-runtime's, the tag), sorted; none when the root does not exist.
+    pub fn foreign_entries(&self) -> Result<Vec<String>, CacheError> {
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(CacheError::Io { action: "read", path: self.root.clone(), source: e }),
+        };
+        let tagged = self.is_tagged();
+        let mut foreign = Vec::new();
+        for entry in entries {
+            let name = entry.map_err(CacheError::io("read", &self.root))?.file_name().to_string_lossy().into_owned();
+            if !(CACHE_ENTRIES.contains(&name.as_str()) || tagged && name == CACHEDIR_TAG) {
+                foreign.push(name);
+            }
+        }
+        foreign.sort();
+        Ok(foreign)
+    }
+
+    /// Before `clean` or `prune` removes anything: refuse a root that is not tagged and holds
+    /// something a cache does not ([`CacheError::NotACache`]). An untagged root that holds
+    /// only a cache's entries (made by a build that wrote no tag) gets the tag.
+    pub fn ensure_is_cache(&self) -> Result<(), CacheError> {
+        if self.is_tagged() {
+            return Ok(());
+        }
+        let foreign = self.foreign_entries()?;
+        if !foreign.is_empty() {
+            return Err(CacheError::NotACache { path: self.root.clone(), foreign });
+        }
+        if self.root.is_dir() { self.tag() } else { Ok(()) }
+    }
+
+    /// Create the root and tag it, on the first write to the cache. A root that holds
+    /// something else than a cache's entries is written to but not tagged: then `clean` and
+    /// `prune` keep refusing it.
+    fn tag(&self) -> Result<(), CacheError> {
+        if self.is_tagged() {
+            return Ok(());
+        }
+        let foreign = self.foreign_entries()?;
+        if !foreign.is_empty() {
+            tracing::warn!(
+                "{} holds {} besides the cache, so it is not tagged as one ({CACHEDIR_TAG}) and `cache clean` and `cache prune` refuse it",
+                self.root.display(),
+                foreign.join(", ")
+            );
+            return Ok(());
+        }
+        std::fs::create_dir_all(&self.root).map_err(CacheError::io("create", &self.root))?;
+        let path = self.root.join(CACHEDIR_TAG);
+        let tag = format!(
+            "{CACHEDIR_SIGNATURE}\n{CACHEDIR_COMMENT}\n# For information about cache directory tags, see https://bford.info/cachedir/\n"
+        );
+        // A tag another process wrote first is as good as this one.
+        match std::fs::File::options().write(true).create_new(true).open(&path) {
+            Ok(mut file) => {
+                std::io::Write::write_all(&mut file, tag.as_bytes()).map_err(CacheError::io("write", &path))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(CacheError::Io { action: "write", path, source: e }),
+        }
+    }
+
     /// A fresh scratch directory, locked while this process lives and removed when dropped.
     pub fn scratch(&self) -> Result<Scratch, CacheError> {
+        self.tag()?;
         let tmp = self.tmp_dir();
         std::fs::create_dir_all(&tmp).map_err(CacheError::io("create", &tmp))?;
         let dir = tempfile::Builder::new()
-            .prefix("install-")
+            .prefix(SCRATCH_PREFIX)
             .tempdir_in(&tmp)
             .map_err(CacheError::io("create a directory in", &tmp))?;
         // The lock is taken under another name and renamed into place: a `.lock` that exists is
@@ -125,17 +225,23 @@ impl Cache {
             .is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= unlocked_age))
     }
 
-    /// Remove what killed processes left in `tmp/` (see [`Cache::is_stale_scratch`]; a
-    /// directory without a lock file goes after a minute). Returns how many entries were
-    /// removed.
+    /// Whether an entry of `tmp/` is a scratch directory ([`Cache::scratch`]): a directory,
+    /// not a link to one, named `install-*`. Nothing else in `tmp/` is ever removed.
+    pub fn is_scratch(path: &Path) -> bool {
+        path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(SCRATCH_PREFIX))
+            && std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
+    }
+
+    /// Remove the scratch directories killed processes left in `tmp/` (see
+    /// [`Cache::is_stale_scratch`]; a directory without a lock file goes after a minute).
+    /// Returns how many were removed.
     pub fn clean_stale_scratch(&self) -> usize {
         let Ok(entries) = std::fs::read_dir(self.tmp_dir()) else { return 0 };
         let mut removed = 0;
         for entry in entries.flatten() {
             let path = entry.path();
-            if Cache::is_stale_scratch(&path, SCRATCH_GRACE) {
-                let gone = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
-                match gone {
+            if Cache::is_scratch(&path) && Cache::is_stale_scratch(&path, SCRATCH_GRACE) {
+                match std::fs::remove_dir_all(&path) {
                     Ok(()) => removed += 1,
                     Err(e) => tracing::warn!("cannot remove {} left by an interrupted install: {e}", path.display()),
                 }
@@ -151,6 +257,7 @@ impl Cache {
         target: Target,
         reporter: &dyn crate::Reporter,
     ) -> Result<crate::lock::Lock, CacheError> {
+        self.tag()?;
         let path = crate::lock::runtime_lock_path(&self.root, &version.to_string(), target.triple());
         let what = format!("to finish installing codex {version} for {target}");
         crate::lock::acquire(&path, &what, crate::lock::lock_timeout(), reporter)
@@ -174,6 +281,8 @@ impl Cache {
     }
 }
 
+/// How the name of every scratch directory in `tmp/` starts.
+const SCRATCH_PREFIX: &str = "install-";
 /// The lock file inside every scratch directory.
 pub(crate) const SCRATCH_LOCK: &str = ".lock";
 /// The scratch directory's lock while it is being taken, before it is renamed to `.lock`.
@@ -273,5 +382,82 @@ impl Receipt {
 
     pub fn now() -> u64 {
         SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_write_tags_the_cache_unless_the_directory_holds_other_things() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = Cache::at(dir.path().join("fresh"));
+        drop(fresh.scratch().unwrap());
+        assert!(fresh.is_tagged());
+        let tag = std::fs::read_to_string(fresh.root().join(CACHEDIR_TAG)).unwrap();
+        assert!(tag.starts_with("Signature: 8a477f597d28d172789f06886806bc55\n"), "{tag}");
+        assert_eq!(fresh.foreign_entries().unwrap(), Vec::<String>::new());
+
+        let home = Cache::at(dir.path().join("home"));
+        std::fs::create_dir_all(home.root().join("docs")).unwrap();
+        drop(home.scratch().unwrap());
+        assert!(!home.is_tagged(), "a directory that is more than a cache is not tagged as one");
+        assert!(matches!(
+            home.ensure_is_cache(),
+            Err(CacheError::NotACache { foreign, .. }) if foreign == ["docs"]
+        ));
+    }
+
+    #[test]
+    fn an_untagged_cache_of_an_earlier_build_is_tagged_and_another_programs_tag_does_not_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = Cache::at(dir.path().join("old"));
+        for entry in CACHE_ENTRIES {
+            std::fs::create_dir_all(old.root().join(entry)).unwrap();
+        }
+        old.ensure_is_cache().unwrap();
+        assert!(old.is_tagged());
+
+        // What cargo writes into a target directory.
+        let target = Cache::at(dir.path().join("target"));
+        std::fs::create_dir_all(target.root().join("tmp")).unwrap();
+        std::fs::write(
+            target.root().join(CACHEDIR_TAG),
+            "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by cargo.\n",
+        )
+        .unwrap();
+        assert!(!target.is_tagged());
+        assert!(matches!(
+            target.ensure_is_cache(),
+            Err(CacheError::NotACache { foreign, .. }) if foreign == [CACHEDIR_TAG]
+        ));
+
+        let missing = Cache::at(dir.path().join("missing"));
+        missing.ensure_is_cache().unwrap();
+        assert!(!missing.root().exists(), "checking creates nothing");
+    }
+
+    /// Regression: every install removed whatever was in `tmp/` and older than a minute, not
+    /// only the scratch directories it makes.
+    #[test]
+    fn only_scratch_directories_are_cleaned_from_tmp() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(dir.path());
+        let tmp = cache.tmp_dir();
+        let killed = tmp.join("install-killed");
+        std::fs::create_dir_all(&killed).unwrap();
+        std::fs::write(killed.join(SCRATCH_LOCK), b"").unwrap();
+        let theirs = [tmp.join("notes"), tmp.join("install-notes.txt")];
+        let other = tmp.join("build");
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::write(other.join(SCRATCH_LOCK), b"").unwrap();
+        let old = SystemTime::now() - 2 * SCRATCH_GRACE;
+        for file in &theirs {
+            std::fs::write(file, b"keep me").unwrap();
+            std::fs::File::options().write(true).open(file).unwrap().set_modified(old).unwrap();
+        }
+        assert_eq!(cache.clean_stale_scratch(), 1);
+        assert!(!killed.exists() && other.is_dir() && theirs.iter().all(|f| f.is_file()));
     }
 }

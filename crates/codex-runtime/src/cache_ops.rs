@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::Error;
-use crate::cache::{Cache, CacheError, RECEIPT, Receipt};
+use crate::cache::{CACHE_ENTRIES, CACHEDIR_TAG, Cache, CacheError, RECEIPT, Receipt};
 use crate::digest::Sha256;
 use crate::install::{self, InstallOptions};
 use crate::manifest::Manifests;
@@ -188,6 +188,17 @@ fn repair(
     }
 }
 
+/// The version and target a `runtimes/VERSION/TARGET` directory names, if its names are
+/// exactly how the cache spells them.
+fn runtime_names(version: &str, target: &str) -> Option<(RuntimeVersion, Target)> {
+    Some((version_name(version)?, target.parse().ok()?))
+}
+
+/// The version a `runtimes/VERSION` directory names, if spelled as the cache spells it.
+fn version_name(name: &str) -> Option<RuntimeVersion> {
+    name.parse().ok().filter(|v: &RuntimeVersion| v.to_string() == name)
+}
+
 /// Every `runtimes/VERSION/TARGET` directory, sorted.
 fn runtime_dirs(cache: &Cache) -> Vec<(String, String, PathBuf)> {
     let mut out = Vec::new();
@@ -289,41 +300,129 @@ fn regular_files(dir: &Path, prefix: &str, out: &mut Vec<String>) {
 pub struct Removed {
     pub path: PathBuf,
     /// `runtime`, `download` (a partial download), `tmp` (a leftover of an interrupted
-    /// install), or `other`.
+    /// install), or `other` (an entry of a tagged cache root that is none of these).
     pub kind: &'static str,
     pub bytes: u64,
+}
+
+/// An entry of the cache that prune and clean leave because it is not one they made: in
+/// `runtimes/` anything but `VERSION/TARGET` directories, in `downloads/` anything but
+/// `SHA256.part` files, in `tmp/` anything but scratch directories.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    pub path: PathBuf,
+    /// Where it is: `runtime`, `download`, `tmp`, or `other` for a cache entry (`runtimes`,
+    /// `downloads`, `tmp`) that is not a directory.
+    pub kind: &'static str,
+    pub reason: &'static str,
+}
+
+/// The cache's contents as prune and clean see them.
+#[derive(Debug, Default)]
+struct Entries {
+    /// `runtimes/VERSION/TARGET` directories, sorted.
+    runtimes: Vec<(RuntimeVersion, Target, PathBuf)>,
+    /// The `runtimes/VERSION` directories of those.
+    versions: Vec<PathBuf>,
+    /// `downloads/SHA256.part` files.
+    downloads: Vec<(Sha256, PathBuf)>,
+    /// Scratch directories in `tmp/`.
+    scratch: Vec<PathBuf>,
+    skipped: Vec<Skipped>,
+}
+
+fn entries(cache: &Cache) -> Entries {
+    let mut out = Entries::default();
+    let is_dir = |p: &Path| fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let skip = |path, kind, reason| Skipped { path, kind, reason };
+    // `runtimes`, `downloads` and `tmp` themselves: directories, never followed through a link.
+    let mut part = |dir: &str| {
+        let path = cache.root().join(dir);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => read_dir_sorted(&path),
+            Ok(_) => {
+                out.skipped.push(skip(path, "other", "not a directory"));
+                Vec::new()
+            }
+            Err(_) => Vec::new(),
+        }
+    };
+    let (runtimes, downloads, tmp) = (part("runtimes"), part("downloads"), part("tmp"));
+    for version_dir in runtimes {
+        let version = name(&version_dir);
+        if !is_dir(&version_dir) || version_name(&version).is_none() {
+            out.skipped.push(skip(version_dir, "runtime", "not a runtime version directory"));
+            continue;
+        }
+        for target_dir in read_dir_sorted(&version_dir) {
+            match runtime_names(&version, &name(&target_dir)) {
+                Some((v, t)) if is_dir(&target_dir) => out.runtimes.push((v, t, target_dir)),
+                _ => out.skipped.push(skip(target_dir, "runtime", "not a runtime directory")),
+            }
+        }
+        out.versions.push(version_dir);
+    }
+    for file in downloads {
+        let digest = name(&file).strip_suffix(".part").and_then(|d| d.parse::<Sha256>().ok());
+        match digest {
+            Some(digest) if fs::symlink_metadata(&file).is_ok_and(|m| m.is_file()) => {
+                out.downloads.push((digest, file));
+            }
+            _ => out.skipped.push(skip(file, "download", "not a partial download")),
+        }
+    }
+    for entry in tmp {
+        if Cache::is_scratch(&entry) {
+            out.scratch.push(entry);
+        } else {
+            out.skipped.push(skip(entry, "tmp", "not a scratch directory"));
+        }
+    }
+    out
+}
+
+/// What prune and clean leave in the cache because they do not recognise it ([`Skipped`]).
+pub fn unrecognised(cache: &Cache) -> Vec<Skipped> {
+    entries(cache).skipped
+}
+
+fn warn_skipped(skipped: &[Skipped]) {
+    for s in skipped {
+        tracing::warn!("left {}: {}, so not the cache's to remove", s.path.display(), s.reason);
+    }
 }
 
 /// Leftovers in `tmp/` younger than this may belong to an install in progress.
 pub const STALE_AFTER: Duration = Duration::from_secs(60 * 60);
 
 /// Remove runtimes no manifest pins, partial downloads no manifest pins or older than
-/// `stale_after`, and entries of `tmp/` older than `stale_after`.
+/// `stale_after`, and scratch directories of `tmp/` older than `stale_after`. Refuses a cache
+/// root that is not one ([`Cache::ensure_is_cache`]); leaves, with a warning, what it does not
+/// recognise ([`unrecognised`]).
 pub fn prune(cache: &Cache, manifests: &Manifests, stale_after: Duration) -> Result<Vec<Removed>, Error> {
+    cache.ensure_is_cache()?;
+    let entries = entries(cache);
     let mut removed = Vec::new();
-    let pinned: HashSet<(String, String)> = manifests
-        .iter()
-        .flat_map(|m| m.targets.keys().map(move |t| (m.version.to_string(), t.triple().to_owned())))
-        .collect();
-    for (version, target, dir) in runtime_dirs(cache) {
-        if pinned.contains(&(version, target)) {
+    let pinned: HashSet<(&RuntimeVersion, Target)> =
+        manifests.iter().flat_map(|m| m.targets.keys().map(move |&t| (&m.version, t))).collect();
+    for (version, target, dir) in entries.runtimes {
+        if pinned.contains(&(&version, target)) {
             continue;
         }
         let bytes = size_of_tree(&dir);
         remove_runtime_dir(cache, &dir)?;
         removed.push(Removed { path: dir, kind: "runtime", bytes });
     }
-    for version in read_dir_sorted(&cache.root().join("runtimes")) {
+    for version in &entries.versions {
         // Only empty version directories go; `remove_dir` refuses the others.
-        if version.is_dir() {
-            let _ = fs::remove_dir(&version);
-        }
+        let _ = fs::remove_dir(version);
     }
-    let digests: HashSet<String> = manifests
+    let digests: HashSet<Sha256> = manifests
         .iter()
         .flat_map(|m| m.targets.values())
         .flat_map(|pins| pins.artifact_pins())
-        .filter_map(|a| a.sha256.map(|s| s.to_string()))
+        .filter_map(|a| a.sha256)
         .collect();
     let now = SystemTime::now();
     let older = |path: &Path| {
@@ -332,64 +431,68 @@ pub fn prune(cache: &Cache, manifests: &Manifests, stale_after: Duration) -> Res
             .map(|t| now.duration_since(t).unwrap_or_default() >= stale_after)
             .unwrap_or(false)
     };
-    for part in read_dir_sorted(&cache.root().join("downloads")) {
-        let name = part.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let pinned = name.strip_suffix(".part").is_some_and(|digest| digests.contains(digest));
-        if (!pinned || older(&part))
+    for (digest, part) in entries.downloads {
+        if (!digests.contains(&digest) || older(&part))
             && let Some(bytes) = remove_download(&part)?
         {
             removed.push(Removed { path: part, kind: "download", bytes });
         }
     }
-    for entry in read_dir_sorted(&cache.tmp_dir()) {
+    for entry in entries.scratch {
         if older(&entry) && Cache::is_stale_scratch(&entry, stale_after) {
             let bytes = size_of_tree(&entry);
             remove_any(&entry)?;
             removed.push(Removed { path: entry, kind: "tmp", bytes });
         }
     }
+    warn_skipped(&entries.skipped);
     Ok(removed)
 }
 
-/// Empty the cache: every runtime, partial download and leftover. The cache directory itself
-/// stays.
+/// Empty the cache: every runtime, partial download and leftover, and, in a root tagged as a
+/// cache, whatever else it holds. The cache directory itself, its tag and its lock files stay.
+/// Refuses a cache root that is not one ([`Cache::ensure_is_cache`]); leaves, with a warning,
+/// what it does not recognise ([`unrecognised`]).
 pub fn clean(cache: &Cache) -> Result<Vec<Removed>, Error> {
+    cache.ensure_is_cache()?;
+    let entries = entries(cache);
     let mut removed = Vec::new();
-    for (version, target, dir) in runtime_dirs(cache) {
+    for (version, target, dir) in entries.runtimes {
         // Under the runtime's lock: an install in progress finishes first, then it goes.
-        let lock = crate::lock::runtime_lock_path(cache.root(), &version, &target);
-        let what = format!("to finish installing codex {version} for {target}");
-        let _lock = crate::lock::acquire(&lock, &what, crate::lock::lock_timeout(), &crate::NoReporter)?;
+        let _lock = cache.lock_runtime(&version, target, &crate::NoReporter)?;
         let bytes = size_of_tree(&dir);
         remove_runtime_dir(cache, &dir)?;
         removed.push(Removed { path: dir, kind: "runtime", bytes });
     }
-    let runtimes = cache.root().join("runtimes");
-    for version in read_dir_sorted(&runtimes) {
+    for version in &entries.versions {
         // Only the emptied version directories; one another process just filled stays.
-        let _ = fs::remove_dir(&version);
+        let _ = fs::remove_dir(version);
     }
-    for part in read_dir_sorted(&cache.root().join("downloads")) {
+    for (_, part) in entries.downloads {
         if let Some(bytes) = remove_download(&part)? {
             removed.push(Removed { path: part, kind: "download", bytes });
         }
     }
-    for entry in read_dir_sorted(&cache.tmp_dir()) {
+    for entry in entries.scratch {
         if Cache::is_stale_scratch(&entry, crate::cache::SCRATCH_GRACE) {
             let bytes = size_of_tree(&entry);
             remove_any(&entry)?;
             removed.push(Removed { path: entry, kind: "tmp", bytes });
         }
     }
-    // The lock files stay: removing one a process holds would let a second one in.
-    for entry in read_dir_sorted(cache.root()) {
-        let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        if !matches!(name, "runtimes" | "downloads" | "tmp" | "locks") {
-            let bytes = size_of_tree(&entry);
-            remove_any(&entry)?;
-            removed.push(Removed { path: entry, kind: "other", bytes });
+    // The lock files stay: removing one a process holds would let a second one in. What else
+    // the root holds goes only from a root tagged as a cache.
+    if cache.is_tagged() {
+        for entry in read_dir_sorted(cache.root()) {
+            let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if !CACHE_ENTRIES.contains(&name) && name != CACHEDIR_TAG {
+                let bytes = size_of_tree(&entry);
+                remove_any(&entry)?;
+                removed.push(Removed { path: entry, kind: "other", bytes });
+            }
         }
     }
+    warn_skipped(&entries.skipped);
     Ok(removed)
 }
 
@@ -403,16 +506,12 @@ fn remove_runtime_dir(cache: &Cache, dir: &Path) -> Result<(), CacheError> {
     scratch.close().map_err(CacheError::io("remove", &path))
 }
 
-/// Remove an entry of `downloads/` and say how many bytes it held, unless it is a partial
-/// download another process is writing (it holds the file's lock): then `None`.
+/// Remove a partial download and say how many bytes it held, unless another process is
+/// writing it (it holds the file's lock): then `None`.
 fn remove_download(part: &Path) -> Result<Option<u64>, CacheError> {
     let bytes = size_of_tree(part);
-    if part.is_file() {
-        let removed = crate::lock::remove_unless_held(part).map_err(CacheError::io("remove", part))?;
-        return Ok(removed.then_some(bytes));
-    }
-    remove_any(part)?;
-    Ok(Some(bytes))
+    let removed = crate::lock::remove_unless_held(part).map_err(CacheError::io("remove", part))?;
+    Ok(removed.then_some(bytes))
 }
 
 fn remove_any(path: &Path) -> Result<(), CacheError> {

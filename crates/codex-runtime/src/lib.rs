@@ -140,6 +140,7 @@ impl Error {
             | Error::UnknownArtifact { .. }
             | Error::NoSuchFile { .. } => ErrorKind::Usage,
             Error::NotInstalled { .. } => ErrorKind::NotInstalled,
+            Error::Cache(CacheError::NotACache { .. }) => ErrorKind::Usage,
             Error::Bundle(e) => e.kind(),
             Error::ChannelUpdate(e) => e.kind(),
             Error::Verification { .. } | Error::Damaged { .. } => ErrorKind::Verification,
