@@ -192,3 +192,38 @@ fn a_hostile_member_in_pinned_blocks_is_refused_as_it_streams() {
     assert!(listing.iter().all(|p| !p.starts_with("runtimes/0.163.0/")), "nothing installed: {listing:?}");
     assert!(listing.iter().all(|p| !p.starts_with("tmp/install-")), "nothing left: {listing:?}");
 }
+
+/// Regression: a block spoilt by a connection that broke and completed by the resumed request
+/// failed a healthy source (exit 4) and threw away the verified blocks before it.
+#[test]
+fn a_bad_block_completed_by_a_resumed_request_is_fetched_again_from_its_start() {
+    let (env, fixture, server) = (Env::new(), large(), TestServer::start());
+    let (mirror, path) = serve_npm_only(&server, &fixture, fixture.npm.clone());
+    // Good bytes into block 5, then 1000 with one flipped, then the connection drops.
+    server.faults(&path, [Fault::Garble { good: (5 * BLOCK + 100) as u64, bad: 1000 }]);
+
+    let out = install(&env, &fixture, &mirror);
+    assert_code(&out, 0);
+    let ranges: Vec<_> = server.requests_for(&path).iter().map(|r| r.header("range").map(str::to_owned)).collect();
+    let expected = [None, Some(format!("bytes={}-", 5 * BLOCK + 1100)), Some(format!("bytes={}-", 5 * BLOCK))];
+    assert_eq!(ranges, expected, "resumed, then block 5 once more; blocks 0 to 4 kept");
+    assert!(text(&out.stderr).contains(STREAMED), "{}", text(&out.stderr));
+    assert_eq!(installed_large_file(&env), noise(10 * BLOCK, 7));
+}
+
+#[test]
+fn a_bad_block_gets_one_more_try_only() {
+    let (env, fixture, server) = (Env::new(), large(), TestServer::start());
+    let mut bad = fixture.npm.clone();
+    bad[5 * BLOCK + 10] ^= 0x01;
+    let (mirror, path) = serve_npm_only(&server, &fixture, bad);
+    server.faults(&path, [Fault::Truncate((5 * BLOCK + 1100) as u64)]);
+
+    let out = install(&env, &fixture, &mirror);
+    assert_code(&out, 4);
+    let ranges: Vec<_> = server.requests_for(&path).iter().map(|r| r.header("range").map(str::to_owned)).collect();
+    let expected = [None, Some(format!("bytes={}-", 5 * BLOCK + 1100)), Some(format!("bytes={}-", 5 * BLOCK))];
+    assert_eq!(ranges, expected, "the block that came whole from one request is the source's fault");
+    assert!(text(&out.stderr).contains("block 5"), "{}", text(&out.stderr));
+    assert!(!part_file(&env, &fixture).exists(), "bad bytes are not kept");
+}

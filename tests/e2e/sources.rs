@@ -169,6 +169,97 @@ fn a_206_without_content_range_starts_again_from_the_first_byte() {
     assert_eq!(receipt(&env)["artifact"]["sha256"], sha256_hex(&fixture.wheel));
 }
 
+/// A partial file of the wheel's first 500 bytes, as a killed run leaves it.
+fn leave_partial(env: &Env, fixture: &Fixture) {
+    std::fs::create_dir_all(env.cache().join("downloads")).unwrap();
+    std::fs::write(part_file(env, fixture), &fixture.wheel[..500]).unwrap();
+}
+
+/// Regression: a wrong answer to a Range request (a login page, another total size) truncated
+/// the partial file before its size was checked, then deleted it.
+#[test]
+fn a_wrong_answer_to_a_range_request_keeps_the_partial_file() {
+    let fixture = Fixture::stable();
+    let page = "<html><body>Please sign in to continue.</body></html>\n";
+    let replies = [
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+            page.len()
+        ),
+        format!(
+            "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 500-999/{}\r\nContent-Length: 500\r\nConnection: close\r\n\r\n{}",
+            fixture.wheel.len() + 1,
+            "x".repeat(500)
+        ),
+    ];
+    for reply in replies {
+        let (env, server) = (Env::new(), TestServer::start());
+        let mirror = fixture.serve_mirror(&server);
+        leave_partial(&env, &fixture);
+        server.fault(&wheel_path(&fixture), Fault::Reply(reply.clone()));
+
+        let out = install_from_mirror(&env, &fixture, &mirror, &[]);
+        assert_code(&out, 0);
+        assert_eq!(stdout_json(&out)["source"], "mirror");
+        assert_eq!(server.hits(&wheel_path(&fixture)), 1, "a wrong size is not retried: {reply}");
+        let kept = std::fs::read(part_file(&env, &fixture)).unwrap();
+        assert!(kept == fixture.wheel[..500], "the partial file is kept as it was: {reply}");
+    }
+}
+
+/// Regression: a server answering Range requests with 416 failed every run, and the partial file
+/// it refused was kept for ever.
+#[test]
+fn range_not_satisfiable_drops_the_partial_file_and_starts_from_zero() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let mirror = fixture.serve_mirror(&server);
+    leave_partial(&env, &fixture);
+    let refusal = format!(
+        "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        fixture.wheel.len()
+    );
+    server.faults(&wheel_path(&fixture), [Fault::Reply(refusal)]);
+
+    let out = install_from_mirror(&env, &fixture, &mirror, &[]);
+    assert_code(&out, 0);
+    let requests = server.requests_for(&wheel_path(&fixture));
+    let ranges: Vec<_> = requests.iter().map(|r| r.header("range")).collect();
+    assert_eq!(ranges, [Some("bytes=500-"), None]);
+    assert_eq!(receipt(&env)["artifact"]["kind"], "wheel");
+    assert!(!part_file(&env, &fixture).exists());
+}
+
+/// Regression: a Retry-After of days was waited out 30 s at a time, three times per URL.
+#[test]
+fn a_retry_after_longer_than_the_longest_wait_is_not_waited_for() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let mirror = fixture.serve_mirror(&server);
+    let npm_path = format!("/mirror/{}", fixture.runtime.npm_file_name());
+    for path in [wheel_path(&fixture), npm_path.clone()] {
+        server.fault(&path, Fault::TooManyRequests { retry_after: 999_999 });
+    }
+
+    let out = install_from_mirror(&env, &fixture, &mirror, &[]);
+    assert_code(&out, 5);
+    assert_eq!((server.hits(&wheel_path(&fixture)), server.hits(&npm_path)), (1, 1), "no retry");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("HTTP 429: the server asked to retry in 277 hours"), "{stderr}");
+}
+
+/// Regression: every failed request left an empty `downloads/SHA256.part` behind.
+#[test]
+fn a_failed_request_leaves_no_empty_part_file() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let mirror = fixture.serve_mirror(&server);
+    server.fault(&wheel_path(&fixture), Fault::Status(403));
+    server.fault(&format!("/mirror/{}", fixture.runtime.npm_file_name()), Fault::Status(404));
+
+    let out = install_from_mirror(&env, &fixture, &mirror, &[]);
+    assert_code(&out, 5);
+    let listing = env.cache_listing();
+    assert!(listing.iter().all(|p| !p.ends_with(".part")), "{listing:?}");
+}
+
 #[test]
 fn a_stalled_server_times_out_and_the_retry_resumes() {
     let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());

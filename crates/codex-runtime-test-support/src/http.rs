@@ -39,6 +39,12 @@ pub enum Fault {
     Trickle { chunk: usize, delay_ms: u64 },
     /// Redirect (302) to this URL.
     Redirect(String),
+    /// Send `good` body bytes, then `bad` more with the first of them flipped, then close.
+    Garble { good: u64, bad: u64 },
+    /// Send this response verbatim (head and body), then close.
+    Reply(String),
+    /// Send the status line, then `lines` extra header lines `delay_ms` apart, then the rest.
+    SlowHead { lines: usize, delay_ms: u64 },
 }
 
 /// One request the server received.
@@ -221,6 +227,12 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
             write!(out, "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
             return Ok(());
         }
+        Some(Fault::Reply(reply)) => {
+            out.write_all(reply.as_bytes())?;
+            out.flush()?;
+            out.shutdown(Shutdown::Both)?;
+            return Ok(());
+        }
         _ => {}
     }
     let Some(body) = body else {
@@ -238,7 +250,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
         }
     };
     let partial = range_from.filter(|&from| fault != Some(Fault::IgnoreRange) && from <= len);
-    match partial {
+    let head = match partial {
         Some(from) => {
             std::io::copy(&mut (&mut reader).take(from), &mut std::io::sink())?;
             let end = len.saturating_sub(1);
@@ -247,16 +259,26 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
             } else {
                 format!("Content-Range: bytes {from}-{end}/{len}\r\n")
             };
-            write!(
-                out,
+            format!(
                 "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\n{content_range}Content-Type: {content_type}\r\nConnection: close\r\n\r\n",
                 len - from
-            )?;
+            )
         }
-        None => write!(
-            out,
+        None => format!(
             "HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nContent-Type: {content_type}\r\nAccept-Ranges: bytes\r\nConnection: close\r\n\r\n"
-        )?,
+        ),
+    };
+    if let Some(Fault::SlowHead { lines, delay_ms }) = fault {
+        let (status_line, rest) = head.split_at(head.find("\r\n").map_or(0, |i| i + 2));
+        out.write_all(status_line.as_bytes())?;
+        for i in 0..lines {
+            write!(out, "X-Slow-{i}: 1\r\n")?;
+            out.flush()?;
+            std::thread::sleep(Duration::from_millis(delay_ms));
+        }
+        out.write_all(rest.as_bytes())?;
+    } else {
+        out.write_all(head.as_bytes())?;
     }
     if method == "HEAD" {
         return Ok(());
@@ -264,6 +286,17 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
     match fault {
         Some(Fault::Truncate(n)) => {
             std::io::copy(&mut reader.take(n), &mut out)?;
+            out.flush()?;
+            out.shutdown(Shutdown::Both)?;
+        }
+        Some(Fault::Garble { good, bad }) => {
+            std::io::copy(&mut (&mut reader).take(good), &mut out)?;
+            let mut garbled = Vec::new();
+            (&mut reader).take(bad).read_to_end(&mut garbled)?;
+            if let Some(first) = garbled.first_mut() {
+                *first ^= 0x01;
+            }
+            out.write_all(&garbled)?;
             out.flush()?;
             out.shutdown(Shutdown::Both)?;
         }

@@ -92,10 +92,10 @@ impl Blocks {
         Ok(())
     }
 
-    /// Check the blocks of what a previous run left in `file` (read from its start): the
+    /// Check the blocks of what a previous try left in `file` (read from its start): the
     /// length of the prefix worth keeping, which is every byte up to the first bad block.
     /// `self` is left after that prefix.
-    pub fn resume(&mut self, file: &mut File) -> io::Result<u64> {
+    pub fn resume(&mut self, file: &mut impl Read) -> io::Result<u64> {
         let mut buf = vec![0u8; 256 * 1024];
         let mut kept = 0u64;
         // Bounded by the pinned size: each turn consumes bytes or ends.

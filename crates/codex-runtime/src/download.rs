@@ -6,13 +6,16 @@
 //! | failure | what happens |
 //! |---|---|
 //! | 5xx, 408 | retried with backoff |
-//! | 429 | retried after `Retry-After` (capped), else with backoff |
+//! | 429 | retried after `Retry-After`, else with backoff; a `Retry-After` past `max_wait` is not retried |
 //! | connection reset or aborted, broken pipe, a timeout, a stall, a body cut short | retried, resuming when the artifact has a pinned digest |
+//! | 416 to a `Range` request | retried from the first byte: the partial file is dropped |
 //! | 404, 410 | never retried: the source lacks the artifact, the next one is asked |
 //! | other 4xx (401, 403, ...) | never retried: the next source is asked |
 //! | host not found, connection refused | never retried: nothing answers there, the next source is asked |
 //! | TLS errors (an unknown certificate authority, a wrong host name) | never retried: the next source is asked, and the message names the CA settings |
-//! | wrong size or digest | never retried on that source: the partial file is dropped and the next source is asked |
+//! | a size in the headers other than the pin | never retried on that source; nothing is cut, the partial file stays |
+//! | wrong bytes (size or digest) | never retried on that source: the partial file is dropped and the next source is asked |
+//! | a bad block that began before the request that completed it | tried once more from that block, then as wrong bytes |
 //!
 //! A partial download lives at `CACHE/downloads/SHA256.part`, keyed by the pinned digest, so
 //! a later run (or the next retry) resumes it. A server that answers a `Range` request with
@@ -126,6 +129,26 @@ pub enum TryError {
     /// A `206` without a `Content-Range` that says where its bytes start.
     #[error("asked for bytes from {asked}, the server answered 206 without a valid Content-Range")]
     NoRange { asked: u64 },
+    /// A `416` to a `Range` request: the partial file is dropped and the next try starts from zero.
+    #[error("asked for bytes from {asked}, the server answered 416 (range not satisfiable)")]
+    RangeNotSatisfiable { asked: u64 },
+    /// A `Retry-After` longer than the longest wait: not worth waiting for.
+    #[error(
+        "HTTP {status}: the server asked to retry in {}, longer than the {} this waits at most",
+        span(*asked),
+        span(*max_wait)
+    )]
+    RetryAfterTooLong { status: u16, asked: Duration, max_wait: Duration },
+}
+
+/// A duration in words: seconds, minutes or hours.
+fn span(d: Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        0..120 => format!("{} s", d.as_secs_f64()),
+        120..7200 => format!("{} minutes", secs / 60),
+        _ => format!("{} hours", secs / 3600),
+    }
 }
 
 /// What to do after a failed try.
@@ -148,7 +171,11 @@ pub fn retry_of(error: &TryError) -> Retry {
         TryError::Http(HttpError::NotFound | HttpError::Redirect { .. }) => Retry::Never,
         TryError::Http(HttpError::Transport(e)) => transport_retry(e),
         TryError::Body { source, .. } => io_retry(source),
-        TryError::Truncated { .. } | TryError::WrongRange { .. } | TryError::NoRange { .. } => Retry::After(None),
+        TryError::Truncated { .. }
+        | TryError::WrongRange { .. }
+        | TryError::NoRange { .. }
+        | TryError::RangeNotSatisfiable { .. } => Retry::After(None),
+        TryError::RetryAfterTooLong { .. } => Retry::Never,
     }
 }
 
@@ -190,6 +217,8 @@ pub fn with_retries<T, E: std::error::Error>(
         match try_once() {
             Ok(value) => return Ok(value),
             Err(error) => match retry(&error) {
+                // The server asked for a longer wait than this will make: not worth a retry.
+                Retry::After(Some(asked)) if asked > options.max_wait => return Err(error),
                 Retry::After(asked) if retries < options.retries => {
                     let wait = options.wait(retries, asked);
                     tracing::warn!(
@@ -263,7 +292,7 @@ impl<'s> Sink<'s> {
         stream: Option<&'s VerifiedStream>,
     ) -> Result<Sink<'s>, CacheError> {
         let sha512 = artifact.integrity.is_some();
-        let mut blocks = match (&artifact.blocks, artifact.size) {
+        let blocks = match (&artifact.blocks, artifact.size) {
             (Some(pins), Some(size)) => Some(Blocks::new(pins, size)),
             _ => None,
         };
@@ -271,7 +300,7 @@ impl<'s> Sink<'s> {
             let dir = cache.root().join("downloads");
             fs_create_dir_all(&dir)?;
             let path = dir.join(format!("{sha256}.part"));
-            let mut file = File::options()
+            let file = File::options()
                 .read(true)
                 .write(true)
                 .create(true)
@@ -285,22 +314,13 @@ impl<'s> Sink<'s> {
                     tracing::debug!("{} went away while it was opened; downloading without resume", path.display());
                 }
                 Ok(()) => {
-                    // Continue a previous run: keep the bytes up to the first bad block, and
-                    // the hasher must cover them.
-                    let mut keep = artifact.size.unwrap_or(u64::MAX);
-                    if let Some(blocks) = &mut blocks {
-                        keep = blocks.resume(&mut file).map_err(CacheError::io("read", &path))?;
-                        file.rewind().map_err(CacheError::io("seek", &path))?;
-                    }
-                    let mut hasher = Hasher::new(sha512);
-                    io::copy(&mut (&mut file).take(keep), &mut hasher).map_err(CacheError::io("read", &path))?;
-                    let len = hasher.size();
-                    truncate(&file, &path, len)?;
-                    file.seek(io::SeekFrom::Start(len)).map_err(CacheError::io("seek", &path))?;
+                    // Continue a previous run.
+                    let hasher = Hasher::new(sha512);
+                    let mut sink = Sink { path, file, resumable: true, sha512, hasher, blocks, stream };
+                    let len = sink.keep_prefix(artifact.size.unwrap_or(u64::MAX))?;
                     if len > 0 {
                         tracing::info!("resuming {} from byte {len}", artifact.file);
                     }
-                    let sink = Sink { path, file, resumable: true, sha512, hasher, blocks, stream };
                     sink.share()?;
                     return Ok(sink);
                 }
@@ -322,6 +342,27 @@ impl<'s> Sink<'s> {
             stream.open(reader, self.blocks.as_ref().map_or(0, Blocks::verified));
         }
         Ok(())
+    }
+
+    /// Keep the file's first `upto` bytes, but none from the first bad block on: the block
+    /// check and the hasher are brought to cover exactly those, and the rest is cut off.
+    /// Returns how many bytes were kept. Never cuts a verified byte the stream handed out.
+    fn keep_prefix(&mut self, upto: u64) -> Result<u64, CacheError> {
+        let path = &self.path;
+        self.file.rewind().map_err(CacheError::io("seek", path))?;
+        let mut keep = upto;
+        if let Some(blocks) = &mut self.blocks {
+            *blocks = blocks.restarted();
+            keep = blocks.resume(&mut (&mut self.file).take(upto)).map_err(CacheError::io("read", path))?;
+            self.file.rewind().map_err(CacheError::io("seek", path))?;
+        }
+        let mut hasher = Hasher::new(self.sha512);
+        io::copy(&mut (&mut self.file).take(keep), &mut hasher).map_err(CacheError::io("read", path))?;
+        let len = hasher.size();
+        truncate(&self.file, path, len)?;
+        self.file.seek(io::SeekFrom::Start(len)).map_err(CacheError::io("seek", path))?;
+        self.hasher = hasher;
+        Ok(len)
     }
 
     fn restart(&mut self) -> Result<(), CacheError> {
@@ -381,53 +422,102 @@ pub fn download(
         // A complete file from an earlier run that was killed before it was moved: check it.
         return finish(sink, scratch, artifact);
     }
-    let result = with_retries(options, url, DownloadError::retry, || {
-        let from = (sink.resumable && sink.hasher.size() > 0).then(|| sink.hasher.size());
-        let mut response = http.request(url, Get { from, accept: None })?;
-        match (from, response.range) {
-            (Some(asked), Some((sent, _))) if sent != asked => {
+    // A bad block that began before the request that completed it may hold the last bytes of
+    // a connection that broke (in this run or an earlier one): the source gets one more try
+    // from that block before it is blamed.
+    let mut second_chance = true;
+    // Bounded: a second turn only once, when `second_chance` is spent.
+    let result = loop {
+        // Where the bytes of the latest request began.
+        let mut began = 0;
+        let result = with_retries(options, url, DownloadError::retry, || {
+            let from = (sink.resumable && sink.hasher.size() > 0).then(|| sink.hasher.size());
+            let response = http.request(url, Get { from, accept: None });
+            if let (Some(asked), Err(HttpError::Status { status: 416, .. })) = (from, &response) {
+                // The partial file may be longer than what the server has now; start again.
                 sink.restart()?;
-                return Err(TryError::WrongRange { asked, sent }.into());
+                return Err(TryError::RangeNotSatisfiable { asked }.into());
             }
-            (Some(_), Some(_)) => {}
-            // Partial content from an unknown offset: start again from the first byte.
-            (Some(asked), None) if response.status == 206 => {
-                sink.restart()?;
-                return Err(TryError::NoRange { asked }.into());
+            let mut response = response?;
+            // What the headers announce is checked before anything is cut: a wrong answer to a
+            // Range request leaves the partial file as it was.
+            let total = match response.range {
+                Some((_, total)) => total,
+                // A 206 without Content-Range: its length is that of a part (see below).
+                None if response.status == 206 => None,
+                None => response.length,
+            };
+            if let (Some(expected), Some(announced)) = (artifact.size, total)
+                && expected != announced
+            {
+                return Err(DownloadError::WrongSize { expected, announced });
             }
-            (Some(asked), None) => {
-                tracing::info!("{url} ignored the Range request (bytes={asked}-); restarting from zero");
-                sink.restart()?;
+            match (from, response.range) {
+                (Some(asked), Some((sent, _))) if sent != asked => {
+                    sink.restart()?;
+                    return Err(TryError::WrongRange { asked, sent }.into());
+                }
+                (Some(_), Some(_)) => {}
+                // Partial content from an unknown offset: start again from the first byte.
+                (Some(asked), None) if response.status == 206 => {
+                    sink.restart()?;
+                    return Err(TryError::NoRange { asked }.into());
+                }
+                (Some(asked), None) => {
+                    tracing::info!("{url} ignored the Range request (bytes={asked}-); restarting from zero");
+                    sink.restart()?;
+                }
+                (None, _) => sink.restart()?,
             }
-            (None, _) => sink.restart()?,
+            let offset = sink.hasher.size();
+            began = offset;
+            reporter.download_started(&artifact.file, artifact.size.or(total));
+            reporter.download_progress(offset);
+            let copied = copy(&mut response.body, &mut sink, limit, reporter);
+            reporter.download_finished();
+            copied?;
+            let received = sink.hasher.size() - offset;
+            if let Some(expected) = response.length
+                && received < expected
+            {
+                return Err(TryError::Truncated { received, expected }.into());
+            }
+            Ok(())
+        });
+        match result {
+            Err(DownloadError::BadBlock(bad)) if second_chance && sink.resumable && bad.start < began => {
+                second_chance = false;
+                tracing::warn!(
+                    "{url}: {bad}; the block began before the download was resumed, so trying once more from byte {}",
+                    bad.start
+                );
+                sink.keep_prefix(bad.start)?;
+            }
+            result => break result,
         }
-        let offset = sink.hasher.size();
-        let total = match response.range {
-            Some((_, total)) => total,
-            None => response.length,
-        };
-        if let (Some(expected), Some(announced)) = (artifact.size, total)
-            && expected != announced
+    };
+    let result = match result {
+        Err(DownloadError::Failed(TryError::Http(HttpError::Status { status, retry_after: Some(asked) })))
+            if asked > options.max_wait =>
         {
-            return Err(DownloadError::WrongSize { expected, announced });
+            Err(TryError::RetryAfterTooLong { status, asked, max_wait: options.max_wait }.into())
         }
-        reporter.download_started(&artifact.file, artifact.size.or(total));
-        reporter.download_progress(offset);
-        let copied = copy(&mut response.body, &mut sink, limit, reporter);
-        reporter.download_finished();
-        copied?;
-        let received = sink.hasher.size() - offset;
-        if let Some(expected) = response.length
-            && received < expected
-        {
-            return Err(TryError::Truncated { received, expected }.into());
-        }
-        Ok(())
-    });
+        result => result,
+    };
     match result {
         Ok(()) => finish(sink, scratch, artifact),
-        // Keep what arrived for the next run, unless the bytes themselves are wrong.
-        Err(error @ (DownloadError::Failed(_) | DownloadError::Cache(_))) if sink.resumable => Err(error),
+        // A failed try that wrote nothing leaves no empty part file behind.
+        Err(error) if sink.hasher.size() == 0 => {
+            sink.discard();
+            Err(error)
+        }
+        // Keep what arrived for the next run, unless the bytes themselves are wrong (a size
+        // announced in the headers is not: nothing of that answer was written).
+        Err(error @ (DownloadError::Failed(_) | DownloadError::Cache(_) | DownloadError::WrongSize { .. }))
+            if sink.resumable =>
+        {
+            Err(error)
+        }
         Err(error) => {
             sink.discard();
             Err(error)
@@ -572,6 +662,16 @@ mod tests {
             ("truncated", TryError::Truncated { received: 1, expected: 2 }, Retry::After(None)),
             ("wrong range", TryError::WrongRange { asked: 1, sent: 0 }, Retry::After(None)),
             ("206 without Content-Range", TryError::NoRange { asked: 1 }, Retry::After(None)),
+            ("416 to a Range request", TryError::RangeNotSatisfiable { asked: 1 }, Retry::After(None)),
+            (
+                "Retry-After past the longest wait",
+                TryError::RetryAfterTooLong {
+                    status: 429,
+                    asked: Duration::from_secs(999_999),
+                    max_wait: Duration::from_secs(30),
+                },
+                Retry::Never,
+            ),
             ("host not found", TryError::Http(HttpError::Transport(ureq::Error::HostNotFound)), Retry::Never),
             ("refused", TryError::Http(HttpError::Transport(ureq::Error::ConnectionFailed)), Retry::Never),
             ("TLS", TryError::Http(HttpError::Transport(ureq::Error::Tls("bad certificate"))), Retry::Never),
@@ -589,6 +689,31 @@ mod tests {
         for (name, error, expected) in cases {
             assert_eq!(retry_of(&error), expected, "{name}");
         }
+    }
+
+    /// Regression: a `Retry-After` of days was waited out `max_wait` at a time, on every retry.
+    #[test]
+    fn a_retry_after_longer_than_the_longest_wait_is_not_retried() {
+        let options = NetworkOptions { retries: 3, ..NetworkOptions::builtin() };
+        let url = RedactedUrl::new("http://127.0.0.1:9/a");
+        let mut tries = 0;
+        let result: Result<(), TryError> = with_retries(&options, &url, retry_of, || {
+            tries += 1;
+            Err(status(429, Some(999_999)))
+        });
+        assert!(result.is_err());
+        assert_eq!(tries, 1);
+        let error = TryError::RetryAfterTooLong {
+            status: 429,
+            asked: Duration::from_secs(999_999),
+            max_wait: options.max_wait,
+        };
+        assert_eq!(
+            error.to_string(),
+            "HTTP 429: the server asked to retry in 277 hours, longer than the 30 s this waits at most"
+        );
+        assert_eq!(span(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(span(Duration::from_secs(600)), "10 minutes");
     }
 
     #[test]

@@ -622,14 +622,12 @@ fn fetch<'h>(
                     .map_err(|e| download_failure(e, &subject))
             };
             let (downloaded, extracted) = download_extracting(artifact, &tree_of(&scratch), get);
-            let bad_bytes = match &downloaded {
-                Ok((_, digests)) => check_digests(&subject, artifact, digests).is_err(),
-                Err(failure) => {
-                    matches!(failure, Failure::Attempt(AttemptFailure::Verification(VerifyError::Block { .. })))
-                }
-            };
-            if resumed && bad_bytes {
-                // The bytes kept from an earlier try (perhaps from another source) may be the
+            // A bad block is not counted here: the download itself gives the source one more
+            // try from a block that began before it resumed.
+            let bad_digest =
+                matches!(&downloaded, Ok((_, digests)) if check_digests(&subject, artifact, digests).is_err());
+            if resumed && bad_digest {
+                // The bytes kept from an earlier run (perhaps from another source) may be the
                 // bad ones: this source gets one fresh download before it is blamed.
                 download::discard_partial(cache, artifact);
                 let _ = std::fs::remove_dir_all(tree_of(&scratch));
