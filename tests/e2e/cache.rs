@@ -85,7 +85,10 @@ fn verify_reports_every_damaged_file_then_repair_reinstalls_it() {
     assert_code(&repaired, 0);
     let json = stdout_json(&repaired);
     assert_eq!(json["ok"], true);
-    assert_eq!(json["runtimes"][0]["repair"], serde_json::json!({"ok": true, "source": "mirror"}));
+    assert_eq!(
+        json["runtimes"][0]["repair"],
+        serde_json::json!({"ok": true, "action": "reinstalled", "source": "mirror"})
+    );
     assert_eq!(std::fs::read(dir.join("bin/codex")).unwrap(), *entry);
     assert!(!dir.join("codex-path/planted").exists());
     assert_code(&run(&env, &["cache", "verify"], &args), 0);
@@ -112,9 +115,63 @@ fn a_failed_repair_keeps_the_exit_code_of_its_cause() {
     assert_eq!(json["ok"], false);
     let repair = &json["runtimes"][0]["repair"];
     assert_eq!(repair["ok"], false);
-    assert!(repair["error"].as_str().unwrap().contains("no source could provide"), "{repair}");
-    // The tampered copy is not left in place to be handed out.
-    assert!(!runtime_dir(&env).exists());
+    assert_eq!(repair["action"], "kept");
+    let error = repair["error"].as_str().unwrap();
+    assert!(error.contains("no source could provide") && error.ends_with("the runtime was left as it was"), "{repair}");
+    // The runtime is as it was; its changed entrypoint is still never handed out.
+    assert_eq!(std::fs::read(runtime_dir(&env).join("bin/codex")).unwrap(), b"tampered");
+    let path = run(&env, &["path", "--offline", "--target", LINUX], &args[..2]);
+    assert_code(&path, 4);
+}
+
+/// Regression: `cache verify --repair --offline` deleted a runtime whose only damage was an
+/// extra file, and said only that it was "not installed".
+#[test]
+fn a_repair_removes_extra_files_offline_and_keeps_the_runtime() {
+    let env = Env::new();
+    let fixture = Fixture::stable();
+    let server = TestServer::start();
+    let args = installed(&env, &fixture, &server);
+    let dir = runtime_dir(&env);
+    std::fs::write(dir.join("bin/extra"), b"x").unwrap();
+    std::fs::write(dir.join("codex-path/planted"), b"y").unwrap();
+    drop(server);
+
+    let out = run(&env, &["cache", "verify", "--repair", "--offline", "--json"], &args[..2]);
+    assert_code(&out, 0);
+    let json = stdout_json(&out);
+    assert_eq!(json["ok"], true);
+    assert_eq!(
+        json["runtimes"][0]["repair"],
+        serde_json::json!({"ok": true, "action": "removed_extra_files", "removed_files": ["bin/extra", "codex-path/planted"]})
+    );
+    assert!(!dir.join("bin/extra").exists() && !dir.join("codex-path/planted").exists());
+    assert_eq!(std::fs::read(dir.join("bin/codex")).unwrap(), fixture.runtime.entrypoint().contents);
+    assert_code(&run(&env, &["cache", "verify"], &args[..2]), 0);
+}
+
+/// Regression: a failed offline repair of a runtime with a changed file removed the runtime
+/// and reported only that it was "not installed".
+#[test]
+fn a_failed_offline_repair_leaves_the_runtime_and_says_so() {
+    let env = Env::new();
+    let fixture = Fixture::stable();
+    let server = TestServer::start();
+    let args = installed(&env, &fixture, &server);
+    let dir = runtime_dir(&env);
+    std::fs::write(dir.join("codex-resources/bwrap"), b"changed").unwrap();
+    std::fs::write(dir.join("bin/extra"), b"x").unwrap();
+
+    let out = run(&env, &["cache", "verify", "--repair", "--offline"], &args[..2]);
+    assert_code(&out, 3);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("not repaired: reinstalling it needs a source, and --offline forbids the network"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("the runtime was left as it was"), "{stdout}");
+    assert_eq!(std::fs::read(dir.join("codex-resources/bwrap")).unwrap(), b"changed");
+    assert!(dir.join("bin/extra").is_file(), "a runtime that is not repaired is not touched");
 }
 
 #[test]

@@ -74,18 +74,69 @@ pub struct Problem {
     pub damage: Damage,
 }
 
-/// The outcome of reinstalling one damaged runtime.
+/// The outcome of repairing one damaged runtime.
 #[derive(Debug, Serialize)]
 pub struct Repair {
     pub ok: bool,
-    /// Where the new copy came from.
+    /// What was done to the runtime directory.
+    pub action: RepairAction,
+    /// Where the new copy came from, when it was reinstalled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The files removed, relative to the runtime root, when only files the receipt does not
+    /// list were wrong.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed_files: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// What kind of failure it was, for the exit code.
     #[serde(skip)]
     pub error_kind: Option<crate::ErrorKind>,
+}
+
+/// What a repair did to the runtime directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepairAction {
+    /// Replaced by a verified copy from a source.
+    Reinstalled,
+    /// Only files the receipt does not list were wrong; they were removed, nothing else was
+    /// touched and no source was asked.
+    RemovedExtraFiles,
+    /// Not repaired: the runtime is as it was, damage included.
+    Kept,
+}
+
+impl std::fmt::Display for Repair {
+    /// The line `cache verify --repair` prints under a damaged runtime.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.ok {
+            return write!(f, "not repaired: {}", self.error.as_deref().unwrap_or("unknown failure"));
+        }
+        match self.action {
+            RepairAction::Reinstalled => {
+                write!(f, "repaired: reinstalled from {}", self.source.as_deref().unwrap_or("a source"))
+            }
+            RepairAction::RemovedExtraFiles => {
+                write!(f, "repaired: removed what the receipt does not list: {}", self.removed_files.join(", "))
+            }
+            RepairAction::Kept => f.write_str("not repaired"),
+        }
+    }
+}
+
+impl Repair {
+    /// Not repaired, and the runtime is as it was.
+    fn kept(error: String, kind: crate::ErrorKind) -> Repair {
+        Repair {
+            ok: false,
+            action: RepairAction::Kept,
+            source: None,
+            removed_files: Vec::new(),
+            error: Some(error),
+            error_kind: Some(kind),
+        }
+    }
 }
 
 /// One installed runtime, checked.
@@ -123,8 +174,10 @@ pub fn verify(cache: &Cache, manifests: &Manifests) -> Vec<RuntimeCheck> {
         .collect()
 }
 
-/// [`verify`], then reinstall every damaged runtime that a manifest pins from the sources of
-/// `options` ([`install::reinstall`]): the damaged one is replaced only by a verified one.
+/// [`verify`], then repair every damaged runtime. One whose only damage is files the receipt
+/// does not list loses those files, with no source asked; any other is reinstalled from the
+/// sources of `options` ([`install::reinstall`]) if a manifest pins it, replaced only by a
+/// verified copy. A runtime that cannot be repaired is left as it was: its report says so.
 pub fn verify_and_repair(
     cache: &Cache,
     manifests: &Manifests,
@@ -138,6 +191,7 @@ pub fn verify_and_repair(
     checks
 }
 
+/// The runtime is left as it was whenever this fails.
 fn repair(
     cache: &Cache,
     manifests: &Manifests,
@@ -145,47 +199,94 @@ fn repair(
     reporter: &dyn Reporter,
     check: &RuntimeCheck,
 ) -> Repair {
-    let failed = |error: String, kind| Repair { ok: false, source: None, error: Some(error), error_kind: Some(kind) };
-    let pinned = check.version.parse::<RuntimeVersion>().ok().zip(check.target.parse::<Target>().ok()).and_then(
-        |(version, target)| {
-            let manifest = manifests.version(&version).ok()?;
-            manifest.pinned(target).ok()
-        },
-    );
-    let Some(pinned) = pinned else {
-        return failed(
-            "no channel manifest pins this runtime, so it cannot be reinstalled; `codex-runtime cache prune` removes it"
-                .to_owned(),
+    let kept = |error: &str, kind| Repair::kept(format!("{error}; the runtime was left as it was"), kind);
+    let Some((version, target)) = runtime_names(&check.version, &check.target) else {
+        return kept(
+            "its directory does not name a runtime version and target, so it cannot be reinstalled; remove it by hand",
             crate::ErrorKind::Verification,
         );
     };
-    // The damaged runtime stays until a verified one replaces it. When no verified one can be
-    // had, it is removed all the same: a runtime that fails its receipt is never handed out
-    // (a changed `codex-path/` file would run first on PATH).
-    match install::reinstall(&pinned, options, cache, reporter) {
-        Ok(installed) => Repair { ok: true, source: Some(installed.source), error: None, error_kind: None },
-        Err(e) => {
-            let removed = cache.lock_runtime(&pinned.manifest.version, pinned.target, reporter).and_then(|_lock| {
-                match check_runtime(
-                    check.version.clone(),
-                    check.target.clone(),
-                    check.runtime_dir.clone(),
-                    Some(pinned.pins.entrypoint.sha256),
-                ) {
-                    still if still.damaged() => remove_runtime_dir(cache, &check.runtime_dir),
-                    _ => Ok(()),
-                }
-            });
-            let mut error = install::error_chain(&e);
-            if let Err(not_removed) = removed {
-                error.push_str(&format!(
-                    "; the damaged runtime could not be removed either: {}",
-                    install::error_chain(&not_removed)
-                ));
-            }
-            failed(error, e.kind())
+    if only_extra_files(check) {
+        let pin = pinned_entrypoint(manifests, &check.version, &check.target);
+        // `None`: other damage appeared meanwhile, a reinstall it is.
+        if let Some(repair) = remove_extra_files(cache, &version, target, check, pin, reporter) {
+            return repair;
         }
     }
+    let Some(pinned) = manifests.version(&version).ok().and_then(|m| m.pinned(target).ok()) else {
+        return kept(
+            "no channel manifest pins this runtime, so it cannot be reinstalled; `codex-runtime cache prune` removes it",
+            crate::ErrorKind::Verification,
+        );
+    };
+    // The reinstall replaces the runtime only with a verified one, and puts it back if the
+    // replacing fails.
+    match install::reinstall(&pinned, options, cache, reporter) {
+        Ok(installed) => Repair {
+            ok: true,
+            action: RepairAction::Reinstalled,
+            source: Some(installed.source),
+            removed_files: Vec::new(),
+            error: None,
+            error_kind: None,
+        },
+        Err(e) => {
+            let error = match &e {
+                // Said of a runtime that is there: "not installed" would read as if it had gone.
+                Error::NotInstalled { reason, .. } => format!("reinstalling it needs a source, and {reason}"),
+                e => install::error_chain(e),
+            };
+            kept(&error, e.kind())
+        }
+    }
+}
+
+fn only_extra_files(check: &RuntimeCheck) -> bool {
+    check.damaged() && check.problems.iter().all(|p| p.damage == Damage::Extra)
+}
+
+/// Under the runtime's lock, remove the files its receipt does not list, if they are still its
+/// only damage (else `None`, and nothing is removed).
+fn remove_extra_files(
+    cache: &Cache,
+    version: &RuntimeVersion,
+    target: Target,
+    check: &RuntimeCheck,
+    pin: Option<Sha256>,
+    reporter: &dyn Reporter,
+) -> Option<Repair> {
+    let _lock = match cache.lock_runtime(version, target, reporter) {
+        Ok(lock) => lock,
+        Err(e) => {
+            let error = format!("{}; the runtime was left as it was", install::error_chain(&e));
+            return Some(Repair::kept(error, crate::ErrorKind::Other));
+        }
+    };
+    let now = check_runtime(check.version.clone(), check.target.clone(), check.runtime_dir.clone(), pin);
+    if !only_extra_files(&now) {
+        return None;
+    }
+    let mut repair = Repair {
+        ok: true,
+        action: RepairAction::RemovedExtraFiles,
+        source: None,
+        removed_files: Vec::new(),
+        error: None,
+        error_kind: None,
+    };
+    for problem in &now.problems {
+        let path = check.runtime_dir.join(&problem.path);
+        if let Err(e) = fs::remove_file(&path) {
+            let removed = match repair.removed_files.as_slice() {
+                [] => "nothing was removed".to_owned(),
+                files => format!("only {} were removed", files.join(", ")),
+            };
+            let error = format!("{}; {removed}", install::error_chain(&CacheError::io("remove", &path)(e)));
+            return Some(Repair { ok: false, error: Some(error), error_kind: Some(crate::ErrorKind::Other), ..repair });
+        }
+        repair.removed_files.push(problem.path.clone());
+    }
+    Some(repair)
 }
 
 /// The version and target a `runtimes/VERSION/TARGET` directory names, if its names are
@@ -606,6 +707,33 @@ mod tests {
         );
         assert_eq!(by_version[2], ("9.9.3", &[Problem { path: "bin/codex".into(), damage: Damage::Missing }][..]));
         assert_eq!(by_version[3], ("9.9.4", &[Problem { path: ".".into(), damage: Damage::NoReceipt }][..]));
+    }
+
+    /// Regression: a repair that could not reinstall (offline, no source) removed a runtime
+    /// whose only damage was a file its receipt does not list.
+    #[test]
+    fn a_repair_removes_only_the_extra_files_and_needs_no_source() {
+        let root = tempfile::tempdir().unwrap();
+        let cache = Cache::at(root.path());
+        let dir = install_by_hand(&cache, "9.9.1", Target::ALL[0]);
+        fs::write(dir.join("bin/extra"), b"x").unwrap();
+        let offline = InstallOptions { sources: Vec::new(), offline: true };
+
+        let checks = verify_and_repair(&cache, &no_manifests(), &offline, &crate::NoReporter);
+        let repair = checks[0].repair.as_ref().unwrap();
+        assert!(repair.ok, "{repair:?}");
+        assert_eq!(repair.to_string(), "repaired: removed what the receipt does not list: bin/extra");
+        assert!(!dir.join("bin/extra").exists() && dir.join("bin/codex").is_file());
+        assert!(!verify(&cache, &no_manifests())[0].damaged());
+
+        // Other damage, and nothing to reinstall from: left as it was, extra file included.
+        fs::write(dir.join("bin/extra"), b"x").unwrap();
+        fs::write(dir.join("codex-package.json"), b"[]").unwrap();
+        let checks = verify_and_repair(&cache, &no_manifests(), &offline, &crate::NoReporter);
+        let repair = checks[0].repair.as_ref().unwrap();
+        assert_eq!((repair.ok, repair.action), (false, RepairAction::Kept));
+        assert!(repair.to_string().ends_with("; the runtime was left as it was"), "{repair}");
+        assert!(dir.join("bin/extra").is_file() && dir.join("bin/codex").is_file());
     }
 
     #[test]
