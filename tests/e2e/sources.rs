@@ -246,6 +246,22 @@ fn a_retry_after_longer_than_the_longest_wait_is_not_waited_for() {
     assert!(stderr.contains("HTTP 429: the server asked to retry in 277 hours"), "{stderr}");
 }
 
+/// Regression: a server sending its headers one line at a time held the client as long as it
+/// liked, each line arriving well within the per-read timeout.
+#[test]
+fn a_response_head_slower_than_the_read_timeout_is_given_up_on() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let mirror = fixture.serve_mirror(&server);
+    server.faults(&wheel_path(&fixture), [Fault::SlowHead { lines: 20, delay_ms: 200 }]);
+
+    let out = install_from_mirror(&env, &fixture, &mirror, &[("CODEX_RUNTIME_READ_TIMEOUT_SECS", "1")]);
+    assert_code(&out, 0);
+    assert_eq!(server.hits(&wheel_path(&fixture)), 2, "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("the response headers took more than 1 s"), "{stderr}");
+    assert_eq!(receipt(&env)["artifact"]["kind"], "wheel");
+}
+
 /// Regression: every failed request left an empty `downloads/SHA256.part` behind.
 #[test]
 fn a_failed_request_leaves_no_empty_part_file() {
@@ -258,6 +274,19 @@ fn a_failed_request_leaves_no_empty_part_file() {
     assert_code(&out, 5);
     let listing = env.cache_listing();
     assert!(listing.iter().all(|p| !p.ends_with(".part")), "{listing:?}");
+}
+
+/// Regression: a stall was reported as "timeout: per read", naming neither the time nor the setting.
+#[test]
+fn a_stall_is_reported_with_its_time_and_setting() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let mirror = fixture.serve_mirror(&server);
+    server.faults(&wheel_path(&fixture), [Fault::Stall { after: 200, ms: 5000 }]);
+
+    let out = install_from_mirror(&env, &fixture, &mirror, &[("CODEX_RUNTIME_READ_TIMEOUT_SECS", "0.3")]);
+    assert_code(&out, 0);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("no data for 0.3 s (CODEX_RUNTIME_READ_TIMEOUT_SECS)"), "{stderr}");
 }
 
 #[test]

@@ -170,6 +170,7 @@ pub fn retry_of(error: &TryError) -> Retry {
         },
         TryError::Http(HttpError::NotFound | HttpError::Redirect { .. }) => Retry::Never,
         TryError::Http(HttpError::Transport(e)) => transport_retry(e),
+        TryError::Http(HttpError::TimedOut(_)) => Retry::After(None),
         TryError::Body { source, .. } => io_retry(source),
         TryError::Truncated { .. }
         | TryError::WrongRange { .. }
@@ -672,6 +673,7 @@ mod tests {
                 },
                 Retry::Never,
             ),
+            ("a timeout in words", TryError::Http(HttpError::TimedOut("no data".into())), Retry::After(None)),
             ("host not found", TryError::Http(HttpError::Transport(ureq::Error::HostNotFound)), Retry::Never),
             ("refused", TryError::Http(HttpError::Transport(ureq::Error::ConnectionFailed)), Retry::Never),
             ("TLS", TryError::Http(HttpError::Transport(ureq::Error::Tls("bad certificate"))), Retry::Never),

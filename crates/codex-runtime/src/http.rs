@@ -167,6 +167,9 @@ pub enum HttpError {
     Redirect { message: String },
     #[error("{0}")]
     Transport(#[source] ureq::Error),
+    /// A timeout, said in words with the setting that governs it.
+    #[error("{0}")]
+    TimedOut(String),
 }
 
 /// Timeouts of the client.
@@ -174,7 +177,8 @@ pub enum HttpError {
 pub struct Timeouts {
     /// To establish a connection.
     pub connect: Duration,
-    /// Between two reads: a server silent for this long is stalled.
+    /// Between two reads: a server silent for this long is stalled. Also the longest time to
+    /// receive a response's head (status line and headers), however steadily it trickles in.
     pub read: Duration,
 }
 
@@ -197,11 +201,55 @@ impl Timeouts {
             read: secs("CODEX_RUNTIME_READ_TIMEOUT_SECS").unwrap_or(Self::DEFAULT_READ),
         }
     }
+
+    /// What a timeout of ureq means, in words, with the setting that governs it.
+    fn explain(&self, timeout: ureq::Timeout) -> String {
+        let secs = |d: Duration| format!("{} s", d.as_secs_f64());
+        match timeout {
+            ureq::Timeout::RecvResponse => format!(
+                "the response headers took more than {} to arrive (CODEX_RUNTIME_READ_TIMEOUT_SECS)",
+                secs(self.read)
+            ),
+            ureq::Timeout::Resolve | ureq::Timeout::Connect => {
+                format!("no connection within {} (CODEX_RUNTIME_CONNECT_TIMEOUT_SECS)", secs(self.connect))
+            }
+            ureq::Timeout::PerRead | ureq::Timeout::RecvBody => {
+                format!("no data for {} (CODEX_RUNTIME_READ_TIMEOUT_SECS)", secs(self.read))
+            }
+            other => format!("timed out ({other})"),
+        }
+    }
+
+    /// A ureq error, its timeouts said in words.
+    fn error(&self, error: ureq::Error) -> HttpError {
+        match error {
+            ureq::Error::Timeout(timeout) => HttpError::TimedOut(self.explain(timeout)),
+            other => HttpError::Transport(other),
+        }
+    }
+}
+
+/// A response body whose timeouts say what happened and which setting governs them.
+struct Body<R> {
+    inner: R,
+    timeouts: Timeouts,
+}
+
+impl<R: Read> Read for Body<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).map_err(|e| match e.get_ref().and_then(|inner| inner.downcast_ref::<ureq::Error>()) {
+            Some(ureq::Error::Timeout(timeout)) => {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, self.timeouts.explain(*timeout))
+            }
+            _ => e,
+        })
+    }
 }
 
 /// A blocking HTTP client.
 pub struct Http {
     agent: ureq::Agent,
+    timeouts: Timeouts,
     /// `(host:port, token)`: sent as `Authorization: Bearer` to that origin only.
     bearer: Option<(String, String)>,
 }
@@ -252,10 +300,12 @@ impl Http {
             .max_redirects_will_error(false)
             .timeout_connect(Some(timeouts.connect))
             .timeout_per_read(Some(timeouts.read))
+            // The per-read timeout alone lets a server trickle its headers for ever.
+            .timeout_recv_response(Some(timeouts.read))
             .user_agent(concat!("codex-runtime/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
-        Http { agent, bearer: None }
+        Http { agent, timeouts, bearer: None }
     }
 
     /// Send `token` as a bearer token to the origin (`host:port`) of `base_url`, and nowhere else.
@@ -300,7 +350,7 @@ impl Http {
             if let Some(accept) = get.accept {
                 request = request.header("Accept", accept);
             }
-            let response = request.call().map_err(HttpError::Transport)?;
+            let response = request.call().map_err(|e| self.timeouts.error(e))?;
             let status = response.status().as_u16();
             let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
             match status {
@@ -309,7 +359,7 @@ impl Http {
                     let range =
                         if status == 206 { header("content-range").and_then(|v| content_range(&v)) } else { None };
                     let content_type = header("content-type").unwrap_or_default();
-                    let body = Box::new(response.into_body().into_reader());
+                    let body = Box::new(Body { inner: response.into_body().into_reader(), timeouts: self.timeouts });
                     return Ok(Response { status, length, range, content_type, url: RedactedUrl::new(current), body });
                 }
                 301 | 302 | 303 | 307 | 308 => {
