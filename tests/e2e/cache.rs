@@ -148,6 +148,15 @@ fn a_repair_removes_extra_files_offline_and_keeps_the_runtime() {
     assert!(!dir.join("bin/extra").exists() && !dir.join("codex-path/planted").exists());
     assert_eq!(std::fs::read(dir.join("bin/codex")).unwrap(), fixture.runtime.entrypoint().contents);
     assert_code(&run(&env, &["cache", "verify"], &args[..2]), 0);
+    // The text says what was done (it read "reinstalled from a source").
+    std::fs::write(dir.join("bin/extra"), b"planted").unwrap();
+    let out = run(&env, &["cache", "verify", "--repair", "--offline"], &args[..2]);
+    assert_code(&out, 0);
+    assert!(
+        text(&out.stdout).contains("repaired: removed what the receipt does not list: bin/extra"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 /// Regression: a failed offline repair of a runtime with a changed file removed the runtime
@@ -296,8 +305,10 @@ fn clean_and_prune_remove_only_what_they_recognise() {
         "a tagged cache's other entries go, nothing unrecognised does"
     );
     let stderr = text(&out.stderr);
+    let skipped = stdout_json(&out)["skipped"].to_string();
     for left in [&files[0], &cache.join("runtimes/photos"), &notes, &kept_tmp] {
         assert!(stderr.contains(&format!("left {}", left.display())), "{stderr}");
+        assert!(skipped.contains(&format!("\"{}\"", left.display())), "{skipped}");
     }
     assert!(files[..2].iter().chain([&notes, &kept_tmp]).all(|f| std::fs::read(f).unwrap() == b"keep me"));
     assert!(!cache.join("locks/photos").exists(), "no lock file for a name that is not a runtime");

@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use anyhow::Result;
 use codex_runtime::ErrorKind;
-use codex_runtime::cache_ops::{self, Removed, RuntimeCheck};
+use codex_runtime::cache_ops::{self, Removed, RuntimeCheck, Skipped};
 use serde::Serialize;
 
 use crate::cli::{CacheArgs, CacheCommand, CacheVerifyArgs};
 use crate::context::Context;
 use crate::exit;
-use crate::output::print_json;
+use crate::output::{outln, print_json};
 
 pub fn cache(ctx: &Context, args: &CacheArgs) -> Result<ExitCode> {
     match &args.command {
@@ -76,14 +76,12 @@ fn print_checks(ctx: &Context, checks: &[RuntimeCheck], repair: bool) {
     }
     for check in checks {
         let state = if check.damaged() { "DAMAGED" } else { "ok" };
-        println!("{state:<8} {} {} ({} files, {})", check.version, check.target, check.files, human_bytes(check.bytes));
+        outln!("{state:<8} {} {} ({} files, {})", check.version, check.target, check.files, human_bytes(check.bytes));
         for problem in &check.problems {
-            println!("  {}: {}", problem.path, problem.damage);
+            outln!("  {}: {}", problem.path, problem.damage);
         }
-        match &check.repair {
-            Some(r) if r.ok => println!("  repaired: reinstalled from {}", r.source.as_deref().unwrap_or("a source")),
-            Some(r) => println!("  not repaired: {}", r.error.as_deref().unwrap_or("unknown failure")),
-            None => {}
+        if let Some(repair) = &check.repair {
+            outln!("  {repair}");
         }
     }
     let damaged = checks.iter().filter(|c| c.damaged()).count();
@@ -100,16 +98,23 @@ struct RemovedJson<'a> {
     cache_dir: String,
     removed: &'a [Removed],
     freed_bytes: u64,
+    /// What was left because the cache did not make it (also logged on stderr).
+    skipped: Vec<Skipped>,
 }
 
 fn print_removed(ctx: &Context, removed: &[Removed], nothing: &str) {
     let freed = removed.iter().map(|r| r.bytes).sum();
     if ctx.global.json {
-        print_json(&RemovedJson { cache_dir: ctx.cache.root().display().to_string(), removed, freed_bytes: freed });
+        print_json(&RemovedJson {
+            cache_dir: ctx.cache.root().display().to_string(),
+            removed,
+            freed_bytes: freed,
+            skipped: cache_ops::unrecognised(&ctx.cache),
+        });
         return;
     }
     for r in removed {
-        println!("removed {} {} ({})", r.kind, r.path.display(), human_bytes(r.bytes));
+        outln!("removed {} {} ({})", r.kind, r.path.display(), human_bytes(r.bytes));
     }
     if !ctx.global.quiet {
         if removed.is_empty() {
