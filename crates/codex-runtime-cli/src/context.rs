@@ -6,8 +6,7 @@ use codex_runtime::install::{self, InstallOptions, Installed};
 use codex_runtime::{Cache, Channel, Manifest, Manifests, Pinned, RuntimeVersion, SourceOptions, Target};
 
 use crate::cli::{GlobalArgs, Selection, SourceArgs};
-use crate::output::outln;
-use crate::output::{InstalledJson, print_json};
+use crate::output::{InstalledJson, outln, print_json};
 use crate::progress::Progress;
 
 /// What every command needs: the manifests, the cache, and how to report.

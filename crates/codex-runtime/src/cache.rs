@@ -152,7 +152,7 @@ impl Cache {
         if !foreign.is_empty() {
             return Err(CacheError::NotACache { path: self.root.clone(), foreign });
         }
-        if self.root.is_dir() { self.tag() } else { Ok(()) }
+        if self.root.is_dir() { self.write_tag() } else { Ok(()) }
     }
 
     /// Create the root and tag it, on the first write to the cache. A root that holds
@@ -172,6 +172,11 @@ impl Cache {
             return Ok(());
         }
         std::fs::create_dir_all(&self.root).map_err(CacheError::io("create", &self.root))?;
+        self.write_tag()
+    }
+
+    /// Write the tag unless it is there (another process may be writing it too).
+    fn write_tag(&self) -> Result<(), CacheError> {
         let path = self.root.join(CACHEDIR_TAG);
         let tag = format!(
             "{CACHEDIR_SIGNATURE}\n{CACHEDIR_COMMENT}\n# For information about cache directory tags, see https://bford.info/cachedir/\n"

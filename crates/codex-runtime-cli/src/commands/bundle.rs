@@ -9,8 +9,7 @@ use serde_json::json;
 
 use crate::cli::BundleArgs;
 use crate::context::Context;
-use crate::output::outln;
-use crate::output::print_json;
+use crate::output::{outln, print_json};
 
 pub fn bundle(ctx: &Context, args: &BundleArgs) -> Result<ExitCode> {
     let manifest = ctx.manifest(args.channel, args.version.as_ref())?;

@@ -11,8 +11,7 @@ use codex_runtime::Pinned;
 use crate::cli::{CheckArgs, ExecArgs};
 use crate::context::Context;
 use crate::exit;
-use crate::output::outln;
-use crate::output::print_json;
+use crate::output::{outln, print_json};
 
 pub fn check(ctx: &Context, args: &CheckArgs) -> Result<ExitCode> {
     let pinned = ctx.pinned(&args.selection)?;

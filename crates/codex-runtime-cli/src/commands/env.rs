@@ -9,8 +9,7 @@ use clap::CommandFactory;
 
 use crate::cli::{Cli, CompletionsArgs, EnvArgs, Shell};
 use crate::context::Context;
-use crate::output::out;
-use crate::output::print_json;
+use crate::output::{out, print_json};
 
 pub fn env(ctx: &Context, args: &EnvArgs) -> Result<ExitCode> {
     let installed = ctx.install(&args.selection, &args.sources)?;

@@ -7,8 +7,7 @@ use codex_runtime::install;
 
 use crate::cli::{ImportArgs, InstallArgs, PathArgs};
 use crate::context::Context;
-use crate::output::outln;
-use crate::output::{InstalledJson, print_json};
+use crate::output::{InstalledJson, outln, print_json};
 
 pub fn install(ctx: &Context, args: &InstallArgs) -> Result<ExitCode> {
     let installed = ctx.install(&args.selection, &args.sources)?;

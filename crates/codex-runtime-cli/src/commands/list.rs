@@ -3,8 +3,7 @@
 use anyhow::Result;
 
 use crate::context::Context;
-use crate::output::outln;
-use crate::output::{ListRow, print_json};
+use crate::output::{ListRow, outln, print_json};
 
 pub fn list(ctx: &Context, available: bool) -> Result<()> {
     let installed = ctx.cache.installed();

@@ -11,8 +11,7 @@ use codex_runtime::{Cache, Channel, ErrorKind, Manifest, Manifests, Target};
 use crate::cli::{GlobalArgs, VerifyPinsArgs};
 use crate::context::Context;
 use crate::exit;
-use crate::output::print_json;
-use crate::output::{out, outln};
+use crate::output::{out, outln, print_json};
 use crate::progress::Progress;
 
 pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCode> {
