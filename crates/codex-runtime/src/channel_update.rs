@@ -28,11 +28,13 @@ use serde::Deserialize;
 
 use crate::Error;
 use crate::cache::{Cache, CacheError};
-use crate::digest::{Digests, Hasher, Sha256, block_sha256s};
+use crate::digest::{Digests, Integrity, Sha256, block_sha256s};
+use crate::download::{self, DownloadError, NetworkOptions, TryError};
 use crate::http::{Http, HttpError, RedactedUrl, join};
 use crate::install::error_chain;
 use crate::manifest::{
-    Artifacts, BlockPins, Channel, FilePin, GithubArtifact, Manifest, NpmArtifact, TargetPins, WheelArtifact,
+    ArtifactKind, ArtifactPin, Artifacts, BlockPins, Channel, FilePin, GithubArtifact, Manifest, NpmArtifact,
+    TargetPins, WheelArtifact,
 };
 use crate::reporter::Reporter;
 use crate::target::Target;
@@ -160,8 +162,15 @@ pub fn update(request: &UpdateRequest, cache: &Cache, reporter: &dyn Reporter) -
         None => None,
     };
     let scratch = cache.scratch()?;
-    let ctx =
-        Ctx { request, http: &http, npm: npm_versions.as_ref(), wheels: wheels.as_ref(), scratch: scratch.path() };
+    let ctx = Ctx {
+        request,
+        http: &http,
+        network: NetworkOptions::from_env(),
+        cache,
+        npm: npm_versions.as_ref(),
+        wheels: wheels.as_ref(),
+        scratch: scratch.path(),
+    };
 
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::new());
@@ -205,6 +214,8 @@ pub fn update(request: &UpdateRequest, cache: &Cache, reporter: &dyn Reporter) -
 struct Ctx<'a> {
     request: &'a UpdateRequest,
     http: &'a Http,
+    network: NetworkOptions,
+    cache: &'a Cache,
     npm: Option<&'a HashMap<String, NpmVersion>>,
     wheels: Option<&'a HashMap<String, IndexFile>>,
     scratch: &'a Path,
@@ -244,7 +255,18 @@ impl Ctx<'_> {
             }
         }
         let npm = keep(self.npm_artifact(target, reporter)?, |a| a.file.clone(), &mut inspected, &mut missing);
-        let wheel = keep(self.wheel_artifact(target, reporter)?, |a| a.file.clone(), &mut inspected, &mut missing);
+        let wheel = keep(
+            self.wheel_artifact(target, target.wheel_tag(), reporter)?,
+            |a| a.file.clone(),
+            &mut inspected,
+            &mut missing,
+        );
+        let musllinux_wheel = match target.musllinux_tag() {
+            Some(tag) => {
+                keep(self.wheel_artifact(target, tag, reporter)?, |a| a.file.clone(), &mut inspected, &mut missing)
+            }
+            None => None,
+        };
         let mut notes: Vec<String> = missing.iter().map(|m| format!("{target}: {m}")).collect();
         let github = match self.github_artifact(target, reporter) {
             Fetch::Found((artifact, seen)) => {
@@ -257,7 +279,7 @@ impl Ctx<'_> {
                 GithubArtifact { tag, asset: github_asset(target), sha256: None, size: None }
             }
         };
-        if npm.is_none() && wheel.is_none() {
+        if npm.is_none() && wheel.is_none() && musllinux_wheel.is_none() {
             return Err(TargetError::Missing(missing));
         }
         let (first_file, first) = &inspected[0];
@@ -276,7 +298,7 @@ impl Ctx<'_> {
         let files = union_of_files(&inspected)?;
         let pins = TargetPins {
             entrypoint: first.entrypoint.clone(),
-            artifacts: Artifacts { npm, wheel, github: Some(github) },
+            artifacts: Artifacts { npm, wheel, musllinux_wheel, github: Some(github) },
             files,
         };
         Ok((pins, notes))
@@ -299,8 +321,7 @@ impl Ctx<'_> {
         let url =
             doc.dist.tarball.clone().unwrap_or_else(|| join(registry, &format!("{NPM_PACKAGE}/-/codex-{version}.tgz")));
         let url = RedactedUrl::new(url);
-        let path = self.scratch.join(&file);
-        let digests = match self.download(&url, &path, true, target, &file, reporter)? {
+        let (path, digests) = match self.download(&url, &file, None, true, target, reporter)? {
             Fetch::Found(d) => d,
             Fetch::Missing(said) => return Ok(Some(Fetch::Missing(format!("npm: {said}")))),
         };
@@ -331,14 +352,16 @@ impl Ctx<'_> {
         Ok(Some(Fetch::Found((artifact, seen))))
     }
 
+    /// The wheel of `target` with platform tag `tag` (its manylinux or musllinux one).
     fn wheel_artifact(
         &self,
         target: Target,
+        tag: &str,
         reporter: &dyn Reporter,
     ) -> Result<Option<Fetch<(WheelArtifact, Inspected)>>, TargetError> {
         let (Some(files), Some(index)) = (self.wheels, &self.request.pypi_index) else { return Ok(None) };
         let pep440 = self.request.version.pep440();
-        let file = format!("{}-{pep440}-py3-none-{}.whl", DISTRIBUTION.replace('-', "_"), target.wheel_tag());
+        let file = format!("{}-{pep440}-py3-none-{tag}.whl", DISTRIBUTION.replace('-', "_"));
         let Some(listed) = files.get(&file) else {
             return Ok(Some(Fetch::Missing(format!(
                 "pypi: {file} is not listed by {}",
@@ -346,8 +369,7 @@ impl Ctx<'_> {
             ))));
         };
         let url = RedactedUrl::new(listed.url.as_str());
-        let path = self.scratch.join(&file);
-        let digests = match self.download(&url, &path, false, target, &file, reporter)? {
+        let (path, digests) = match self.download(&url, &file, listed.sha256, false, target, reporter)? {
             Fetch::Found(d) => d,
             Fetch::Missing(said) => return Ok(Some(Fetch::Missing(format!("pypi: {said}")))),
         };
@@ -386,8 +408,7 @@ impl Ctx<'_> {
         let tag = self.request.version.github_tag();
         let asset = github_asset(target);
         let url = RedactedUrl::new(join(base, &format!("{tag}/{asset}")));
-        let path = self.scratch.join(&asset);
-        let digests = match self.download(&url, &path, false, target, &asset, reporter) {
+        let (path, digests) = match self.download(&url, &asset, None, false, target, reporter) {
             Ok(Fetch::Found(d)) => d,
             Ok(Fetch::Missing(said)) => return Fetch::Missing(format!("github: {said}")),
             Err(e) => return Fetch::Missing(format!("github: {e}")),
@@ -403,48 +424,59 @@ impl Ctx<'_> {
         }
     }
 
-    /// Stream `url` into `path`, hashing as the bytes arrive.
+    /// Download `url` as `file` into the scratch directory with the install's downloader
+    /// (retried; resumable when the registry claims a sha256), hashing as the bytes arrive.
+    /// What the registry claims is checked by the caller.
+    #[allow(clippy::too_many_arguments)]
     fn download(
         &self,
         url: &RedactedUrl,
-        path: &Path,
+        file: &str,
+        claimed_sha256: Option<Sha256>,
         sha512: bool,
         target: Target,
-        file: &str,
         reporter: &dyn Reporter,
-    ) -> Result<Fetch<Digests>, TargetError> {
-        let (length, mut body) = match self.http.get(url) {
-            Ok(ok) => ok,
-            Err(HttpError::NotFound) => return Ok(Fetch::Missing(format!("{url}: not found"))),
-            Err(e) => return Err(TargetError::Unavailable(format!("{url}: {}", error_chain(&e)))),
+    ) -> Result<Fetch<(PathBuf, Digests)>, TargetError> {
+        let artifact = ArtifactPin {
+            kind: ArtifactKind::Npm,
+            file: file.to_owned(),
+            sha256: claimed_sha256,
+            // Asks the downloader for the sha512 too; the value is the registry's to check.
+            integrity: sha512.then(|| Integrity([0; 64])),
+            size: None,
+            max_unpacked_size: MAX_ARTIFACT_SIZE,
+            max_entries: 0,
+            blocks: None,
         };
-        reporter.target_download(target, file, length);
-        let mut out = File::create(path)
-            .map_err(|e| TargetError::Unavailable(format!("cannot create {}: {e}", path.display())))?;
-        let mut hasher = Hasher::new(sha512);
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = match body.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(TargetError::Unavailable(format!("{url}: transfer interrupted: {e}"))),
-            };
-            hasher.update(&buf[..n]);
-            out.write_all(&buf[..n])
-                .map_err(|e| TargetError::Unavailable(format!("cannot write {}: {e}", path.display())))?;
-            reporter.target_bytes(target, n as u64);
+        let labelled = TargetReporter { target, inner: reporter };
+        match download::download(self.http, url, &artifact, self.cache, self.scratch, &self.network, &labelled, None) {
+            Ok(done) => Ok(Fetch::Found(done)),
+            Err(DownloadError::Failed(TryError::Http(HttpError::NotFound))) => {
+                Ok(Fetch::Missing(format!("{url}: not found")))
+            }
+            Err(e) => {
+                download::discard_partial(self.cache, &artifact);
+                Err(TargetError::Unavailable(format!("{url}: {}", error_chain(&e))))
+            }
         }
-        let digests = hasher.finish();
-        if let Some(expected) = length
-            && expected != digests.size
-        {
-            return Err(TargetError::Unavailable(format!(
-                "{url}: transfer cut short: {} of {expected} bytes",
-                digests.size
-            )));
-        }
-        Ok(Fetch::Found(digests))
+    }
+}
+
+/// The largest artifact `channel update` accepts: the real ones are about 160 MB.
+const MAX_ARTIFACT_SIZE: u64 = 2 << 30;
+
+/// Labels the downloader's progress with the target it belongs to.
+struct TargetReporter<'a> {
+    target: Target,
+    inner: &'a dyn Reporter,
+}
+
+impl Reporter for TargetReporter<'_> {
+    fn download_started(&self, file: &str, total: Option<u64>) {
+        self.inner.target_download(self.target, file, total);
+    }
+    fn download_progress(&self, bytes: u64) {
+        self.inner.target_bytes(self.target, bytes);
     }
 }
 

@@ -341,7 +341,7 @@ fn locate_on_index(
     artifact: &ArtifactPin,
 ) -> Result<Option<Location>, Box<(String, Failure)>> {
     let (ArtifactKind::Wheel, Some(wheel), Some(expected)) =
-        (artifact.kind, pinned.pins.artifacts.wheel.as_ref(), artifact.sha256)
+        (artifact.kind, pinned.pins.artifacts.wheels().find(|w| w.file == artifact.file), artifact.sha256)
     else {
         return Ok(None);
     };

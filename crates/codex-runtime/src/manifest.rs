@@ -114,8 +114,18 @@ pub struct Artifacts {
     pub npm: Option<NpmArtifact>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wheel: Option<WheelArtifact>,
+    /// The musllinux wheel of a Linux target (`Target::musllinux_tag`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub musllinux_wheel: Option<WheelArtifact>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub github: Option<GithubArtifact>,
+}
+
+impl Artifacts {
+    /// The wheels: the platform wheel, then the musllinux one.
+    pub fn wheels(&self) -> impl Iterator<Item = &WheelArtifact> {
+        self.wheel.iter().chain(&self.musllinux_wheel)
+    }
 }
 
 /// The npm platform package `@openai/codex@V-SUFFIX`.
@@ -249,11 +259,12 @@ pub struct ArtifactPin {
 }
 
 impl TargetPins {
-    /// The artifacts of this target, in the order an install prefers them: the wheel is the
-    /// smallest and extracts in parallel, then the npm tarball, then the GitHub asset.
+    /// The artifacts of this target, in the order an install prefers them: the wheels are the
+    /// smallest and extract in parallel (manylinux first, then musllinux), then the npm
+    /// tarball, then the GitHub asset.
     pub fn artifact_pins(&self) -> Vec<ArtifactPin> {
         let mut pins = Vec::new();
-        if let Some(w) = &self.artifacts.wheel {
+        for w in self.artifacts.wheels() {
             pins.push(ArtifactPin {
                 kind: ArtifactKind::Wheel,
                 file: w.file.clone(),
@@ -389,13 +400,21 @@ impl Manifest {
                     blocks.check(n.size).map_err(|m| (at("artifacts.npm.blocks"), m))?;
                 }
             }
-            if let Some(w) = &pins.artifacts.wheel {
-                let file = format!("openai_codex_cli_bin-{}-py3-none-{}.whl", v.pep440(), target.wheel_tag());
-                check_eq(at("artifacts.wheel.distribution"), &w.distribution, "openai-codex-cli-bin")?;
-                check_eq(at("artifacts.wheel.version"), &w.version, &v.pep440())?;
-                check_eq(at("artifacts.wheel.file"), &w.file, &file)?;
+            let wheels = [
+                ("wheel", &pins.artifacts.wheel, Some(target.wheel_tag())),
+                ("musllinux_wheel", &pins.artifacts.musllinux_wheel, target.musllinux_tag()),
+            ];
+            for (field, wheel, tag) in wheels {
+                let Some(w) = wheel else { continue };
+                let Some(tag) = tag else {
+                    return Err((at(&format!("artifacts.{field}")), format!("{target} has no musllinux wheel")));
+                };
+                let file = format!("openai_codex_cli_bin-{}-py3-none-{tag}.whl", v.pep440());
+                check_eq(at(&format!("artifacts.{field}.distribution")), &w.distribution, "openai-codex-cli-bin")?;
+                check_eq(at(&format!("artifacts.{field}.version")), &w.version, &v.pep440())?;
+                check_eq(at(&format!("artifacts.{field}.file")), &w.file, &file)?;
                 if let Some(blocks) = &w.blocks {
-                    blocks.check(w.size).map_err(|m| (at("artifacts.wheel.blocks"), m))?;
+                    blocks.check(w.size).map_err(|m| (at(&format!("artifacts.{field}.blocks")), m))?;
                 }
             }
             if let Some(g) = &pins.artifacts.github {

@@ -79,6 +79,16 @@ impl Target {
         }
     }
 
+    /// The platform tag of the musllinux runtime wheel, for the Linux targets: the only wheel a
+    /// musl Python (Alpine's) can install. It carries the same entrypoint as the manylinux one.
+    pub fn musllinux_tag(self) -> Option<&'static str> {
+        match self {
+            Target::X86_64Linux => Some("musllinux_1_1_x86_64"),
+            Target::Aarch64Linux => Some("musllinux_1_1_aarch64"),
+            _ => None,
+        }
+    }
+
     /// The entrypoint's path inside the runtime root.
     pub fn entrypoint(self) -> &'static str {
         if self.is_windows() { "bin/codex.exe" } else { "bin/codex" }
