@@ -157,7 +157,7 @@ fn update_pins_each_8_mib_block_of_the_npm_tarball_and_the_wheel() {
 }
 
 #[test]
-fn a_target_published_nowhere_fails_the_update_by_name() {
+fn a_target_published_nowhere_is_left_out_and_named() {
     let env = Env::new();
     let six = SixTargets::new();
     let server = TestServer::start();
@@ -165,11 +165,31 @@ fn a_target_published_nowhere_fails_the_update_by_name() {
     let out = env.path("stable.json");
 
     let output = update(&env, &server, &["--out", out.to_str().unwrap(), "--no-github"]);
-    assert_code(&output, 5);
+    assert_code(&output, 0);
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("1 of 6 targets could not be pinned"), "{stderr}");
     assert!(stderr.contains("aarch64-apple-darwin: not published on any source"), "{stderr}");
     assert!(stderr.contains("@openai/codex@0.163.0-darwin-arm64 is not published"), "{stderr}");
+    assert!(stderr.contains("the version is pinned without it"), "{stderr}");
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let targets: Vec<&String> = written["targets"].as_object().unwrap().keys().collect();
+    assert_eq!(targets.len(), 5, "{targets:?}");
+    assert!(!targets.iter().any(|t| *t == "aarch64-apple-darwin"), "{targets:?}");
+}
+
+#[test]
+fn a_version_published_for_no_target_fails_the_update_by_name() {
+    let env = Env::new();
+    let six = SixTargets::new();
+    let server = TestServer::start();
+    let all: Vec<&str> = six.fixtures.iter().map(|f| f.runtime.target.as_str()).collect();
+    serve(&server, &six, &all, &all);
+    let out = env.path("stable.json");
+
+    let output = update(&env, &server, &["--out", out.to_str().unwrap(), "--no-github"]);
+    assert_code(&output, 5);
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("6 of 6 targets could not be pinned"), "{stderr}");
+    assert!(stderr.contains("aarch64-apple-darwin: not published on any source"), "{stderr}");
     assert!(!out.exists());
 }
 
@@ -195,8 +215,11 @@ fn show_prints_the_embedded_manifest_as_committed() {
     for channel in ["stable", "alpha"] {
         let output = env.run(&["channel", "show", channel]);
         assert_code(&output, 0);
-        let committed =
-            std::fs::read_to_string(format!("{}/../../channels/{channel}.json", env!("CARGO_MANIFEST_DIR")));
+        let channels = format!("{}/../../channels", env!("CARGO_MANIFEST_DIR"));
+        let heads: Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{channels}/heads.json")).unwrap()).unwrap();
+        let head = heads[channel].as_str().unwrap();
+        let committed = std::fs::read_to_string(format!("{channels}/versions/{head}.json"));
         assert_eq!(text(&output.stdout), committed.unwrap());
     }
 }

@@ -10,8 +10,11 @@
 //! [`BlockPins::DEFAULT_SIZE`] block of the file. The result is written with
 //! [`Manifest::to_json`], the repository's deterministic format.
 //!
-//! A target with no artifact on any source fails the update, named with what each source said;
-//! an artifact missing for a target that has others (a wheel not published) is a note.
+//! A target with no artifact on any source is left out of the manifest and named in a note
+//! with what each source said (upstream did not publish every platform package of some
+//! releases); a version no target can be pinned for fails the update, as does any source that
+//! could not be read. An artifact missing for a target that has others (a wheel not
+//! published) is a note too.
 //!
 //! The PyPI client here is deliberately minimal (one index page per distribution, no
 //! pagination, no `data-yanked` handling) until the sources grow a PyPI source of their own.
@@ -198,6 +201,14 @@ pub fn update(request: &UpdateRequest, cache: &Cache, reporter: &dyn Reporter) -
                 notes.extend(target_notes);
             }
             Err(e) => failures.push((target, e)),
+        }
+    }
+    // A target upstream did not publish is left out, and said; one that could not be had for
+    // another reason fails the update, as does a version published for no target at all.
+    let published_nowhere = failures.iter().all(|(_, e)| matches!(e, TargetError::Missing(_)));
+    if published_nowhere && !targets.is_empty() {
+        for (target, error) in failures.drain(..) {
+            notes.push(format!("{target}: {error}; the version is pinned without it"));
         }
     }
     if !failures.is_empty() {

@@ -23,8 +23,9 @@ use crate::cache::{Cache, CacheError, RECEIPT, Receipt, ReceiptArtifact, Receipt
 use crate::digest::{Digests, Hasher, Sha256};
 use crate::download::{self, DownloadError, NetworkOptions, TryError};
 use crate::extract::{self, ExtractError, ExtractedFile, Limits};
+use crate::history::Manifests;
 use crate::http::{Http, HttpError};
-use crate::manifest::{ArchiveFormat, ArtifactKind, ArtifactPin, Manifests, Pinned};
+use crate::manifest::{ArchiveFormat, ArtifactKind, ArtifactPin, Pinned};
 use crate::pypi::{self, IndexError};
 use crate::reporter::Reporter;
 use crate::source::{Location, Source};

@@ -53,6 +53,7 @@ pub mod channel_update;
 pub mod digest;
 pub mod download;
 pub mod extract;
+pub mod history;
 pub mod http;
 pub mod install;
 pub mod lock;
@@ -70,8 +71,9 @@ use std::path::PathBuf;
 
 pub use cache::{Cache, CacheError, Receipt};
 pub use digest::Sha256;
+pub use history::{Heads, Manifests, SelectError};
 pub use install::{Attempt, InstallOptions, Installed};
-pub use manifest::{Channel, Manifest, ManifestError, Manifests, Pinned, SelectError};
+pub use manifest::{Channel, Manifest, ManifestError, Pinned};
 pub use reporter::{NoReporter, Reporter};
 pub use resolve::{Request, check, resolve};
 pub use source::{Source, SourceError, SourceName, SourceOptions};

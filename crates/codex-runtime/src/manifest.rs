@@ -12,6 +12,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::digest::{Integrity, Sha256};
+use crate::history::SelectError;
 use crate::target::Target;
 use crate::version::RuntimeVersion;
 
@@ -33,12 +34,9 @@ impl Channel {
         }
     }
 
-    /// The manifest compiled into this build.
-    fn embedded(self) -> &'static str {
-        match self {
-            Channel::Stable => include_str!("../../../channels/stable.json"),
-            Channel::Alpha => include_str!("../../../channels/alpha.json"),
-        }
+    /// The channel a version belongs to: pre-releases are alpha, releases stable.
+    pub fn of(version: &RuntimeVersion) -> Channel {
+        if version.is_prerelease() { Channel::Alpha } else { Channel::Stable }
     }
 }
 
@@ -329,13 +327,6 @@ pub enum ManifestError {
 }
 
 impl Manifest {
-    /// The manifest compiled in for a channel.
-    pub fn embedded(channel: Channel) -> Manifest {
-        // Parsed plainly: the test suite validates the embedded manifests (and this is on the
-        // path of every `codex-runtime path`).
-        serde_json::from_str(channel.embedded()).expect("the embedded manifests are validated by the test suite")
-    }
-
     /// Read and validate a manifest file.
     pub fn from_file(path: &Path) -> Result<Manifest, ManifestError> {
         let text =
@@ -439,87 +430,6 @@ fn check_eq(field: String, actual: &str, expected: &str) -> Result<(), (String, 
     if actual == expected { Ok(()) } else { Err((field, format!("`{actual}` should be `{expected}`"))) }
 }
 
-/// The set of manifests a command chooses from: the embedded ones (each parsed when first
-/// asked for, so `path` on the stable channel never parses the alpha's), or given ones.
-#[derive(Debug, Clone)]
-pub struct Manifests(Set);
-
-#[derive(Debug, Clone)]
-enum Set {
-    Embedded([std::sync::OnceLock<Manifest>; 2]),
-    Given(Vec<Manifest>),
-}
-
-/// Why no pinned version answers a request.
-#[derive(Debug, thiserror::Error)]
-pub enum SelectError {
-    #[error(
-        "version {version} is not pinned by any channel manifest (pinned: {pinned}); pick a pinned version or pass --manifest"
-    )]
-    VersionNotPinned { version: RuntimeVersion, pinned: String },
-    #[error("channel `{channel}` has no manifest here (the manifest given is for `{available}`)")]
-    ChannelMissing { channel: Channel, available: String },
-    #[error("channel {channel} ({version}) pins no runtime for {target}; pinned targets: {pinned}")]
-    TargetNotPinned { channel: Channel, version: RuntimeVersion, target: Target, pinned: String },
-}
-
-impl Manifests {
-    /// The manifests compiled into this build.
-    pub fn embedded() -> Manifests {
-        Manifests(Set::Embedded(Default::default()))
-    }
-
-    /// These manifests, in this order.
-    pub fn from_vec(manifests: Vec<Manifest>) -> Manifests {
-        Manifests(Set::Given(manifests))
-    }
-
-    /// Only the given manifest.
-    pub fn single(manifest: Manifest) -> Manifests {
-        Manifests(Set::Given(vec![manifest]))
-    }
-
-    fn embedded_one(cells: &[std::sync::OnceLock<Manifest>; 2], channel: Channel) -> &Manifest {
-        let index = Channel::ALL.iter().position(|c| *c == channel).expect("every channel is embedded");
-        cells[index].get_or_init(|| Manifest::embedded(channel))
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Manifest> {
-        let all: Vec<&Manifest> = match &self.0 {
-            Set::Embedded(cells) => Channel::ALL.iter().map(|&c| Self::embedded_one(cells, c)).collect(),
-            Set::Given(manifests) => manifests.iter().collect(),
-        };
-        all.into_iter()
-    }
-
-    /// The manifest of a channel.
-    pub fn channel(&self, channel: Channel) -> Result<&Manifest, SelectError> {
-        if let Set::Embedded(cells) = &self.0 {
-            return Ok(Self::embedded_one(cells, channel));
-        }
-        self.iter().find(|m| m.channel == channel).ok_or_else(|| SelectError::ChannelMissing {
-            channel,
-            available: self.iter().map(|m| m.channel.as_str()).collect::<Vec<_>>().join(", "),
-        })
-    }
-
-    /// The manifest that pins a version (either spelling).
-    pub fn version(&self, version: &RuntimeVersion) -> Result<&Manifest, SelectError> {
-        self.iter().find(|m| &m.version == version).ok_or_else(|| SelectError::VersionNotPinned {
-            version: version.clone(),
-            pinned: self.iter().map(|m| format!("{} ({})", m.version, m.channel)).collect::<Vec<_>>().join(", "),
-        })
-    }
-
-    /// Select a manifest by explicit version, else by channel.
-    pub fn select(&self, channel: Channel, version: Option<&RuntimeVersion>) -> Result<&Manifest, SelectError> {
-        match version {
-            Some(v) => self.version(v),
-            None => self.channel(channel),
-        }
-    }
-}
-
 /// One runtime the manifests pin: a version for a target.
 #[derive(Debug, Clone)]
 pub struct Pinned<'a> {
@@ -532,7 +442,6 @@ impl Manifest {
     /// The pins for a target, or an error listing what is pinned.
     pub fn pinned(&self, target: Target) -> Result<Pinned<'_>, SelectError> {
         let pins = self.target(target).ok_or_else(|| SelectError::TargetNotPinned {
-            channel: self.channel,
             version: self.version.clone(),
             target,
             pinned: self.targets.keys().map(|t| t.triple()).collect::<Vec<_>>().join(", "),
@@ -546,7 +455,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn embedded_manifests_parse_validate_and_pin_every_target() {
+    fn the_heads_pin_every_target() {
         for channel in Channel::ALL {
             let m = Manifest::embedded(channel);
             assert_eq!(m.channel, channel);
@@ -555,28 +464,10 @@ mod tests {
                 assert!(pins.artifacts.npm.is_some(), "{channel} {t} has no npm artifact");
             }
         }
-        assert_eq!(Manifest::embedded(Channel::Stable).version.to_string(), "0.163.0");
-        assert_eq!(Manifest::embedded(Channel::Alpha).version.to_string(), "0.162.0-alpha.15");
-    }
-
-    #[test]
-    fn embedded_manifests_pass_the_full_validation() {
-        for channel in Channel::ALL {
-            let parsed = Manifest::parse(channel.embedded(), channel.as_str()).unwrap();
-            assert_eq!(parsed, Manifest::embedded(channel));
-        }
-    }
-
-    #[test]
-    fn embedded_manifests_are_in_the_canonical_format() {
-        for channel in Channel::ALL {
-            let m = Manifest::embedded(channel);
-            assert_eq!(m.to_json(), channel.embedded(), "channels/{channel}.json is not in canonical form");
-        }
     }
 
     fn stable_value() -> serde_json::Value {
-        serde_json::from_str(Channel::Stable.embedded()).unwrap()
+        serde_json::to_value(Manifest::embedded(Channel::Stable)).unwrap()
     }
 
     #[test]
@@ -674,22 +565,13 @@ mod tests {
     }
 
     #[test]
-    fn selection_by_version_accepts_both_spellings() {
-        let all = Manifests::embedded();
-        let a: RuntimeVersion = "0.162.0a15".parse().unwrap();
-        assert_eq!(all.version(&a).unwrap().channel, Channel::Alpha);
-        let missing: RuntimeVersion = "0.1.0".parse().unwrap();
-        let err = all.version(&missing).unwrap_err().to_string();
-        assert!(err.contains("0.163.0 (stable)"), "{err}");
-    }
-
-    #[test]
     fn artifact_pins_bound_the_github_asset_by_the_others() {
         let m = Manifest::embedded(Channel::Stable);
         let pins = m.target(Target::X86_64Linux).unwrap().artifact_pins();
         let kinds: Vec<_> = pins.iter().map(|p| p.kind).collect();
-        assert_eq!(kinds, [ArtifactKind::Wheel, ArtifactKind::Npm, ArtifactKind::Github]);
-        let github = &pins[2];
+        assert_eq!(kinds, [ArtifactKind::Wheel, ArtifactKind::Wheel, ArtifactKind::Npm, ArtifactKind::Github]);
+        assert!(pins[1].file.contains("musllinux_1_1_x86_64"), "{}", pins[1].file);
+        let github = &pins[3];
         assert_eq!(github.max_unpacked_size, pins.iter().map(|p| p.max_unpacked_size).max().unwrap());
         assert!(github.sha256.is_none());
     }
@@ -701,6 +583,7 @@ mod tests {
         let mut pins = Manifest::embedded(Channel::Stable).target(Target::X86_64Linux).unwrap().clone();
         pins.artifacts.npm = None;
         pins.artifacts.wheel = None;
+        pins.artifacts.musllinux_wheel = None;
         pins.entrypoint.size = u64::MAX;
         let github = pins.artifact_pins().pop().unwrap();
         assert_eq!((github.kind, github.max_unpacked_size), (ArtifactKind::Github, u64::MAX));

@@ -7,8 +7,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::history::Manifests;
 use crate::install::{self, InstallOptions, Installed};
-use crate::manifest::{Channel, Manifest, Manifests};
+use crate::manifest::{Channel, Manifest};
 use crate::reporter::Reporter;
 use crate::source::SourceOptions;
 use crate::target::Target;

@@ -23,10 +23,8 @@ pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCod
     let mut report = Report::default();
     let mut manifests = Vec::new();
     if global.manifest.is_empty() {
-        for channel in Channel::ALL {
-            // The embedded text is the manifest's canonical form (a test of the manifest module).
-            let text = Manifest::embedded(channel).to_json();
-            manifests.extend(pins::check_manifest(&text, &format!("channels/{channel}.json"), &mut report));
+        for (version, text) in codex_runtime::history::embedded_texts() {
+            manifests.extend(pins::check_manifest(text, &format!("channels/versions/{version}.json"), &mut report));
         }
     } else {
         for file in &global.manifest {
@@ -37,7 +35,12 @@ pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCod
 
     let channel = args.channel.unwrap_or(Channel::Stable);
     let wants_channel = !args.pyproject.is_empty() || !args.package_json.is_empty() || args.launch;
-    let selected = manifests.iter().find(|m| m.channel == channel);
+    // The channel's head: the embedded one, or the newest manifest given for the channel.
+    let head = if global.manifest.is_empty() { Some(Manifest::embedded(channel).version) } else { None };
+    let selected = manifests
+        .iter()
+        .filter(|m| m.channel == channel && head.as_ref().is_none_or(|h| *h == m.version))
+        .max_by(|a, b| a.version.cmp(&b.version));
     match selected {
         Some(manifest) => {
             for file in &args.pyproject {

@@ -1,0 +1,303 @@
+//! The pinned history: every version `channels/versions/` pins, and the channel heads.
+//!
+//! Each version is one reviewed manifest file, compiled in as its own string; nothing is
+//! parsed until a command asks for that version, so a cached `path` on the stable channel
+//! parses `channels/heads.json` and one manifest. `--manifest FILE` replaces the history.
+
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+use crate::manifest::{Channel, Manifest};
+use crate::target::Target;
+use crate::version::RuntimeVersion;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/pinned.rs"));
+}
+
+/// The channel heads: which pinned version each channel hands out.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Heads {
+    pub schema_version: u32,
+    pub stable: RuntimeVersion,
+    pub alpha: RuntimeVersion,
+}
+
+impl Heads {
+    /// The heads compiled into this build.
+    pub fn embedded() -> Heads {
+        serde_json::from_str(embedded::HEADS).expect("channels/heads.json is validated by the test suite")
+    }
+
+    pub fn get(&self, channel: Channel) -> &RuntimeVersion {
+        match channel {
+            Channel::Stable => &self.stable,
+            Channel::Alpha => &self.alpha,
+        }
+    }
+
+    /// The heads in the repository's format.
+    pub fn to_json(&self) -> String {
+        format!(
+            "{{\n  \"schema_version\": 1,\n  \"stable\": \"{}\",\n  \"alpha\": \"{}\"\n}}\n",
+            self.stable, self.alpha
+        )
+    }
+}
+
+impl Manifest {
+    /// The embedded manifest of a channel's head.
+    pub fn embedded(channel: Channel) -> Manifest {
+        Manifests::embedded().channel(channel).expect("every head is pinned (a test of this module)").clone()
+    }
+}
+
+/// The text of every embedded manifest, by its semver spelling, sorted by file name.
+pub fn embedded_texts() -> &'static [(&'static str, &'static str)] {
+    embedded::VERSIONS
+}
+
+/// The text of the embedded heads file.
+pub fn embedded_heads_text() -> &'static str {
+    embedded::HEADS
+}
+
+/// The set of manifests a command chooses from: the embedded history (each manifest parsed
+/// when first asked for), or the given ones.
+#[derive(Debug, Clone)]
+pub struct Manifests(Set);
+
+#[derive(Debug, Clone)]
+enum Set {
+    Embedded { heads: OnceLock<Heads>, cells: Vec<OnceLock<Manifest>> },
+    Given(Vec<Manifest>),
+}
+
+/// Why no pinned version answers a request.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    #[error(
+        "codex {version} is not pinned by {}{}; pin it yourself with `codex-runtime channel update {} --version {version} --out codex-{version}.json` and pass `--manifest codex-{version}.json`, or pick a pinned version",
+        pinned.origin(), pinned.range(), Channel::of(version)
+    )]
+    VersionNotPinned { version: RuntimeVersion, pinned: PinnedRange },
+    #[error(
+        "no version pinned by {} matches `{request}`{}; `codex-runtime list --available` shows them",
+        pinned.origin(), pinned.range()
+    )]
+    NoMatch { request: String, pinned: PinnedRange },
+    #[error("channel `{channel}` has no manifest here (the manifest given is for `{available}`)")]
+    ChannelMissing { channel: Channel, available: String },
+    #[error("codex {version} has no runtime for {target}: it is pinned for {pinned} only")]
+    TargetNotPinned { version: RuntimeVersion, target: Target, pinned: String },
+}
+
+/// What a set pins, for messages.
+#[derive(Debug, Clone)]
+pub struct PinnedRange {
+    embedded: bool,
+    /// Newest first.
+    versions: Vec<RuntimeVersion>,
+}
+
+impl PinnedRange {
+    fn origin(&self) -> &'static str {
+        if self.embedded { "this build" } else { "the manifest given" }
+    }
+
+    fn range(&self) -> String {
+        format!(" (it pins {})", self.span())
+    }
+
+    /// `34 versions: 0.151.0 to 0.171.0, and the pre-release 0.162.0-alpha.15`.
+    fn span(&self) -> String {
+        let (pre, releases): (Vec<&RuntimeVersion>, Vec<&RuntimeVersion>) =
+            self.versions.iter().partition(|v| v.is_prerelease());
+        let run = |vs: &[&RuntimeVersion]| match vs {
+            [] => String::new(),
+            [one] => one.to_string(),
+            [newest, .., oldest] => format!("{oldest} to {newest}"),
+        };
+        let count = match self.versions.len() {
+            0 => return "nothing".into(),
+            1 => String::new(),
+            n => format!("{n} versions: "),
+        };
+        match (releases.is_empty(), pre.as_slice()) {
+            (_, []) => format!("{count}{}", run(&releases)),
+            (true, _) => format!("{count}the pre-release{} {}", if pre.len() > 1 { "s" } else { "" }, run(&pre)),
+            (false, [one]) => format!("{count}{}, and the pre-release {one}", run(&releases)),
+            (false, _) => format!("{count}{}, and the pre-releases {}", run(&releases), run(&pre)),
+        }
+    }
+}
+
+impl Manifests {
+    /// The history compiled into this build.
+    pub fn embedded() -> Manifests {
+        let cells = embedded::VERSIONS.iter().map(|_| OnceLock::new()).collect();
+        Manifests(Set::Embedded { heads: OnceLock::new(), cells })
+    }
+
+    /// These manifests, in this order.
+    pub fn from_vec(manifests: Vec<Manifest>) -> Manifests {
+        Manifests(Set::Given(manifests))
+    }
+
+    /// Only the given manifest.
+    pub fn single(manifest: Manifest) -> Manifests {
+        Manifests(Set::Given(vec![manifest]))
+    }
+
+    /// Whether this is the embedded history (not `--manifest`).
+    pub fn is_embedded(&self) -> bool {
+        matches!(self.0, Set::Embedded { .. })
+    }
+
+    fn embedded_at(cells: &[OnceLock<Manifest>], index: usize) -> &Manifest {
+        cells[index].get_or_init(|| {
+            serde_json::from_str(embedded::VERSIONS[index].1)
+                .expect("the embedded manifests are validated by the test suite")
+        })
+    }
+
+    /// Every pinned version, newest first, without parsing a manifest.
+    pub fn versions(&self) -> Vec<RuntimeVersion> {
+        let mut versions: Vec<RuntimeVersion> = match &self.0 {
+            Set::Embedded { .. } => embedded::VERSIONS
+                .iter()
+                .map(|(v, _)| v.parse().expect("the embedded file names are validated by the test suite"))
+                .collect(),
+            Set::Given(manifests) => manifests.iter().map(|m| m.version.clone()).collect(),
+        };
+        versions.sort_by(|a, b| b.cmp(a));
+        versions.dedup();
+        versions
+    }
+
+    fn range(&self) -> PinnedRange {
+        PinnedRange { embedded: self.is_embedded(), versions: self.versions() }
+    }
+
+    /// Every manifest, newest first (this parses them all).
+    pub fn iter(&self) -> impl Iterator<Item = &Manifest> {
+        let mut all: Vec<&Manifest> = match &self.0 {
+            Set::Embedded { cells, .. } => (0..cells.len()).map(|i| Self::embedded_at(cells, i)).collect(),
+            Set::Given(manifests) => manifests.iter().collect(),
+        };
+        all.sort_by(|a, b| b.version.cmp(&a.version));
+        all.into_iter()
+    }
+
+    /// The version a channel hands out: its head in the history, or the newest given
+    /// manifest of that channel.
+    pub fn head(&self, channel: Channel) -> Option<RuntimeVersion> {
+        match &self.0 {
+            Set::Embedded { heads, .. } => Some(heads.get_or_init(Heads::embedded).get(channel).clone()),
+            Set::Given(manifests) => manifests.iter().filter(|m| m.channel == channel).map(|m| m.version.clone()).max(),
+        }
+    }
+
+    /// The channels whose head is `version`.
+    pub fn heads_at(&self, version: &RuntimeVersion) -> Vec<Channel> {
+        Channel::ALL.into_iter().filter(|&c| self.head(c).as_ref() == Some(version)).collect()
+    }
+
+    /// The manifest of a channel's head.
+    pub fn channel(&self, channel: Channel) -> Result<&Manifest, SelectError> {
+        match self.head(channel) {
+            Some(version) => self.version(&version),
+            None => Err(SelectError::ChannelMissing {
+                channel,
+                available: self.iter().map(|m| m.channel.as_str()).collect::<Vec<_>>().join(", "),
+            }),
+        }
+    }
+
+    /// The manifest that pins a version (either spelling).
+    pub fn version(&self, version: &RuntimeVersion) -> Result<&Manifest, SelectError> {
+        let found = match &self.0 {
+            Set::Embedded { cells, .. } => {
+                let name = version.to_string();
+                embedded::VERSIONS.iter().position(|(v, _)| *v == name).map(|i| Self::embedded_at(cells, i))
+            }
+            Set::Given(manifests) => manifests.iter().find(|m| &m.version == version),
+        };
+        found.ok_or_else(|| SelectError::VersionNotPinned { version: version.clone(), pinned: self.range() })
+    }
+
+    /// Select a manifest by explicit version, else by channel.
+    pub fn select(&self, channel: Channel, version: Option<&RuntimeVersion>) -> Result<&Manifest, SelectError> {
+        match version {
+            Some(v) => self.version(v),
+            None => self.channel(channel),
+        }
+    }
+
+    /// The newest pinned version `matches` accepts; `request` names it in the error.
+    pub fn newest_match(
+        &self,
+        request: &str,
+        best: impl FnOnce(&[RuntimeVersion]) -> Option<RuntimeVersion>,
+    ) -> Result<&Manifest, SelectError> {
+        let versions = self.versions();
+        match best(&versions) {
+            Some(version) => self.version(&version),
+            None => Err(SelectError::NoMatch { request: request.to_owned(), pinned: self.range() }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_heads_parse_and_name_pinned_versions_of_their_channel() {
+        let heads: Heads = serde_json::from_str(embedded_heads_text()).unwrap();
+        assert_eq!(heads.schema_version, 1);
+        assert_eq!(heads.to_json(), embedded_heads_text(), "channels/heads.json is not in canonical form");
+        let all = Manifests::embedded();
+        for channel in Channel::ALL {
+            let m = all.channel(channel).unwrap();
+            assert_eq!(m.channel, channel);
+            assert_eq!(&m.version, heads.get(channel));
+        }
+    }
+
+    #[test]
+    fn every_embedded_manifest_validates_is_canonical_and_is_named_by_its_version() {
+        for (name, text) in embedded_texts() {
+            let m = Manifest::parse(text, &format!("channels/versions/{name}.json")).unwrap();
+            assert_eq!(&m.version.to_string(), name, "channels/versions/{name}.json pins another version");
+            assert_eq!(m.channel, Channel::of(&m.version), "{name}: pre-releases are alpha, releases stable");
+            assert_eq!(m.to_json(), *text, "channels/versions/{name}.json is not in canonical form");
+        }
+    }
+
+    #[test]
+    fn versions_are_newest_first_and_selection_accepts_both_spellings() {
+        let all = Manifests::embedded();
+        let versions = all.versions();
+        assert!(versions.windows(2).all(|w| w[0] > w[1]), "{versions:?}");
+        let a: RuntimeVersion = "0.162.0a15".parse().unwrap();
+        assert_eq!(all.version(&a).unwrap().channel, Channel::Alpha);
+        let missing: RuntimeVersion = "0.1.0".parse().unwrap();
+        let err = all.version(&missing).unwrap_err().to_string();
+        assert!(err.contains("not pinned by this build"), "{err}");
+        assert!(err.contains("channel update stable --version 0.1.0"), "{err}");
+    }
+
+    #[test]
+    fn a_given_channel_is_its_newest_manifest() {
+        let text = embedded_texts().iter().find(|(v, _)| *v == "0.163.0").unwrap().1;
+        let mut old: Manifest = serde_json::from_str(text).unwrap();
+        let new = old.clone();
+        old.version = "0.150.0".parse().unwrap();
+        let given = Manifests::from_vec(vec![old, new]);
+        assert_eq!(given.channel(Channel::Stable).unwrap().version.to_string(), "0.163.0");
+        assert!(matches!(given.channel(Channel::Alpha), Err(SelectError::ChannelMissing { .. })));
+    }
+}
