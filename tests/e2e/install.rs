@@ -346,7 +346,10 @@ fn usage_errors_are_exit_2_and_list_what_is_supported() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("codex 0.1.0 is not pinned by this build (it pins "), "{stderr}");
     assert!(stderr.contains("and the pre-release 0.162.0-alpha.15)"), "{stderr}");
-    assert!(stderr.contains("`codex-runtime channel update stable --version 0.1.0 --out codex-0.1.0.json`"), "{stderr}");
+    assert!(
+        stderr.contains("`codex-runtime channel update stable --version 0.1.0 --out codex-0.1.0.json`"),
+        "{stderr}"
+    );
 
     let out = env.run(&["path", "--channel", "nightly"]);
     assert_code(&out, 2);

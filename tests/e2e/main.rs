@@ -9,6 +9,7 @@ mod check;
 mod common;
 mod crash;
 mod file_pins;
+mod history;
 mod hostile;
 mod install;
 mod real;

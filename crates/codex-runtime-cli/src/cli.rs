@@ -292,6 +292,43 @@ pub enum ChannelCommand {
     },
     /// Recompute a channel manifest from the registries and print it (and write it with --out)
     Update(ChannelUpdateArgs),
+    /// Pin every release the registries publish that the history in DIR lacks, keeping every
+    /// existing pin, and move the heads to the newest release and pre-release
+    Sync(ChannelSyncArgs),
+}
+
+/// Reads DIR/versions/*.json and DIR/heads.json, lists the versions of @openai/codex on the npm
+/// registry and of openai-codex-cli-bin on the Python index, and pins each release from --since
+/// on that DIR lacks (and the newest pre-release), as `channel update` would, writing each
+/// manifest as soon as it is complete and deleting its artifacts as it goes. A pinned artifact
+/// whose registry digest has changed fails the sync naming it (exit 7) and nothing is
+/// rewritten. A version published for only some targets is pinned for those.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  codex-runtime channel sync --dir channels\n  codex-runtime channel sync --dir channels --dry-run --json"
+)]
+pub struct ChannelSyncArgs {
+    /// The channels directory: versions/ and heads.json
+    #[arg(long, value_name = "DIR", default_value = "channels")]
+    pub dir: PathBuf,
+    /// The oldest version to pin (the Python SDK's minimum runtime)
+    #[arg(long, value_name = "V", default_value = "0.151.0")]
+    pub since: RuntimeVersion,
+    /// List what would be pinned; fetch no artifact, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The npm registry [default: CODEX_RUNTIME_NPM_REGISTRY, npm_config_registry, .npmrc, npm's own config]
+    #[arg(long, value_name = "URL", id = "sync_npm_registry")]
+    pub npm_registry: Option<String>,
+    /// The Python simple index [default: CODEX_RUNTIME_PYPI_INDEX, PIP_INDEX_URL, UV_DEFAULT_INDEX, pip's config]
+    #[arg(long = "pypi-index", value_name = "URL", id = "sync_pypi_index")]
+    pub pypi_index: Option<String>,
+    /// Do not ask GitHub for the release assets (their digests stay unpinned)
+    #[arg(long)]
+    pub no_github: bool,
+    /// Targets fetched at once
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 /// Reads the npm registry's document of @openai/codex, the Python index's page of

@@ -10,7 +10,6 @@ mod progress;
 use std::process::ExitCode;
 
 use clap::Parser;
-use codex_runtime::ErrorKind;
 
 use crate::cli::{Cli, GlobalArgs};
 
@@ -23,6 +22,20 @@ pub mod exit {
     pub const NO_SOURCE: u8 = 5;
     pub const INCOMPATIBLE: u8 = 6;
     pub const PIN_DRIFT: u8 = 7;
+
+    /// The exit code of a library error kind.
+    pub fn of(kind: codex_runtime::ErrorKind) -> u8 {
+        use codex_runtime::ErrorKind;
+        match kind {
+            ErrorKind::Usage => USAGE,
+            ErrorKind::NotInstalled => NOT_INSTALLED,
+            ErrorKind::Verification => VERIFICATION,
+            ErrorKind::NoSource => NO_SOURCE,
+            ErrorKind::Incompatible => INCOMPATIBLE,
+            ErrorKind::Drift => PIN_DRIFT,
+            ErrorKind::Other => FAILURE,
+        }
+    }
 }
 
 /// A command line that parses but cannot run as given (exit 2, as clap's own usage errors).
@@ -96,14 +109,7 @@ fn report(error: &anyhow::Error, json: bool) -> ExitCode {
 
 fn exit_code(error: &anyhow::Error) -> u8 {
     if let Some(e) = error.downcast_ref::<codex_runtime::Error>() {
-        return match e.kind() {
-            ErrorKind::Usage => exit::USAGE,
-            ErrorKind::NotInstalled => exit::NOT_INSTALLED,
-            ErrorKind::Verification => exit::VERIFICATION,
-            ErrorKind::NoSource => exit::NO_SOURCE,
-            ErrorKind::Incompatible => exit::INCOMPATIBLE,
-            ErrorKind::Other => exit::FAILURE,
-        };
+        return exit::of(e.kind());
     }
     if error.downcast_ref::<UsageError>().is_some() {
         return exit::USAGE;

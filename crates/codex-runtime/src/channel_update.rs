@@ -147,31 +147,91 @@ enum Fetch<T> {
     Missing(String),
 }
 
+/// What the registries list: the npm package document's versions and the index page's
+/// wheels, each read once.
+pub struct Listings {
+    npm: Option<HashMap<String, NpmVersion>>,
+    wheels: Option<HashMap<String, IndexFile>>,
+}
+
+impl Listings {
+    /// Read the package document and the index page the request names.
+    pub fn fetch(http: &Http, npm_registry: Option<&str>, pypi_index: Option<&str>) -> Result<Listings, UpdateError> {
+        if npm_registry.is_none() && pypi_index.is_none() {
+            return Err(UpdateError::NoSource);
+        }
+        let npm = npm_registry.map(|registry| npm_packument(http, registry)).transpose()?;
+        let wheels = pypi_index.map(|index| pypi_files(http, index)).transpose()?;
+        Ok(Listings { npm, wheels })
+    }
+
+    /// Every version of `@openai/codex` itself (not its platform packages) and of the wheels,
+    /// newest first.
+    pub fn versions(&self) -> Vec<RuntimeVersion> {
+        let npm = self.npm.iter().flat_map(|versions| versions.keys()).filter_map(|v| {
+            let is_platform_package = Target::ALL.iter().any(|t| v.ends_with(&format!("-{}", t.npm_suffix())));
+            if is_platform_package { None } else { v.parse().ok() }
+        });
+        let prefix = format!("{}-", DISTRIBUTION.replace('-', "_"));
+        let wheels = self
+            .wheels
+            .iter()
+            .flat_map(|files| files.keys())
+            .filter_map(|file| file.strip_prefix(&prefix)?.split('-').next()?.parse().ok());
+        let mut all: Vec<RuntimeVersion> = npm.chain(wheels).collect();
+        all.sort_by(|a, b| b.cmp(a));
+        all.dedup();
+        all
+    }
+
+    /// What the npm registry claims for a platform package version (`V-SUFFIX`): its
+    /// `dist.integrity`; `None` when it does not publish that version, `Some(None)` when it
+    /// publishes it without an integrity.
+    pub fn npm_integrity(&self, version: &str) -> Option<Option<&str>> {
+        Some(self.npm.as_ref()?.get(version)?.dist.integrity.as_deref())
+    }
+
+    /// What the index claims for a wheel file: `None` when it lists no such file.
+    pub fn wheel_sha256(&self, file: &str) -> Option<Option<Sha256>> {
+        Some(self.wheels.as_ref()?.get(file)?.sha256)
+    }
+
+    /// Whether the registry or the index was read (a source that was not asked knows nothing).
+    pub fn has_npm(&self) -> bool {
+        self.npm.is_some()
+    }
+
+    pub fn has_index(&self) -> bool {
+        self.wheels.is_some()
+    }
+}
+
 /// Recompute the manifest of `request.channel` at `request.version`.
 pub fn update(request: &UpdateRequest, cache: &Cache, reporter: &dyn Reporter) -> Result<Updated, Error> {
+    let http = Http::new();
+    let listings = Listings::fetch(&http, request.npm_registry.as_deref(), request.pypi_index.as_deref())?;
+    update_with(request, &http, &listings, cache, reporter)
+}
+
+/// [`update`] with the registries' listings already read.
+pub fn update_with(
+    request: &UpdateRequest,
+    http: &Http,
+    listings: &Listings,
+    cache: &Cache,
+    reporter: &dyn Reporter,
+) -> Result<Updated, Error> {
     if request.version.is_prerelease() != (request.channel == Channel::Alpha) {
         return Err(UpdateError::WrongChannel { channel: request.channel, version: request.version.clone() }.into());
     }
-    if request.npm_registry.is_none() && request.pypi_index.is_none() {
-        return Err(UpdateError::NoSource.into());
-    }
-    let http = Http::new();
-    let npm_versions = match &request.npm_registry {
-        Some(registry) => Some(npm_packument(&http, registry)?),
-        None => None,
-    };
-    let wheels = match &request.pypi_index {
-        Some(index) => Some(pypi_files(&http, index)?),
-        None => None,
-    };
     let scratch = cache.scratch()?;
     let ctx = Ctx {
         request,
-        http: &http,
+        http,
         network: NetworkOptions::from_env(),
         cache,
-        npm: npm_versions.as_ref(),
-        wheels: wheels.as_ref(),
+        npm: listings.npm.as_ref(),
+        wheels: listings.wheels.as_ref(),
         scratch: scratch.path(),
     };
 

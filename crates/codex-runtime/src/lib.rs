@@ -49,6 +49,7 @@ pub mod blocks;
 pub mod bundle;
 pub mod cache;
 pub mod cache_ops;
+pub mod channel_sync;
 pub mod channel_update;
 pub mod digest;
 pub mod download;
@@ -105,6 +106,8 @@ pub enum Error {
     Bundle(#[from] bundle::BundleError),
     #[error(transparent)]
     ChannelUpdate(#[from] channel_update::UpdateError),
+    #[error(transparent)]
+    ChannelSync(#[from] channel_sync::SyncError),
     #[error(
         "the cached entrypoint {} is damaged ({reason}) and cannot be reinstalled offline; run `codex-runtime cache verify --repair`",
         entrypoint.display()
@@ -129,6 +132,8 @@ pub enum ErrorKind {
     NoSource,
     /// The runtime cannot be launched here.
     Incompatible,
+    /// A pin no longer holds: what a registry publishes differs from what is pinned.
+    Drift,
     /// Anything else.
     Other,
 }
@@ -145,6 +150,7 @@ impl Error {
             Error::Cache(CacheError::NotACache { .. }) => ErrorKind::Usage,
             Error::Bundle(e) => e.kind(),
             Error::ChannelUpdate(e) => e.kind(),
+            Error::ChannelSync(e) => e.kind(),
             Error::Verification { .. } | Error::Damaged { .. } => ErrorKind::Verification,
             Error::NoSource { .. } => ErrorKind::NoSource,
             // A runtime that cannot even be started here is incompatible; a temporary directory,

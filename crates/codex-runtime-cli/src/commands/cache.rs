@@ -4,7 +4,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
-use codex_runtime::ErrorKind;
 use codex_runtime::cache_ops::{self, Removed, RuntimeCheck, Skipped};
 use serde::Serialize;
 
@@ -59,12 +58,8 @@ fn verify(ctx: &Context, args: &CacheVerifyArgs) -> Result<ExitCode> {
     let code = match unrepaired.iter().find_map(|c| c.repair.as_ref().and_then(|r| r.error_kind)) {
         None if unrepaired.is_empty() => return Ok(ExitCode::SUCCESS),
         // Damage found and not repaired (or not repairable): a verification failure.
-        None | Some(ErrorKind::Verification) => exit::VERIFICATION,
-        Some(ErrorKind::NotInstalled) => exit::NOT_INSTALLED,
-        Some(ErrorKind::NoSource) => exit::NO_SOURCE,
-        Some(ErrorKind::Usage) => exit::USAGE,
-        Some(ErrorKind::Incompatible) => exit::INCOMPATIBLE,
-        Some(ErrorKind::Other) => exit::FAILURE,
+        None => exit::VERIFICATION,
+        Some(kind) => exit::of(kind),
     };
     Ok(ExitCode::from(code))
 }

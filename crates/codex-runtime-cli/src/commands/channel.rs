@@ -3,12 +3,13 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use codex_runtime::channel_sync::{self, SyncRequest};
 use codex_runtime::channel_update::{self, UpdateRequest};
 use codex_runtime::source::{GITHUB_RELEASES, npm_registry};
 
-use crate::cli::{ChannelArgs, ChannelCommand, ChannelUpdateArgs};
+use crate::cli::{ChannelArgs, ChannelCommand, ChannelSyncArgs, ChannelUpdateArgs};
 use crate::context::Context;
-use crate::output::out;
+use crate::output::{out, outln, print_json};
 
 pub fn channel(ctx: &Context, args: &ChannelArgs) -> Result<ExitCode> {
     match &args.command {
@@ -19,18 +20,25 @@ pub fn channel(ctx: &Context, args: &ChannelArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ChannelCommand::Update(args) => update(ctx, args),
+        ChannelCommand::Sync(args) => sync(ctx, args),
     }
 }
 
-fn update(ctx: &Context, args: &ChannelUpdateArgs) -> Result<ExitCode> {
+fn online_only(ctx: &Context, command: &str) -> Result<()> {
     if ctx.global.offline {
-        return Err(crate::UsageError(
-            "channel update reads the registries; it cannot run with --offline (drop --offline)".to_owned(),
-        )
-        .into());
+        let message = format!("channel {command} reads the registries; it cannot run with --offline (drop --offline)");
+        return Err(crate::UsageError(message).into());
     }
-    let github_base_url = (!args.no_github)
-        .then(|| std::env::var("CODEX_RUNTIME_GITHUB_BASE_URL").unwrap_or_else(|_| GITHUB_RELEASES.to_owned()));
+    Ok(())
+}
+
+fn github_base_url(no_github: bool) -> Option<String> {
+    (!no_github).then(|| std::env::var("CODEX_RUNTIME_GITHUB_BASE_URL").unwrap_or_else(|_| GITHUB_RELEASES.to_owned()))
+}
+
+fn update(ctx: &Context, args: &ChannelUpdateArgs) -> Result<ExitCode> {
+    online_only(ctx, "update")?;
+    let github_base_url = github_base_url(args.no_github);
     let request = UpdateRequest {
         channel: args.channel,
         version: args.version.clone(),
@@ -52,5 +60,58 @@ fn update(ctx: &Context, args: &ChannelUpdateArgs) -> Result<ExitCode> {
         }
     }
     out!("{}", updated.manifest.to_json());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sync(ctx: &Context, args: &ChannelSyncArgs) -> Result<ExitCode> {
+    online_only(ctx, "sync")?;
+    let request = SyncRequest {
+        dir: args.dir.clone(),
+        since: args.since.clone(),
+        npm_registry: npm_registry(args.npm_registry.as_deref()),
+        pypi_index: codex_runtime::pypi::index_url_or_pip_default(args.pypi_index.as_deref()),
+        github_base_url: github_base_url(args.no_github),
+        jobs: args.jobs.unwrap_or_else(codex_runtime::bundle::BundleRequest::default_jobs),
+        dry_run: args.dry_run,
+    };
+    let synced = channel_sync::sync(&request, &ctx.cache, &ctx.progress)?;
+    if !ctx.global.quiet {
+        for note in &synced.notes {
+            eprintln!("note: {note}");
+        }
+    }
+    let heads = |h: &Option<codex_runtime::Heads>| {
+        h.as_ref().map(|h| serde_json::json!({"stable": h.stable.to_string(), "alpha": h.alpha.to_string()}))
+    };
+    if ctx.global.json {
+        print_json(&serde_json::json!({
+            "dir": args.dir.display().to_string(),
+            "dry_run": args.dry_run,
+            "added": synced.added.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "kept": synced.kept.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "heads": heads(&synced.heads),
+            "heads_before": heads(&synced.heads_before),
+            "notes": synced.notes,
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let verb = if args.dry_run { "would pin" } else { "pinned" };
+    for version in &synced.added {
+        outln!("{verb} {version}");
+    }
+    outln!(
+        "{} new, {} kept in {}{}",
+        synced.added.len(),
+        synced.kept.len(),
+        args.dir.join("versions").display(),
+        match (&synced.heads_before, &synced.heads) {
+            (Some(before), Some(after)) if before != after => format!(
+                "; heads: stable {} -> {}, alpha {} -> {}",
+                before.stable, after.stable, before.alpha, after.alpha
+            ),
+            (None, Some(after)) => format!("; heads: stable {}, alpha {}", after.stable, after.alpha),
+            _ => String::new(),
+        }
+    );
     Ok(ExitCode::SUCCESS)
 }
