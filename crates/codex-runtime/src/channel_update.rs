@@ -513,7 +513,7 @@ impl Ctx<'_> {
             file: file.to_owned(),
             sha256: claimed_sha256,
             // Asks the downloader for the sha512 too; the value is the registry's to check.
-            integrity: sha512.then(|| Integrity([0; 64])),
+            integrity: sha512.then_some(Integrity([0; 64])),
             size: None,
             max_unpacked_size: MAX_ARTIFACT_SIZE,
             max_entries: 0,
