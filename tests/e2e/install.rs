@@ -6,6 +6,8 @@ use codex_runtime_test_support::http::{Fault, TestServer};
 
 use codex_runtime_test_support::fixture::sha256_hex;
 
+use serde_json::{Value, json};
+
 use crate::common::*;
 
 #[test]
@@ -329,9 +331,31 @@ fn list_shows_installed_and_available_runtimes() {
 
     let out = env.run(&["list", "--available", "--json"]);
     let rows = stdout_json(&out);
-    // The embedded stable and alpha manifests pin six targets each; one of them is installed.
-    assert_eq!(rows.as_array().unwrap().len(), 12, "{rows}");
-    assert_eq!(rows.as_array().unwrap().iter().filter(|r| r["installed"] == true).count(), 1);
+    // Every version the history pins, newest first, the heads marked.
+    let rows = rows.as_array().unwrap();
+    let pinned = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../channels/versions")).unwrap().count();
+    assert_eq!(rows.len(), pinned, "{rows:?}");
+    let versions: Vec<semver::Version> = rows.iter().map(|r| r["version"].as_str().unwrap().parse().unwrap()).collect();
+    assert!(versions.windows(2).all(|w| w[0] > w[1]), "{versions:?}");
+    let heads: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|r| r["head"] == true)
+        .map(|r| (r["channel"].as_str().unwrap(), r["version"].as_str().unwrap()))
+        .collect();
+    assert_eq!(heads.iter().map(|h| h.0).collect::<Vec<_>>(), ["stable", "alpha"], "{heads:?}");
+    let installed: Vec<&Value> = rows.iter().filter(|r| !r["installed"].as_array().unwrap().is_empty()).collect();
+    assert_eq!(installed.len(), 1);
+    assert_eq!(installed[0]["version"], "0.163.0");
+    assert_eq!(installed[0]["installed"], json!([LINUX]));
+    assert_eq!(installed[0]["targets"].as_array().unwrap().len(), 6);
+
+    let out = env.run(&["list", "--available"]);
+    assert_code(&out, 0);
+    let table = text(&out.stdout);
+    assert!(table.starts_with("VERSION "), "{table}");
+    assert!(table.contains("stable (head)") && table.contains("alpha (head)"), "{table}");
+    let line = table.lines().find(|l| l.starts_with("0.163.0 ")).unwrap();
+    assert!(line.contains("all 6") && line.ends_with(LINUX), "{line}");
 }
 
 #[test]
