@@ -59,6 +59,9 @@ pub enum Verdict {
     Incompatible,
     /// Something the check needs could not be reached, so the pin is unproven.
     Unavailable,
+    /// A warning that does not fail the run: a channel head older than the newest release
+    /// the registries publish (drift with `--require-latest`).
+    Behind,
 }
 
 impl Verdict {
@@ -69,6 +72,7 @@ impl Verdict {
             Verdict::Digest => "digest",
             Verdict::Incompatible => "incompatible",
             Verdict::Unavailable => "unavailable",
+            Verdict::Behind => "behind",
         }
     }
 }
@@ -105,8 +109,9 @@ impl Check {
         self
     }
 
+    /// Whether the check passed (a warning passes).
     pub fn ok(&self) -> bool {
-        self.verdict == Verdict::Ok
+        matches!(self.verdict, Verdict::Ok | Verdict::Behind)
     }
 }
 
@@ -165,6 +170,16 @@ impl Report {
 /// Check one manifest's text; `file` names it in the checks. Returns the manifest when it
 /// parses and validates, for the pin-file and online checks.
 pub fn check_manifest(text: &str, file: &str, report: &mut Report) -> Option<Manifest> {
+    check_manifest_in(text, file, true, report)
+}
+
+/// [`check_manifest`] for a version of the pinned history that is not a channel head: it may
+/// lack the targets upstream did not publish for it.
+pub fn check_history_manifest(text: &str, file: &str, report: &mut Report) -> Option<Manifest> {
+    check_manifest_in(text, file, false, report)
+}
+
+fn check_manifest_in(text: &str, file: &str, all_targets: bool, report: &mut Report) -> Option<Manifest> {
     let valid = match Manifest::parse(text, file) {
         Ok(m) => {
             let message = format!("channel {} pins {} for {} targets", m.channel, m.version, m.targets.len());
@@ -185,7 +200,7 @@ pub fn check_manifest(text: &str, file: &str, report: &mut Report) -> Option<Man
     };
     // The checks below need only the types, so they run even when validation failed.
     let typed: Manifest = valid.clone().or_else(|| serde_json::from_str(text).ok())?;
-    check_targets(&typed, text, file, report);
+    check_targets(&typed, text, file, all_targets, report);
     check_distinct_entrypoints(&typed, text, file, report);
     check_channel_version(&typed, text, file, report);
     valid
@@ -208,11 +223,24 @@ fn classify_field(field: &str, file: &str) -> (&'static str, String) {
     (name, subject)
 }
 
-fn check_targets(m: &Manifest, text: &str, file: &str, report: &mut Report) {
+fn check_targets(m: &Manifest, text: &str, file: &str, all_targets: bool, report: &mut Report) {
     let missing: Vec<Target> = Target::ALL.into_iter().filter(|t| !m.targets.contains_key(t)).collect();
     if missing.is_empty() {
         let message = format!("all {} targets are pinned", Target::ALL.len());
         report.push(Check::new("targets", m.channel.as_str(), Verdict::Ok, message).at(file, None));
+        return;
+    }
+    if !all_targets && !m.targets.is_empty() {
+        let missing: Vec<&str> = missing.iter().map(|t| t.triple()).collect();
+        let message = format!(
+            "{} of {} targets are pinned; upstream published {} no runtime for {}",
+            m.targets.len(),
+            Target::ALL.len(),
+            m.version,
+            missing.join(", ")
+        );
+        report.push(Check::new("targets", m.version.to_string(), Verdict::Ok, message).at(file, None));
+        return;
     }
     for target in missing {
         let message = format!("{target} is not pinned; upstream ships all six targets and every one needs its pins");
@@ -574,6 +602,44 @@ pub fn check_online(manifest: &Manifest, online: &Online<'_>, report: &mut Repor
                 "no PyPI index is configured: pass --pypi-index URL, set CODEX_RUNTIME_PYPI_INDEX or PIP_INDEX_URL, or configure pip",
             )),
         }
+    }
+}
+
+/// The channel heads against the newest release and pre-release the registries publish
+/// (`latest` is what they list, either spelling, either registry). A head behind is
+/// [`Verdict::Behind`], or drift with `require_latest`; one that cannot be compared is
+/// unavailable.
+pub fn check_freshness(
+    heads: &[(Channel, RuntimeVersion)],
+    published: Result<Vec<RuntimeVersion>, String>,
+    require_latest: bool,
+    report: &mut Report,
+) {
+    let published = match published {
+        Ok(published) => published,
+        Err(reason) => {
+            for (channel, _) in heads {
+                report.push(Check::new("freshness", channel.as_str(), Verdict::Unavailable, reason.clone()));
+            }
+            return;
+        }
+    };
+    for (channel, head) in heads {
+        let kind = if *channel == Channel::Alpha { "pre-release" } else { "release" };
+        let newest = published.iter().filter(|v| v.is_prerelease() == (*channel == Channel::Alpha)).max();
+        let (verdict, message) = match newest {
+            None => (Verdict::Unavailable, format!("the registries list no {kind} of codex to compare {head} with")),
+            Some(newest) if newest <= head => (Verdict::Ok, format!("{head} is the newest {kind} the registries publish")),
+            Some(newest) => {
+                let newer = published.iter().filter(|v| v.is_prerelease() == newest.is_prerelease() && *v > head).count();
+                let message = format!(
+                    "{channel} pins {head}, but the registries publish {newest} ({newer} newer {kind}{}); pin it with `codex-runtime channel sync --dir channels`",
+                    if newer == 1 { "" } else { "s" }
+                );
+                (if require_latest { Verdict::Drift } else { Verdict::Behind }, message)
+            }
+        };
+        report.push(Check::new("freshness", channel.as_str(), verdict, message));
     }
 }
 
