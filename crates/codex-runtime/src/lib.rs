@@ -62,10 +62,12 @@ pub mod manifest;
 pub mod pins;
 pub mod pypi;
 pub mod reporter;
+pub mod requirement;
 pub mod resolve;
 pub mod source;
 pub mod target;
 pub mod version;
+pub mod version_from;
 
 use std::fmt;
 use std::path::PathBuf;
