@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use codex_runtime::bundle::Format;
-use codex_runtime::{Channel, RuntimeVersion, SourceName, Target};
+use codex_runtime::{Channel, RuntimeVersion, SourceName, Target, VersionRequest};
 
 /// Install, locate and check the pinned codex runtime.
 ///
@@ -71,15 +71,22 @@ pub enum Command {
     Cache(CacheArgs),
 }
 
-/// Which runtime: a channel's pin or an exact pinned version, for a target.
+/// Which runtime: a channel's head or a pinned version, for a target.
 #[derive(Debug, Args)]
 pub struct Selection {
-    /// The channel whose pinned version to use [default: stable]
+    /// The channel whose head to use [default: stable]
     #[arg(long, value_name = "stable|alpha")]
     pub channel: Option<Channel>,
-    /// An exact version; must be pinned in a channel manifest (semver or PEP 440 spelling)
-    #[arg(long = "version", value_name = "V", id = "runtime_version")]
-    pub version: Option<RuntimeVersion>,
+    /// A pinned version: exact (0.160.1, 0.162.0a15), partial (0.160: the newest pinned
+    /// 0.160.x) or a requirement (">=0.159, <0.160", "~=0.160.0", "^0.160.1"), newest match
+    /// first, releases only unless it names a pre-release [default: CODEX_RUNTIME_VERSION]
+    #[arg(long = "version", value_name = "V|REQ", id = "runtime_version", value_parser = version_request)]
+    pub version: Option<VersionRequest>,
+    /// The version your SDK pins, read from pyproject.toml, uv.lock, requirements*.txt,
+    /// package.json or package-lock.json (a lockfile beside the manifest wins), or a directory
+    /// holding one
+    #[arg(long, value_name = "FILE", conflicts_with = "runtime_version")]
+    pub version_from: Option<PathBuf>,
     /// One of the six shipped target triples [default: the host's]
     #[arg(long, value_name = "TRIPLE")]
     pub target: Option<Target>,
@@ -227,6 +234,17 @@ pub struct VerifyPinsArgs {
     /// With --online, also download every artifact and hash it
     #[arg(long, requires = "online")]
     pub rehash: bool,
+    /// With --online, fail (exit 7) when a channel head is older than the newest release (or
+    /// pre-release) the registries publish; without it that is a warning
+    #[arg(long, requires = "online")]
+    pub require_latest: bool,
+    /// With --online, check every pinned version against the registries, not only the heads
+    #[arg(long, requires = "online")]
+    pub all_versions: bool,
+    /// With --online, check only these targets' artifacts (repeatable), e.g. for a mirror
+    /// that carries only some platforms
+    #[arg(long = "target", value_name = "TRIPLE", id = "verify_targets", requires = "online")]
+    pub targets: Vec<Target>,
     /// Install the host's runtime of --channel and run `check` on it
     #[arg(long)]
     pub launch: bool,
@@ -394,6 +412,10 @@ pub struct CachePruneArgs {
     /// Minutes after which leftovers in tmp/ and partial downloads count as abandoned
     #[arg(long, value_name = "MINUTES", default_value_t = 60)]
     pub older_than: u64,
+}
+
+fn version_request(value: &str) -> Result<VersionRequest, String> {
+    VersionRequest::parse_cli(value).map_err(|e| e.to_string())
 }
 
 fn parse_requirement(value: &str) -> Result<semver::VersionReq, String> {

@@ -1,9 +1,12 @@
 //! What every command needs: the manifests, the cache, how to report, and how to resolve and
 //! install the runtime a selection names.
 
+use std::cell::OnceCell;
+
 use anyhow::Result;
 use codex_runtime::install::{self, InstallOptions, Installed};
-use codex_runtime::{Cache, Channel, Manifest, Manifests, Pinned, RuntimeVersion, SourceOptions, Target};
+use codex_runtime::version_from;
+use codex_runtime::{Cache, Channel, Manifest, Manifests, Pinned, RuntimeVersion, SourceOptions, Target, VersionRequest};
 
 use crate::cli::{GlobalArgs, Selection, SourceArgs};
 use crate::output::{InstalledJson, outln, print_json};
@@ -15,6 +18,29 @@ pub struct Context<'a> {
     pub manifests: Manifests,
     pub cache: Cache,
     pub progress: Progress,
+    /// How the runtime of this command was asked for, when a version was requested.
+    pub requested: OnceCell<Requested>,
+}
+
+/// A version request and where it came from, as output names it.
+#[derive(Debug, Clone)]
+pub struct Requested {
+    /// The request as written: `0.160`, `>=0.159, <0.160`, `openai-codex ==0.160.1`.
+    pub request: String,
+    /// `FILE:LINE` of a pin file, or the environment variable.
+    pub from: Option<String>,
+    /// One exact version given on the command line: nothing worth saying.
+    pub exact: bool,
+}
+
+impl Requested {
+    fn describe(&self) -> String {
+        match &self.from {
+            Some(from) if from.starts_with("CODEX_RUNTIME_") => format!("{from}={}", self.request),
+            Some(from) => format!("{from} ({})", self.request),
+            None => format!("--version {}", self.request),
+        }
+    }
 }
 
 impl<'a> Context<'a> {
@@ -31,17 +57,58 @@ impl<'a> Context<'a> {
             }
         };
         let cache = Cache::locate(global.cache_dir.clone()).map_err(codex_runtime::Error::from)?;
-        Ok(Context { global, manifests, cache, progress: Progress::new(global.quiet) })
+        Ok(Context { global, manifests, cache, progress: Progress::new(global.quiet), requested: OnceCell::new() })
     }
 
-    /// The pinned runtime a selection names.
+    /// The pinned runtime a selection names: `--version-from`, else `--version`, else
+    /// `CODEX_RUNTIME_VERSION`, else the channel's head. A request that is not one exact
+    /// version says what it resolved to (on stderr, and in `--json` output).
     pub fn pinned(&self, selection: &Selection) -> Result<Pinned<'_>> {
         let target = match selection.target {
             Some(t) => t,
             None => Target::host().map_err(codex_runtime::Error::from)?,
         };
-        let manifest = self.manifest(selection.channel, selection.version.as_ref())?;
+        let (manifest, requested) = self.resolve(selection)?;
+        if let Some(requested) = requested {
+            if !self.global.quiet && !requested.exact {
+                eprintln!("{} resolved to codex {}", requested.describe(), manifest.version);
+            }
+            let _ = self.requested.set(requested);
+        }
         Ok(manifest.pinned(target).map_err(codex_runtime::Error::from)?)
+    }
+
+    fn resolve(&self, selection: &Selection) -> Result<(&Manifest, Option<Requested>)> {
+        let lib = |e: codex_runtime::SelectError| codex_runtime::Error::from(e);
+        if let Some(file) = &selection.version_from {
+            let by = version_from::read(file).map_err(codex_runtime::Error::from)?;
+            let manifest = self.manifests.resolve_pinned_by(&by).map_err(lib)?;
+            let from = format!("{}:{}", by.file.display(), by.line);
+            let requested = Requested {
+                request: format!("{} {}", by.package, by.requirement).trim().to_owned(),
+                from: Some(from),
+                exact: false,
+            };
+            return Ok((manifest, Some(requested)));
+        }
+        let (request, from) = match &selection.version {
+            Some(request) => (Some(request.clone()), None),
+            None => match std::env::var("CODEX_RUNTIME_VERSION").ok().filter(|v| !v.trim().is_empty()) {
+                Some(value) => {
+                    let request = VersionRequest::parse_cli(&value).map_err(|e| {
+                        crate::UsageError(format!("CODEX_RUNTIME_VERSION: {e}; unset it or fix it"))
+                    })?;
+                    (Some(request), Some("CODEX_RUNTIME_VERSION".to_owned()))
+                }
+                None => (None, None),
+            },
+        };
+        let Some(request) = request else {
+            return Ok((self.manifest(selection.channel, None)?, None));
+        };
+        let manifest = self.manifests.resolve(selection.channel.unwrap_or(Channel::Stable), Some(&request)).map_err(lib)?;
+        let exact = matches!(request, VersionRequest::Exact { .. }) && from.is_none();
+        Ok((manifest, Some(Requested { request: request.to_string(), from, exact })))
     }
 
     /// The manifest a `--channel`/`--version` pair names.
@@ -91,9 +158,19 @@ impl<'a> Context<'a> {
         })
     }
 
+    /// The `--json` document of an installed runtime, with how it was requested.
+    pub fn installed_json(&self, installed: &Installed) -> InstalledJson {
+        let mut json = InstalledJson::from(installed);
+        if let Some(requested) = self.requested.get() {
+            json.requested = Some(requested.request.clone());
+            json.requested_from = requested.from.clone();
+        }
+        json
+    }
+
     pub fn print_installed(&self, installed: &Installed) {
         if self.global.json {
-            print_json(&InstalledJson::from(installed));
+            print_json(&self.installed_json(installed));
         } else {
             outln!("{}", installed.path.display());
         }

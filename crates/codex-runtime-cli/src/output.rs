@@ -44,6 +44,12 @@ pub struct InstalledJson {
     pub sha256: String,
     pub source: String,
     pub cached: bool,
+    /// The version request, when one was made (`--version`, `--version-from`, the environment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested: Option<String>,
+    /// Where the request came from: `FILE:LINE` or `CODEX_RUNTIME_VERSION`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_from: Option<String>,
 }
 
 impl From<&Installed> for InstalledJson {
@@ -56,6 +62,8 @@ impl From<&Installed> for InstalledJson {
             sha256: i.sha256.to_string(),
             source: i.source.clone(),
             cached: i.cached,
+            requested: None,
+            requested_from: None,
         }
     }
 }

@@ -9,7 +9,9 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 use crate::manifest::{Channel, Manifest};
+use crate::requirement::VersionRequest;
 use crate::target::Target;
+use crate::version_from::PinnedBy;
 use crate::version::RuntimeVersion;
 
 mod embedded {
@@ -88,6 +90,8 @@ pub enum SelectError {
         pinned.origin(), pinned.range()
     )]
     NoMatch { request: String, pinned: PinnedRange },
+    #[error("{}:{line}: `{package} {requirement}`: {reason}", file.display())]
+    PinFile { file: std::path::PathBuf, line: usize, package: String, requirement: String, reason: Box<SelectError> },
     #[error("channel `{channel}` has no manifest here (the manifest given is for `{available}`)")]
     ChannelMissing { channel: Channel, available: String },
     #[error("codex {version} has no runtime for {target}: it is pinned for {pinned} only")]
@@ -234,6 +238,28 @@ impl Manifests {
             Some(v) => self.version(v),
             None => self.channel(channel),
         }
+    }
+
+    /// The manifest a request names: the channel's head without one, else the newest pinned
+    /// version the request accepts (releases only unless it names a pre-release).
+    pub fn resolve(&self, channel: Channel, request: Option<&VersionRequest>) -> Result<&Manifest, SelectError> {
+        match request {
+            None => self.channel(channel),
+            Some(VersionRequest::Exact { version, .. }) => self.version(version),
+            Some(request) => self.newest_match(&request.to_string(), |versions| request.best(versions).cloned()),
+        }
+    }
+
+    /// The manifest of the version a consumer's pin file asks for; errors name the file, the
+    /// line and the requirement.
+    pub fn resolve_pinned_by(&self, by: &PinnedBy) -> Result<&Manifest, SelectError> {
+        self.resolve(Channel::Stable, Some(&by.request)).map_err(|reason| SelectError::PinFile {
+            file: by.file.clone(),
+            line: by.line,
+            package: by.package.clone(),
+            requirement: by.requirement.clone(),
+            reason: Box::new(reason),
+        })
     }
 
     /// The newest pinned version `matches` accepts; `request` names it in the error.

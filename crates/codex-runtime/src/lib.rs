@@ -81,6 +81,7 @@ pub use reporter::{NoReporter, Reporter};
 pub use resolve::{Request, check, resolve};
 pub use source::{Source, SourceError, SourceName, SourceOptions};
 pub use target::{Target, TargetError};
+pub use requirement::VersionRequest;
 pub use version::{InvalidVersion, RuntimeVersion};
 
 /// Everything that can go wrong, by kind. The binary maps [`Error::kind`] to exit codes.
@@ -90,6 +91,8 @@ pub enum Error {
     Manifest(#[from] ManifestError),
     #[error(transparent)]
     Select(#[from] SelectError),
+    #[error(transparent)]
+    VersionFrom(#[from] version_from::VersionFromError),
     #[error(transparent)]
     Target(#[from] TargetError),
     #[error(transparent)]
@@ -144,6 +147,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Select(_)
+            | Error::VersionFrom(_)
             | Error::Target(_)
             | Error::Source(_)
             | Error::UnknownArtifact { .. }

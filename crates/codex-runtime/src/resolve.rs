@@ -10,6 +10,8 @@ use std::time::Duration;
 use crate::history::Manifests;
 use crate::install::{self, InstallOptions, Installed};
 use crate::manifest::{Channel, Manifest};
+use crate::requirement::VersionRequest;
+use crate::version_from;
 use crate::reporter::Reporter;
 use crate::source::SourceOptions;
 use crate::target::Target;
@@ -21,8 +23,13 @@ use crate::{Cache, Error};
 pub struct Request {
     /// The channel whose pin to use, unless `version` is set.
     pub channel: Channel,
-    /// An exact version; it must be pinned by a manifest.
-    pub version: Option<RuntimeVersion>,
+    /// A version request (exact, partial or a requirement) resolved against the pinned
+    /// history, newest match first.
+    pub version: Option<VersionRequest>,
+    /// A pin file of the consumer's (`pyproject.toml`, `uv.lock`, `requirements*.txt`,
+    /// `package.json`, `package-lock.json`) whose SDK pin names the version; wins over
+    /// `version`.
+    pub version_from: Option<PathBuf>,
     /// The target; `None` for the host's.
     pub target: Option<Target>,
     /// The cache directory; `None` for `CODEX_RUNTIME_CACHE_DIR` or the user cache directory.
@@ -47,6 +54,7 @@ impl Request {
         Request {
             channel,
             version: None,
+            version_from: None,
             target: None,
             cache_dir: None,
             manifest: None,
@@ -57,7 +65,8 @@ impl Request {
 
     /// An exact pinned version, for the host, with the default cache and sources.
     pub fn version(version: RuntimeVersion) -> Request {
-        Request { version: Some(version), ..Request::default() }
+        let text = version.to_string();
+        Request { version: Some(VersionRequest::Exact { version, text }), ..Request::default() }
     }
 }
 
@@ -73,7 +82,11 @@ pub fn resolve(request: &Request, reporter: &dyn Reporter) -> Result<Installed, 
         Some(target) => target,
         None => Target::host()?,
     };
-    let pinned = manifests.select(request.channel, request.version.as_ref())?.pinned(target)?;
+    let manifest = match &request.version_from {
+        Some(file) => manifests.resolve_pinned_by(&version_from::read(file)?)?,
+        None => manifests.resolve(request.channel, request.version.as_ref())?,
+    };
+    let pinned = manifest.pinned(target)?;
     let cache = Cache::locate(request.cache_dir.clone())?;
     if let Some(installed) = install::find_installed(&pinned, &cache) {
         return Ok(installed);

@@ -18,7 +18,7 @@ pub fn install(ctx: &Context, args: &InstallArgs) -> Result<ExitCode> {
     let pinned = ctx.pinned(&args.selection)?;
     let report = super::check::run_check(&installed.path, Some(&installed.path_dir), &pinned, None, None, None)?;
     if ctx.global.json {
-        let mut doc = serde_json::to_value(InstalledJson::from(&installed))?;
+        let mut doc = serde_json::to_value(ctx.installed_json(&installed))?;
         doc["check"] = serde_json::to_value(&report)?;
         print_json(&doc);
     } else {

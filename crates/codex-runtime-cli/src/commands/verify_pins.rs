@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use codex_runtime::pins::{self, Check, Online, Report, Verdict};
-use codex_runtime::{Cache, Channel, ErrorKind, Manifest, Manifests, Target};
+use codex_runtime::{Cache, Channel, ErrorKind, Manifest, Manifests, RuntimeVersion, Target};
 
 use crate::cli::{GlobalArgs, VerifyPinsArgs};
 use crate::context::Context;
@@ -23,8 +23,16 @@ pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCod
     let mut report = Report::default();
     let mut manifests = Vec::new();
     if global.manifest.is_empty() {
+        // The heads pin all six targets; an older version may lack what upstream never published.
+        let heads: Vec<String> = Channel::ALL.iter().map(|&c| Manifest::embedded(c).version.to_string()).collect();
         for (version, text) in codex_runtime::history::embedded_texts() {
-            manifests.extend(pins::check_manifest(text, &format!("channels/versions/{version}.json"), &mut report));
+            let file = format!("channels/versions/{version}.json");
+            let checked = if heads.iter().any(|h| h == version) {
+                pins::check_manifest(text, &file, &mut report)
+            } else {
+                pins::check_history_manifest(text, &file, &mut report)
+            };
+            manifests.extend(checked);
         }
     } else {
         for file in &global.manifest {
@@ -70,9 +78,30 @@ pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCod
             pypi_index: pins::pypi_index(args.sources.pypi_index.as_deref()),
             rehash: args.rehash,
         };
+        // The registry checks cover the channel heads (and every --manifest), or with
+        // --all-versions the whole history, limited to --target.
+        let heads: Vec<(Channel, RuntimeVersion)> = if global.manifest.is_empty() {
+            Channel::ALL.into_iter().map(|c| (c, Manifest::embedded(c).version)).collect()
+        } else {
+            Channel::ALL
+                .into_iter()
+                .filter_map(|c| Some((c, manifests.iter().filter(|m| m.channel == c).map(|m| m.version.clone()).max()?)))
+                .collect()
+        };
         for manifest in &manifests {
-            pins::check_online(manifest, &online, &mut report);
+            let checked = !global.manifest.is_empty() || args.all_versions || heads.iter().any(|(_, v)| *v == manifest.version);
+            if checked {
+                pins::check_online(&restricted(manifest, &args.targets), &online, &mut report);
+            }
         }
+        let published = codex_runtime::channel_update::Listings::fetch(
+            &http,
+            online.npm_registry.as_deref(),
+            online.pypi_index.as_deref(),
+        )
+        .map(|listings| listings.versions())
+        .map_err(|e| format!("{e:#}"));
+        pins::check_freshness(&heads, published, args.require_latest, &mut report);
     }
 
     if let (true, Some(manifest)) = (args.launch, selected) {
@@ -86,6 +115,15 @@ pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCod
     })
 }
 
+/// The manifest with only `targets` (all of them when empty).
+fn restricted(manifest: &Manifest, targets: &[Target]) -> Manifest {
+    let mut manifest = manifest.clone();
+    if !targets.is_empty() {
+        manifest.targets.retain(|t, _| targets.contains(t));
+    }
+    manifest
+}
+
 fn read(file: &Path) -> Result<String> {
     std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
 }
@@ -93,7 +131,7 @@ fn read(file: &Path) -> Result<String> {
 /// The exit code of a failed check (the README's "Exit codes").
 fn code(verdict: Verdict) -> u8 {
     match verdict {
-        Verdict::Ok => 0,
+        Verdict::Ok | Verdict::Behind => 0,
         Verdict::Drift => exit::PIN_DRIFT,
         Verdict::Digest => exit::VERIFICATION,
         Verdict::Incompatible => exit::INCOMPATIBLE,
@@ -114,6 +152,7 @@ fn launch(global: &GlobalArgs, args: &VerifyPinsArgs, manifest: &Manifest) -> Re
         manifests: Manifests::single(manifest.clone()),
         cache: Cache::locate(global.cache_dir.clone()).map_err(codex_runtime::Error::from)?,
         progress: Progress::new(global.quiet || global.json),
+        requested: Default::default(),
     };
     let installed = match ctx.install_pinned(&pinned, &args.sources) {
         Ok(installed) => installed,
@@ -162,13 +201,16 @@ fn print(global: &GlobalArgs, args: &VerifyPinsArgs, report: &Report) {
     }
     out!("{}", table(report));
     if args.github_annotations {
-        for check in report.failed() {
+        for check in report.checks.iter().filter(|c| c.verdict != Verdict::Ok) {
             outln!("{}", annotation(check));
         }
     }
     if !global.quiet {
         let failed = report.failed().count();
-        if failed == 0 {
+        let warnings = report.checks.iter().filter(|c| c.verdict == Verdict::Behind).count();
+        if failed == 0 && warnings > 0 {
+            eprintln!("every pin holds ({} checks), with {warnings} warning(s)", report.checks.len());
+        } else if failed == 0 {
             eprintln!("every pin holds ({} checks)", report.checks.len());
         } else {
             eprintln!("{failed} of {} checks failed", report.checks.len());
@@ -187,7 +229,7 @@ fn table(report: &Report) -> String {
                 (Some(file), None, false) => format!(" ({file})"),
                 _ => String::new(),
             };
-            let verdict = if c.ok() { "ok".to_owned() } else { c.verdict.as_str().to_uppercase() };
+            let verdict = if c.ok() { c.verdict.as_str().to_owned() } else { c.verdict.as_str().to_uppercase() };
             [c.name.to_owned(), c.subject.clone(), verdict, format!("{}{place}", c.message)]
         })
         .collect();
@@ -223,7 +265,8 @@ fn annotation(check: &Check) -> String {
         }
     }
     properties.push(format!("title={}", property(&format!("verify-pins {} ({})", check.name, check.verdict))));
-    format!("::error {}::{}: {}", properties.join(","), escape(&check.subject), escape(&check.message))
+    let level = if check.ok() { "warning" } else { "error" };
+    format!("::{level} {}::{}: {}", properties.join(","), escape(&check.subject), escape(&check.message))
 }
 
 fn escape(v: &str) -> String {
