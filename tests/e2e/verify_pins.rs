@@ -10,6 +10,13 @@ use crate::common::*;
 
 const STABLE: &str = include_str!("../../channels/versions/0.163.0.json");
 const ALPHA: &str = include_str!("../../channels/versions/0.162.0-alpha.15.json");
+/// The pin-file checks below compare with these two manifests, not with the moving heads.
+const PINNED: [&str; 4] = [
+    "--manifest",
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../channels/versions/0.163.0.json"),
+    "--manifest",
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../channels/versions/0.162.0-alpha.15.json"),
+];
 
 /// `(name, subject, verdict)` of every failed check.
 fn failures(doc: &Value) -> Vec<(String, String, String)> {
@@ -309,8 +316,13 @@ fn each_pyproject_defect_names_the_file_line_and_both_versions() {
     for (what, contents, channel, verdict, line, words) in cases {
         let file = env.path("pyproject.toml");
         std::fs::write(&file, &contents).unwrap();
-        let out =
-            env.cmd().args(["verify-pins", "--json", "--channel", channel, "--pyproject"]).arg(&file).output().unwrap();
+        let out = env
+            .cmd()
+            .args(PINNED)
+            .args(["verify-pins", "--json", "--channel", channel, "--pyproject"])
+            .arg(&file)
+            .output()
+            .unwrap();
         assert_code(&out, if verdict == "ok" { 0 } else { 7 });
         let doc = stdout_json(&out);
         let check = doc["checks"].as_array().unwrap().iter().find(|c| c["name"] == "pyproject").unwrap();
@@ -418,7 +430,7 @@ fn each_package_json_defect_names_the_target_line_and_both_versions() {
     let env = Env::new();
     let file = env.path("package.json");
     std::fs::write(&file, serde_json::to_vec_pretty(&package_json("0.163.0")).unwrap()).unwrap();
-    let out = env.cmd().args(["verify-pins", "--json", "--package-json"]).arg(&file).output().unwrap();
+    let out = env.cmd().args(PINNED).args(["verify-pins", "--json", "--package-json"]).arg(&file).output().unwrap();
     assert_code(&out, 0);
     let oks = stdout_json(&out)["checks"].as_array().unwrap().iter().filter(|c| c["name"] == "package.json").count();
     assert_eq!(oks, 6, "one check per target");
@@ -430,6 +442,7 @@ fn each_package_json_defect_names_the_target_line_and_both_versions() {
         std::fs::write(&file, &written).unwrap();
         let out = env
             .cmd()
+            .args(PINNED)
             .args(["verify-pins", "--json", "--channel", channel, "--package-json"])
             .arg(&file)
             .output()
@@ -462,7 +475,13 @@ fn github_annotations_and_the_table_name_the_failed_pin() {
     let env = Env::new();
     let file = env.path("pyproject.toml");
     std::fs::write(&file, PYPROJECT.replace("0.163.0", "0.160.0")).unwrap();
-    let out = env.cmd().args(["verify-pins", "--github-annotations", "--pyproject"]).arg(&file).output().unwrap();
+    let out = env
+        .cmd()
+        .args(PINNED)
+        .args(["verify-pins", "--github-annotations", "--pyproject"])
+        .arg(&file)
+        .output()
+        .unwrap();
     assert_code(&out, 7);
     let stdout = text(&out.stdout);
     let expected = format!(
@@ -529,6 +548,9 @@ impl SixTargets {
             server.add(&format!("/files/{}", runtime.wheel_file_name()), wheel.clone());
         }
         server.add("/simple/openai-codex-cli-bin/", self.index_page().into_bytes());
+        // The whole package document, which the freshness check reads: the main version only.
+        let packument = json!({"name": "@openai/codex", "versions": {"0.163.0": {"dist": {}}}});
+        server.add("/registry/@openai%2fcodex", packument.to_string().into_bytes());
         (format!("{}/registry/", server.url()), format!("{}/simple/", server.url()))
     }
 
@@ -593,7 +615,11 @@ fn online_checks_find_drift_per_target_and_source_and_rehash_finds_bad_bytes() {
     assert_code(&out, 7);
     let doc = stdout_json(&out);
     assert_eq!(failures(&doc), failure("npm metadata", "stable x86_64-pc-windows-msvc npm", "drift"));
-    assert_eq!(server.hits("/registry/@openai%2fcodex"), 1, "the packument is asked once, as a fallback");
+    assert_eq!(
+        server.hits("/registry/@openai%2fcodex"),
+        2,
+        "the packument is asked once as a fallback, once for freshness"
+    );
 
     // The metadata holds, but the tarball's bytes do not.
     let server = TestServer::start();

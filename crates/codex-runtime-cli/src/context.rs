@@ -6,7 +6,9 @@ use std::cell::OnceCell;
 use anyhow::Result;
 use codex_runtime::install::{self, InstallOptions, Installed};
 use codex_runtime::version_from;
-use codex_runtime::{Cache, Channel, Manifest, Manifests, Pinned, RuntimeVersion, SourceOptions, Target, VersionRequest};
+use codex_runtime::{
+    Cache, Channel, Manifest, Manifests, Pinned, RuntimeVersion, SourceOptions, Target, VersionRequest,
+};
 
 use crate::cli::{GlobalArgs, Selection, SourceArgs};
 use crate::output::{InstalledJson, outln, print_json};
@@ -95,9 +97,8 @@ impl<'a> Context<'a> {
             Some(request) => (Some(request.clone()), None),
             None => match std::env::var("CODEX_RUNTIME_VERSION").ok().filter(|v| !v.trim().is_empty()) {
                 Some(value) => {
-                    let request = VersionRequest::parse_cli(&value).map_err(|e| {
-                        crate::UsageError(format!("CODEX_RUNTIME_VERSION: {e}; unset it or fix it"))
-                    })?;
+                    let request = VersionRequest::parse_cli(&value)
+                        .map_err(|e| crate::UsageError(format!("CODEX_RUNTIME_VERSION: {e}; unset it or fix it")))?;
                     (Some(request), Some("CODEX_RUNTIME_VERSION".to_owned()))
                 }
                 None => (None, None),
@@ -106,7 +107,8 @@ impl<'a> Context<'a> {
         let Some(request) = request else {
             return Ok((self.manifest(selection.channel, None)?, None));
         };
-        let manifest = self.manifests.resolve(selection.channel.unwrap_or(Channel::Stable), Some(&request)).map_err(lib)?;
+        let manifest =
+            self.manifests.resolve(selection.channel.unwrap_or(Channel::Stable), Some(&request)).map_err(lib)?;
         let exact = matches!(request, VersionRequest::Exact { .. }) && from.is_none();
         Ok((manifest, Some(Requested { request: request.to_string(), from, exact })))
     }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::cache::{Cache, CacheError};
-use crate::channel_update::{self, Listings, UpdateRequest};
+use crate::channel_update::{self, Listings, TargetError, UpdateError, UpdateRequest};
 use crate::history::Heads;
 use crate::http::Http;
 use crate::manifest::{Channel, Manifest, ManifestError};
@@ -43,6 +43,8 @@ pub struct SyncRequest {
 pub struct Synced {
     /// Versions pinned by this run (or that would be, with `dry_run`), newest first.
     pub added: Vec<RuntimeVersion>,
+    /// Versions listed by a registry with no artifact for any target.
+    pub unpublished: Vec<RuntimeVersion>,
     /// Versions already pinned whose pins the registries still confirm.
     pub kept: Vec<RuntimeVersion>,
     /// The heads before and after.
@@ -213,7 +215,18 @@ pub fn sync(request: &SyncRequest, cache: &Cache, reporter: &dyn Reporter) -> Re
             github_base_url: request.github_base_url.clone(),
             jobs: request.jobs,
         };
-        let updated = channel_update::update_with(&update, &http, &listings, cache, reporter)?;
+        let updated = match channel_update::update_with(&update, &http, &listings, cache, reporter) {
+            Ok(updated) => updated,
+            // Listed, but no platform package or wheel of it was ever published: nothing to pin.
+            Err(Error::ChannelUpdate(UpdateError::Targets { failures, .. }))
+                if failures.iter().all(|(_, e)| matches!(e, TargetError::Missing(_))) =>
+            {
+                synced.notes.push(format!("{version}: published for no target; not pinned"));
+                synced.unpublished.push(version);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         channel_update::write_manifest(&updated.manifest, &versions_dir.join(format!("{version}.json")))?;
         synced.notes.extend(updated.notes.into_iter().filter(|n| !n.contains("github: not asked")));
         pinned.insert(version.clone(), updated.manifest);

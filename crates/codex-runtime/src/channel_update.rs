@@ -208,6 +208,9 @@ impl Listings {
 
 /// Recompute the manifest of `request.channel` at `request.version`.
 pub fn update(request: &UpdateRequest, cache: &Cache, reporter: &dyn Reporter) -> Result<Updated, Error> {
+    if request.version.is_prerelease() != (request.channel == Channel::Alpha) {
+        return Err(UpdateError::WrongChannel { channel: request.channel, version: request.version.clone() }.into());
+    }
     let http = Http::new();
     let listings = Listings::fetch(&http, request.npm_registry.as_deref(), request.pypi_index.as_deref())?;
     update_with(request, &http, &listings, cache, reporter)

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use crate::manifest::{Channel, Manifest};
 use crate::requirement::VersionRequest;
 use crate::target::Target;
-use crate::version_from::PinnedBy;
 use crate::version::RuntimeVersion;
+use crate::version_from::PinnedBy;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/pinned.rs"));

@@ -78,10 +78,10 @@ pub use history::{Heads, Manifests, SelectError};
 pub use install::{Attempt, InstallOptions, Installed};
 pub use manifest::{Channel, Manifest, ManifestError, Pinned};
 pub use reporter::{NoReporter, Reporter};
+pub use requirement::VersionRequest;
 pub use resolve::{Request, check, resolve};
 pub use source::{Source, SourceError, SourceName, SourceOptions};
 pub use target::{Target, TargetError};
-pub use requirement::VersionRequest;
 pub use version::{InvalidVersion, RuntimeVersion};
 
 /// Everything that can go wrong, by kind. The binary maps [`Error::kind`] to exit codes.

@@ -466,8 +466,14 @@ mod tests {
         }
     }
 
+    /// A pinned version with every kind of artifact (the newest releases have no wheels).
+    fn with_wheels() -> Manifest {
+        let text = crate::history::embedded_texts().iter().find(|(v, _)| *v == "0.163.0").unwrap().1;
+        Manifest::parse(text, "0.163.0").unwrap()
+    }
+
     fn stable_value() -> serde_json::Value {
-        serde_json::to_value(Manifest::embedded(Channel::Stable)).unwrap()
+        serde_json::to_value(with_wheels()).unwrap()
     }
 
     #[test]
@@ -566,7 +572,7 @@ mod tests {
 
     #[test]
     fn artifact_pins_bound_the_github_asset_by_the_others() {
-        let m = Manifest::embedded(Channel::Stable);
+        let m = with_wheels();
         let pins = m.target(Target::X86_64Linux).unwrap().artifact_pins();
         let kinds: Vec<_> = pins.iter().map(|p| p.kind).collect();
         assert_eq!(kinds, [ArtifactKind::Wheel, ArtifactKind::Wheel, ArtifactKind::Npm, ArtifactKind::Github]);
@@ -580,7 +586,7 @@ mod tests {
     /// `size * 4` and panicked.
     #[test]
     fn a_huge_entrypoint_size_bounds_a_lone_github_asset_without_overflow() {
-        let mut pins = Manifest::embedded(Channel::Stable).target(Target::X86_64Linux).unwrap().clone();
+        let mut pins = with_wheels().target(Target::X86_64Linux).unwrap().clone();
         pins.artifacts.npm = None;
         pins.artifacts.wheel = None;
         pins.artifacts.musllinux_wheel = None;

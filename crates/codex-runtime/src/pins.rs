@@ -629,9 +629,12 @@ pub fn check_freshness(
         let newest = published.iter().filter(|v| v.is_prerelease() == (*channel == Channel::Alpha)).max();
         let (verdict, message) = match newest {
             None => (Verdict::Unavailable, format!("the registries list no {kind} of codex to compare {head} with")),
-            Some(newest) if newest <= head => (Verdict::Ok, format!("{head} is the newest {kind} the registries publish")),
+            Some(newest) if newest <= head => {
+                (Verdict::Ok, format!("{head} is the newest {kind} the registries publish"))
+            }
             Some(newest) => {
-                let newer = published.iter().filter(|v| v.is_prerelease() == newest.is_prerelease() && *v > head).count();
+                let newer =
+                    published.iter().filter(|v| v.is_prerelease() == newest.is_prerelease() && *v > head).count();
                 let message = format!(
                     "{channel} pins {head}, but the registries publish {newest} ({newer} newer {kind}{}); pin it with `codex-runtime channel sync --dir channels`",
                     if newer == 1 { "" } else { "s" }

@@ -10,12 +10,12 @@ use std::time::Duration;
 use crate::history::Manifests;
 use crate::install::{self, InstallOptions, Installed};
 use crate::manifest::{Channel, Manifest};
-use crate::requirement::VersionRequest;
-use crate::version_from;
 use crate::reporter::Reporter;
+use crate::requirement::VersionRequest;
 use crate::source::SourceOptions;
 use crate::target::Target;
 use crate::version::RuntimeVersion;
+use crate::version_from;
 use crate::{Cache, Error};
 
 /// Which runtime, from where, into which cache.

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
+use codex_runtime::channel_update::Listings;
 use codex_runtime::pins::{self, Check, Online, Report, Verdict};
 use codex_runtime::{Cache, Channel, ErrorKind, Manifest, Manifests, RuntimeVersion, Target};
 
@@ -85,22 +86,27 @@ pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCod
         } else {
             Channel::ALL
                 .into_iter()
-                .filter_map(|c| Some((c, manifests.iter().filter(|m| m.channel == c).map(|m| m.version.clone()).max()?)))
+                .filter_map(|c| {
+                    Some((c, manifests.iter().filter(|m| m.channel == c).map(|m| m.version.clone()).max()?))
+                })
                 .collect()
         };
         for manifest in &manifests {
-            let checked = !global.manifest.is_empty() || args.all_versions || heads.iter().any(|(_, v)| *v == manifest.version);
+            let checked =
+                !global.manifest.is_empty() || args.all_versions || heads.iter().any(|(_, v)| *v == manifest.version);
             if checked {
                 pins::check_online(&restricted(manifest, &args.targets), &online, &mut report);
             }
         }
-        let published = codex_runtime::channel_update::Listings::fetch(
-            &http,
-            online.npm_registry.as_deref(),
-            online.pypi_index.as_deref(),
-        )
-        .map(|listings| listings.versions())
-        .map_err(|e| format!("{e:#}"));
+        // What either registry lists; unavailable only when neither answers.
+        let listed = [
+            Listings::fetch(&http, online.npm_registry.as_deref(), None),
+            Listings::fetch(&http, None, online.pypi_index.as_deref()),
+        ];
+        let published = match listed {
+            [Err(npm), Err(pypi)] => Err(format!("{npm}; {pypi}")),
+            listed => Ok(listed.into_iter().flatten().flat_map(|l| l.versions()).collect()),
+        };
         pins::check_freshness(&heads, published, args.require_latest, &mut report);
     }
 
