@@ -192,3 +192,212 @@ fn sync_downloads_are_retried_like_installs() {
     assert_eq!(registry.server.hits(wheel), 3);
     assert!(dir.join("versions/0.164.0.json").exists());
 }
+
+/// `path --offline` of a request against the embedded history: exit 3 naming the version it
+/// resolved to (nothing is installed in a fresh cache), and the resolution on stderr.
+fn resolved(env: &Env, args: &[&str]) -> (String, String) {
+    let mut cmd = env.cmd();
+    cmd.args(["--json", "path", "--offline", "--target", X64.0]).args(args);
+    let out = cmd.output().unwrap();
+    assert_code(&out, 3);
+    let message = stdout_json(&out)["error"]["message"].as_str().unwrap().to_owned();
+    let version = message.strip_prefix("codex ").and_then(|m| m.split(' ').next()).unwrap().to_owned();
+    (version, text(&out.stderr))
+}
+
+#[test]
+fn versions_resolve_exact_partial_and_requirements_newest_pinned_match_first() {
+    let env = Env::new();
+    let cases: [(&str, &str); 9] = [
+        ("0.160.1", "0.160.1"),
+        ("0.162.0a15", "0.162.0-alpha.15"),
+        ("0.160", "0.160.1"),
+        ("0.159", "0.159.3"),
+        (">=0.159, <0.160", "0.159.3"),
+        ("~=0.160.0", "0.160.1"),
+        ("==0.159.*", "0.159.3"),
+        ("^0.157.0", "0.157.1"),
+        ("<0.163", "0.162.1"),
+    ];
+    for (request, expected) in cases {
+        let (version, stderr) = resolved(&env, &["--version", request]);
+        assert_eq!(version, expected, "{request}: {stderr}");
+        if !["0.160.1", "0.162.0a15"].contains(&request) {
+            assert!(stderr.contains(&format!("--version {request} resolved to codex {expected}")), "{stderr}");
+        }
+    }
+    // A pre-release only when the request names one.
+    assert_eq!(resolved(&env, &["--version", ">=0.162.0-alpha.1 <0.162.0"]).0, "0.162.0-alpha.15");
+
+    // From the environment, and --version wins over it.
+    let mut cmd = env.cmd();
+    cmd.env("CODEX_RUNTIME_VERSION", "0.158").args(["--json", "path", "--offline", "--target", X64.0]);
+    let out = cmd.output().unwrap();
+    assert_code(&out, 3);
+    assert!(
+        text(&out.stderr).contains("CODEX_RUNTIME_VERSION=0.158 resolved to codex 0.158.0"),
+        "{}",
+        text(&out.stderr)
+    );
+    let mut cmd = env.cmd();
+    cmd.env("CODEX_RUNTIME_VERSION", "0.158").args(["path", "--offline", "--target", X64.0, "--version", "0.160.0"]);
+    assert!(text(&cmd.output().unwrap().stderr).contains("codex 0.160.0 for"));
+
+    // Nothing pinned matches, an unpinned exact version, a request that does not parse.
+    let out = env.run(&["path", "--offline", "--version", ">=0.200"]);
+    assert_code(&out, 2);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no version pinned by this build matches `>=0.200` (it pins 33 versions: 0.151.0 to 0.171.0"),
+        "{stderr}"
+    );
+    let out = env.run(&["path", "--offline", "--version", "0.172.0"]);
+    assert_code(&out, 2);
+    assert!(text(&out.stderr).contains("channel update stable --version 0.172.0 --out codex-0.172.0.json"));
+    let out = env.run(&["path", "--offline", "--version", ">>0.1"]);
+    assert_code(&out, 2);
+
+    // A version pinned for some targets only says which it has.
+    let out = env.run(&["path", "--offline", "--version", "0.151.0", "--target", "aarch64-apple-darwin"]);
+    assert_code(&out, 2);
+    assert!(text(&out.stderr).contains("codex 0.151.0 has no runtime for aarch64-apple-darwin: it is pinned for"));
+}
+
+#[test]
+fn version_from_reads_the_sdk_pin_of_each_pin_file_and_a_lockfile_wins() {
+    let env = Env::new();
+    let project = env.path("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let write = |name: &str, contents: &str| {
+        let path = project.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let pyproject = write(
+        "pyproject.toml",
+        "[project]\nname = \"app\"\ndependencies = [\n  \"httpx>=0.27\",\n  \"openai-codex>=0.159, <0.160\",\n]\n",
+    );
+    let (version, stderr) = resolved(&env, &["--version-from", &pyproject]);
+    assert_eq!(version, "0.159.3", "{stderr}");
+    assert!(stderr.contains("pyproject.toml:5 (openai-codex >=0.159, <0.160) resolved to codex 0.159.3"), "{stderr}");
+
+    let lock = "version = 1\n\n[[package]]\nname = \"openai-codex-cli-bin\"\nversion = \"0.158.0\"\n";
+    write("uv.lock", lock);
+    assert_eq!(resolved(&env, &["--version-from", &pyproject]).0, "0.158.0", "uv.lock beside it wins");
+
+    let requirements = write("requirements.txt", "# pinned by the SDK\nopenai-codex==0.157.1 \\\n  --hash=sha256:00\n");
+    assert_eq!(resolved(&env, &["--version-from", &requirements]).0, "0.157.1");
+
+    let package_json =
+        write("package.json", "{\n  \"dependencies\": {\n    \"@openai/codex-sdk\": \"^0.156.0\"\n  }\n}\n");
+    assert_eq!(resolved(&env, &["--version-from", &package_json]).0, "0.156.1");
+    let package_lock =
+        r#"{"lockfileVersion": 3, "packages": {"": {}, "node_modules/@openai/codex": {"version": "0.155.0"}}}"#;
+    write("package-lock.json", package_lock);
+    assert_eq!(resolved(&env, &["--version-from", &package_json]).0, "0.155.0", "package-lock.json wins");
+
+    // The JSON of a successful resolution names the request; here the runtime is installed
+    // from nothing, so the offline error carries the version instead.
+    let out = env.run(&["path", "--offline", "--version-from", &requirements, "--version", "0.160"]);
+    assert_code(&out, 2);
+
+    // A pin file whose requirement matches nothing is a usage error naming file, line, requirement.
+    let bad = write("requirements-dev.txt", "pytest\nopenai-codex-cli-bin>=0.300\n");
+    let out = env.run(&["path", "--offline", "--version-from", &bad]);
+    assert_code(&out, 2);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "requirements-dev.txt:2: `openai-codex-cli-bin >=0.300`: no version pinned by this build matches"
+        ),
+        "{stderr}"
+    );
+    let none = write("constraints.txt", "httpx==0.27\n");
+    let out = env.run(&["path", "--offline", "--version-from", &none]);
+    assert_code(&out, 2);
+    assert!(text(&out.stderr).contains("constraints.txt"), "{}", text(&out.stderr));
+}
+
+/// A registry and index that publish exactly what `manifests` pin, plus `newer` main versions.
+fn publish_pins(server: &TestServer, manifests: &[&Value], newer: &[&str]) {
+    let mut versions = serde_json::Map::new();
+    let mut files = Vec::new();
+    for (_, pins) in manifests.iter().flat_map(|m| m["targets"].as_object().unwrap()) {
+        let artifacts = &pins["artifacts"];
+        if let Some(npm) = artifacts.get("npm") {
+            let v = npm["version"].as_str().unwrap();
+            let tarball = format!("{}/registry/@openai/codex/-/codex-{v}.tgz", server.url());
+            let doc = json!({"dist": {"integrity": npm["integrity"], "tarball": tarball}});
+            server.add(&format!("/registry/@openai%2fcodex/{v}"), doc.to_string().into_bytes());
+            versions.insert(v.to_owned(), doc);
+        }
+        for kind in ["wheel", "musllinux_wheel"] {
+            if let Some(w) = artifacts.get(kind) {
+                let file = w["file"].as_str().unwrap();
+                files.push(
+                    json!({"filename": file, "url": format!("../../files/{file}"), "hashes": {"sha256": w["sha256"]}}),
+                );
+            }
+        }
+    }
+    let pinned = manifests.iter().map(|m| m["version"].as_str().unwrap());
+    for v in pinned.chain(newer.iter().copied()) {
+        versions.insert(v.to_owned(), json!({"dist": {}}));
+    }
+    server.add("/registry/@openai%2fcodex", json!({"versions": versions}).to_string().into_bytes());
+    let page = json!({"meta": {"api-version": "1.1"}, "name": "openai-codex-cli-bin", "files": files});
+    server.add("/simple/openai-codex-cli-bin/", page.to_string().into_bytes());
+}
+
+#[test]
+fn freshness_warns_when_a_head_is_behind_and_require_latest_makes_it_drift() {
+    let env = Env::new();
+    let channels = concat!(env!("CARGO_MANIFEST_DIR"), "/../../channels");
+    let online = |server: &TestServer, global: &[&str], args: &[&str]| {
+        let mut cmd = env.cmd();
+        cmd.args(global).args(["verify-pins", "--json", "--online", "--target", X64.0]).args(args);
+        cmd.args(["--npm-registry", &format!("{}/registry/", server.url())]);
+        cmd.args(["--pypi-index", &format!("{}/simple/", server.url())]);
+        cmd.output().unwrap()
+    };
+    let freshness = |out: &std::process::Output| {
+        let doc = stdout_json(out);
+        let row = doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "freshness" && c["subject"] == "stable")
+            .cloned();
+        row.unwrap_or_else(|| panic!("no freshness row: {doc}"))
+    };
+
+    // The tree: the registries publish nothing newer than the stable head.
+    let pinned = |v: &str| -> Value {
+        serde_json::from_str(&read(Path::new(&format!("{channels}/versions/{v}.json")))).unwrap()
+    };
+    let server = TestServer::start();
+    publish_pins(&server, &[&pinned("0.171.0"), &pinned("0.162.0-alpha.15")], &[]);
+    let out = online(&server, &[], &["--require-latest"]);
+    assert_code(&out, 0);
+    assert_eq!(freshness(&out)["verdict"], "ok");
+
+    // A 0.163.0 stable manifest while the registries have 0.171.0: a warning, or drift.
+    let old = format!("{channels}/versions/0.163.0.json");
+    let server = TestServer::start();
+    publish_pins(&server, &[&pinned("0.163.0")], &["0.164.0", "0.171.0"]);
+    let out = online(&server, &["--manifest", &old], &[]);
+    assert_code(&out, 0);
+    let row = freshness(&out);
+    assert_eq!(row["verdict"], "behind", "{row}");
+    assert_eq!(row["ok"], true);
+    assert!(
+        row["message"]
+            .as_str()
+            .unwrap()
+            .contains("stable pins 0.163.0, but the registries publish 0.171.0 (2 newer releases)"),
+        "{row}"
+    );
+    let out = online(&server, &["--manifest", &old], &["--require-latest"]);
+    assert_code(&out, 7);
+    assert_eq!(freshness(&out)["verdict"], "drift");
+}
