@@ -146,7 +146,11 @@ def main():
     ap.add_argument("--path-runs", type=int, default=30)
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "codex-runtime-bench")
     ap.add_argument("--bin", type=Path)
+    # The newest pinned release with wheels on the Python index (the stable head has npm only).
+    ap.add_argument("--version", default="0.163.0")
     args = ap.parse_args()
+    # Every command the bench runs selects this version through the environment.
+    os.environ["CODEX_RUNTIME_VERSION"] = args.version
 
     host = HOSTS.get((platform.system(), platform.machine()))
     if host is None:
@@ -155,14 +159,14 @@ def main():
         subprocess.run(["cargo", "build", "--release", "-q", "-p", "codex-runtime-cli"], cwd=ROOT, check=True)
         args.bin = ROOT / "target" / "release" / "codex-runtime"
     bin_ = str(args.bin)
-    manifest = json.loads((ROOT / "channels" / "stable.json").read_text())
+    manifest = json.loads((ROOT / "channels" / "versions" / f"{args.version}.json").read_text())
     args.work.mkdir(parents=True, exist_ok=True)
     wheels, npm, version = fetch_artifacts(args.work, manifest, host)
     wheel = wheels / manifest["targets"][host]["artifacts"]["wheel"]["file"]
     tgz = npm / manifest["targets"][host]["artifacts"]["npm"]["file"]
     wheel_mirror, npm_mirror = Mirror(wheels), Mirror(npm)
     scratch = Path(tempfile.mkdtemp(prefix="run-", dir=args.work))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CODEX_RUNTIME_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODEX_RUNTIME_") or k == "CODEX_RUNTIME_VERSION"}
     rows = []
 
     def fresh(path):

@@ -216,7 +216,7 @@ pub struct CompletionsArgs {
 /// runtime).
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  codex-runtime verify-pins --manifest channels/stable.json --manifest channels/alpha.json\n  codex-runtime verify-pins --pyproject sdk/python/pyproject.toml --package-json sdk/typescript/package.json\n  codex-runtime verify-pins --online --rehash --github-annotations"
+    after_help = "Examples:\n  codex-runtime verify-pins --manifest channels/versions/0.171.0.json\n  codex-runtime verify-pins --pyproject sdk/python/pyproject.toml --package-json sdk/typescript/package.json\n  codex-runtime verify-pins --online --rehash --github-annotations"
 )]
 pub struct VerifyPinsArgs {
     /// The channel the pin files and --launch are checked against [default: stable]
@@ -355,7 +355,7 @@ pub struct ChannelSyncArgs {
 /// target with no artifact on any source fails the update (exit 5); a digest that disagrees
 /// with its registry fails it with exit 4.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  codex-runtime channel update stable --version 0.163.0 --out channels/stable.json")]
+#[command(after_help = "Example:\n  codex-runtime channel update stable --version 0.172.0 --out codex-0.172.0.json")]
 pub struct ChannelUpdateArgs {
     /// stable or alpha
     pub channel: Channel,
