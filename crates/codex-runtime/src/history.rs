@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::manifest::{Channel, Manifest};
+use crate::manifest::{Channel, Manifest, Pinned};
 use crate::requirement::VersionRequest;
 use crate::target::Target;
 use crate::version::RuntimeVersion;
@@ -53,6 +53,18 @@ impl Manifest {
     /// The embedded manifest of a channel's head.
     pub fn embedded(channel: Channel) -> Manifest {
         Manifests::embedded().channel(channel).expect("every head is pinned (a test of this module)").clone()
+    }
+}
+
+impl Manifest {
+    /// The pins for a target, or an error listing what is pinned.
+    pub fn pinned(&self, target: Target) -> Result<Pinned<'_>, SelectError> {
+        let pins = self.target(target).ok_or_else(|| SelectError::TargetNotPinned {
+            version: self.version.clone(),
+            target,
+            pinned: self.targets.keys().map(|t| t.triple()).collect::<Vec<_>>().join(", "),
+        })?;
+        Ok(Pinned { manifest: self, target, pins })
     }
 }
 

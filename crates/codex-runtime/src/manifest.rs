@@ -12,7 +12,6 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::digest::{Integrity, Sha256};
-use crate::history::SelectError;
 use crate::target::Target;
 use crate::version::RuntimeVersion;
 
@@ -436,18 +435,6 @@ pub struct Pinned<'a> {
     pub manifest: &'a Manifest,
     pub target: Target,
     pub pins: &'a TargetPins,
-}
-
-impl Manifest {
-    /// The pins for a target, or an error listing what is pinned.
-    pub fn pinned(&self, target: Target) -> Result<Pinned<'_>, SelectError> {
-        let pins = self.target(target).ok_or_else(|| SelectError::TargetNotPinned {
-            version: self.version.clone(),
-            target,
-            pinned: self.targets.keys().map(|t| t.triple()).collect::<Vec<_>>().join(", "),
-        })?;
-        Ok(Pinned { manifest: self, target, pins })
-    }
 }
 
 #[cfg(test)]
