@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use codex_runtime::extract::{Limits, extract};
-use codex_runtime::manifest::ArchiveFormat;
+use codex_runtime::model::manifest::ArchiveFormat;
 
 pub fn extract_checked(data: &[u8], format: ArchiveFormat) {
     // Scratch in memory when the machine has it: each run writes a few files.

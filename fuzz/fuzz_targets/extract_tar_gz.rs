@@ -3,7 +3,7 @@
 
 mod common;
 
-use codex_runtime::manifest::ArchiveFormat;
+use codex_runtime::model::manifest::ArchiveFormat;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| common::extract_checked(data, ArchiveFormat::TarGz));

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use codex_runtime::bundle::Format;
+use codex_runtime::release::bundle::Format;
 use codex_runtime::{Channel, RuntimeVersion, SourceName, Target, VersionRequest};
 
 /// Install, locate and check the pinned codex runtime.

@@ -5,7 +5,7 @@ use std::cell::OnceCell;
 
 use anyhow::Result;
 use codex_runtime::install::{self, InstallOptions, Installed};
-use codex_runtime::version_from;
+use codex_runtime::model::version_from;
 use codex_runtime::{
     Cache, Channel, Manifest, Manifests, Pinned, RuntimeVersion, SourceOptions, Target, VersionRequest,
 };

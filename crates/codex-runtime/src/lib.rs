@@ -41,48 +41,34 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! [`resolve::check`] then launches the runtime and checks the `initialize` handshake against
+//! [`api::check`] then launches the runtime and checks the `initialize` handshake against
 //! its pin.
 
-pub mod adopt;
-pub mod blocks;
-pub mod bundle;
+pub mod api;
 pub mod cache;
-pub mod cache_ops;
-pub mod channel_sync;
-pub mod channel_update;
-pub mod digest;
-pub mod download;
 pub mod extract;
-pub mod history;
-pub mod http;
+pub mod fetch;
 pub mod install;
-pub mod lock;
-pub mod manifest;
-pub mod pins;
-pub mod pypi;
+pub mod model;
+pub mod net;
+pub mod release;
 pub mod reporter;
-pub mod requirement;
-pub mod resolve;
-pub mod source;
-pub mod target;
-pub mod version;
-pub mod version_from;
+pub mod sources;
 
 use std::fmt;
 use std::path::PathBuf;
 
+pub use api::{Request, check, resolve};
 pub use cache::{Cache, CacheError, Receipt};
-pub use digest::Sha256;
-pub use history::{Heads, Manifests, SelectError};
 pub use install::{Attempt, InstallOptions, Installed};
-pub use manifest::{Channel, Manifest, ManifestError, Pinned};
+pub use model::digest::Sha256;
+pub use model::history::{Heads, Manifests, SelectError};
+pub use model::manifest::{Channel, Manifest, ManifestError, Pinned};
+pub use model::requirement::VersionRequest;
+pub use model::target::{Target, TargetError};
+pub use model::version::{InvalidVersion, RuntimeVersion};
 pub use reporter::{NoReporter, Reporter};
-pub use requirement::VersionRequest;
-pub use resolve::{Request, check, resolve};
-pub use source::{Source, SourceError, SourceName, SourceOptions};
-pub use target::{Target, TargetError};
-pub use version::{InvalidVersion, RuntimeVersion};
+pub use sources::{Source, SourceError, SourceName, SourceOptions};
 
 /// Everything that can go wrong, by kind. The binary maps [`Error::kind`] to exit codes.
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +78,7 @@ pub enum Error {
     #[error(transparent)]
     Select(#[from] SelectError),
     #[error(transparent)]
-    VersionFrom(#[from] version_from::VersionFromError),
+    VersionFrom(#[from] model::version_from::VersionFromError),
     #[error(transparent)]
     Target(#[from] TargetError),
     #[error(transparent)]
@@ -108,11 +94,11 @@ pub enum Error {
     #[error(transparent)]
     Launch(#[from] codex_app_server_client::Error),
     #[error(transparent)]
-    Bundle(#[from] bundle::BundleError),
+    Bundle(#[from] release::bundle::BundleError),
     #[error(transparent)]
-    ChannelUpdate(#[from] channel_update::UpdateError),
+    ChannelUpdate(#[from] release::channel_update::UpdateError),
     #[error(transparent)]
-    ChannelSync(#[from] channel_sync::SyncError),
+    ChannelSync(#[from] release::channel_sync::SyncError),
     #[error(
         "the cached entrypoint {} is damaged ({reason}) and cannot be reinstalled offline; run `codex-runtime cache verify --repair`",
         entrypoint.display()

@@ -1,6 +1,6 @@
 //! Progress reporting: the library says what happens, the binary decides how to show it.
 
-use crate::target::Target;
+use crate::model::target::Target;
 
 /// Receives progress from installs. Every method has a no-op default.
 pub trait Reporter: Sync {

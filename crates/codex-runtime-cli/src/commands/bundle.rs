@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use codex_runtime::bundle::{self, BundleRequest};
+use codex_runtime::release::bundle::{self, BundleRequest};
 use serde_json::json;
 
 use crate::cli::BundleArgs;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
-use codex_runtime::cache_ops::{self, Removed, RuntimeCheck, Skipped};
+use codex_runtime::install::maintenance::{self, Removed, RuntimeCheck, Skipped};
 use serde::Serialize;
 
 use crate::cli::{CacheArgs, CacheCommand, CacheVerifyArgs};
@@ -17,12 +17,12 @@ pub fn cache(ctx: &Context, args: &CacheArgs) -> Result<ExitCode> {
         CacheCommand::Verify(args) => verify(ctx, args),
         CacheCommand::Prune(args) => {
             let stale_after = Duration::from_secs(args.older_than.saturating_mul(60));
-            let removed = cache_ops::prune(&ctx.cache, &ctx.manifests, stale_after)?;
+            let removed = maintenance::prune(&ctx.cache, &ctx.manifests, stale_after)?;
             print_removed(ctx, &removed, "nothing to prune");
             Ok(ExitCode::SUCCESS)
         }
         CacheCommand::Clean => {
-            let removed = cache_ops::clean(&ctx.cache)?;
+            let removed = maintenance::clean(&ctx.cache)?;
             print_removed(ctx, &removed, "the cache is already empty");
             Ok(ExitCode::SUCCESS)
         }
@@ -40,9 +40,9 @@ struct VerifyJson<'a> {
 fn verify(ctx: &Context, args: &CacheVerifyArgs) -> Result<ExitCode> {
     let checks = if args.repair {
         let options = ctx.install_options(&args.sources)?;
-        cache_ops::verify_and_repair(&ctx.cache, &ctx.manifests, &options, &ctx.progress)
+        maintenance::verify_and_repair(&ctx.cache, &ctx.manifests, &options, &ctx.progress)
     } else {
-        cache_ops::verify(&ctx.cache, &ctx.manifests)
+        maintenance::verify(&ctx.cache, &ctx.manifests)
     };
     let unrepaired: Vec<&RuntimeCheck> =
         checks.iter().filter(|c| c.damaged() && !c.repair.as_ref().is_some_and(|r| r.ok)).collect();
@@ -104,7 +104,7 @@ fn print_removed(ctx: &Context, removed: &[Removed], nothing: &str) {
             cache_dir: ctx.cache.root().display().to_string(),
             removed,
             freed_bytes: freed,
-            skipped: cache_ops::unrecognised(&ctx.cache),
+            skipped: maintenance::unrecognised(&ctx.cache),
         });
         return;
     }

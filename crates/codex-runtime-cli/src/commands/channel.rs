@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use codex_runtime::channel_sync::{self, SyncRequest};
-use codex_runtime::channel_update::{self, UpdateRequest};
-use codex_runtime::source::{GITHUB_RELEASES, npm_registry};
+use codex_runtime::release::channel_sync::{self, SyncRequest};
+use codex_runtime::release::channel_update::{self, UpdateRequest};
+use codex_runtime::sources::{GITHUB_RELEASES, npm_registry};
 
 use crate::cli::{ChannelArgs, ChannelCommand, ChannelSyncArgs, ChannelUpdateArgs};
 use crate::context::Context;
@@ -43,9 +43,9 @@ fn update(ctx: &Context, args: &ChannelUpdateArgs) -> Result<ExitCode> {
         channel: args.channel,
         version: args.version.clone(),
         npm_registry: npm_registry(args.npm_registry.as_deref()),
-        pypi_index: codex_runtime::pypi::index_url_or_pip_default(args.pypi_index.as_deref()),
+        pypi_index: codex_runtime::sources::pypi::index_url_or_pip_default(args.pypi_index.as_deref()),
         github_base_url,
-        jobs: args.jobs.unwrap_or_else(codex_runtime::bundle::BundleRequest::default_jobs),
+        jobs: args.jobs.unwrap_or_else(codex_runtime::release::bundle::BundleRequest::default_jobs),
     };
     let updated = channel_update::update(&request, &ctx.cache, &ctx.progress)?;
     if !ctx.global.quiet {
@@ -69,9 +69,9 @@ fn sync(ctx: &Context, args: &ChannelSyncArgs) -> Result<ExitCode> {
         dir: args.dir.clone(),
         since: args.since.clone(),
         npm_registry: npm_registry(args.npm_registry.as_deref()),
-        pypi_index: codex_runtime::pypi::index_url_or_pip_default(args.pypi_index.as_deref()),
+        pypi_index: codex_runtime::sources::pypi::index_url_or_pip_default(args.pypi_index.as_deref()),
         github_base_url: github_base_url(args.no_github),
-        jobs: args.jobs.unwrap_or_else(codex_runtime::bundle::BundleRequest::default_jobs),
+        jobs: args.jobs.unwrap_or_else(codex_runtime::release::bundle::BundleRequest::default_jobs),
         dry_run: args.dry_run,
     };
     let synced = channel_sync::sync(&request, &ctx.cache, &ctx.progress)?;

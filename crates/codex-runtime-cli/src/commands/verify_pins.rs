@@ -1,12 +1,12 @@
 //! `verify-pins`: every pin checked, one verdict. The checks live in
-//! [`codex_runtime::pins`]; this reads the files, runs `--launch`, prints and picks the exit code.
+//! [`codex_runtime::release::verify_pins`]; this reads the files, runs `--launch`, prints and picks the exit code.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
-use codex_runtime::channel_update::Listings;
-use codex_runtime::pins::{self, Check, Online, Report, Verdict};
+use codex_runtime::release::channel_update::Listings;
+use codex_runtime::release::verify_pins::{self, Check, Online, Report, Verdict};
 use codex_runtime::{Cache, Channel, ErrorKind, Manifest, Manifests, RuntimeVersion, Target};
 
 use crate::cli::{GlobalArgs, VerifyPinsArgs};
@@ -26,19 +26,19 @@ pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCod
     if global.manifest.is_empty() {
         // The heads pin all six targets; an older version may lack what upstream never published.
         let heads: Vec<String> = Channel::ALL.iter().map(|&c| Manifest::embedded(c).version.to_string()).collect();
-        for (version, text) in codex_runtime::history::embedded_texts() {
+        for (version, text) in codex_runtime::model::history::embedded_texts() {
             let file = format!("channels/versions/{version}.json");
             let checked = if heads.iter().any(|h| h == version) {
-                pins::check_manifest(text, &file, &mut report)
+                verify_pins::check_manifest(text, &file, &mut report)
             } else {
-                pins::check_history_manifest(text, &file, &mut report)
+                verify_pins::check_history_manifest(text, &file, &mut report)
             };
             manifests.extend(checked);
         }
     } else {
         for file in &global.manifest {
             let text = read(file)?;
-            manifests.extend(pins::check_manifest(&text, &file.display().to_string(), &mut report));
+            manifests.extend(verify_pins::check_manifest(&text, &file.display().to_string(), &mut report));
         }
     }
 
@@ -53,10 +53,10 @@ pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCod
     match selected {
         Some(manifest) => {
             for file in &args.pyproject {
-                pins::check_pyproject(&read(file)?, &file.display().to_string(), manifest, &mut report);
+                verify_pins::check_pyproject(&read(file)?, &file.display().to_string(), manifest, &mut report);
             }
             for file in &args.package_json {
-                pins::check_package_json(&read(file)?, &file.display().to_string(), manifest, &mut report);
+                verify_pins::check_package_json(&read(file)?, &file.display().to_string(), manifest, &mut report);
             }
         }
         None if wants_channel => report.push(Check::new(
@@ -72,11 +72,11 @@ pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCod
     }
 
     if args.online {
-        let http = codex_runtime::http::Http::new();
+        let http = codex_runtime::net::Http::new();
         let online = Online {
             http: &http,
-            npm_registry: codex_runtime::source::npm_registry(args.sources.npm_registry.as_deref()),
-            pypi_index: pins::pypi_index(args.sources.pypi_index.as_deref()),
+            npm_registry: codex_runtime::sources::npm_registry(args.sources.npm_registry.as_deref()),
+            pypi_index: verify_pins::pypi_index(args.sources.pypi_index.as_deref()),
             rehash: args.rehash,
         };
         // The registry checks cover the channel heads (and every --manifest), or with
@@ -95,7 +95,7 @@ pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCod
             let checked =
                 !global.manifest.is_empty() || args.all_versions || heads.iter().any(|(_, v)| *v == manifest.version);
             if checked {
-                pins::check_online(&restricted(manifest, &args.targets), &online, &mut report);
+                verify_pins::check_online(&restricted(manifest, &args.targets), &online, &mut report);
             }
         }
         // What either registry lists; unavailable only when neither answers.
@@ -107,7 +107,7 @@ pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCod
             [Err(npm), Err(pypi)] => Err(format!("{npm}; {pypi}")),
             listed => Ok(listed.into_iter().flatten().flat_map(|l| l.versions()).collect()),
         };
-        pins::check_freshness(&heads, published, args.require_latest, &mut report);
+        verify_pins::check_freshness(&heads, published, args.require_latest, &mut report);
     }
 
     if let (true, Some(manifest)) = (args.launch, selected) {

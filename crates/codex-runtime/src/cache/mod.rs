@@ -15,15 +15,17 @@
 //! directory that is neither tagged nor holds only those, so a `--cache-dir` pointed at a home
 //! directory is never emptied.
 
+pub mod lock;
+
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::digest::Sha256;
-use crate::manifest::ArtifactKind;
-use crate::target::Target;
-use crate::version::RuntimeVersion;
+use crate::model::digest::Sha256;
+use crate::model::manifest::ArtifactKind;
+use crate::model::target::Target;
+use crate::model::version::RuntimeVersion;
 
 /// The receipt's file name inside a runtime root.
 pub const RECEIPT: &str = ".codex-runtime-receipt.json";
@@ -204,8 +206,12 @@ impl Cache {
         // always held until its process ends, so a concurrent cleanup never mistakes a scratch
         // directory being set up for one left by a dead process.
         let taking = dir.path().join(SCRATCH_LOCK_NEW);
-        let lock =
-            crate::lock::acquire(&taking, "using a scratch directory", std::time::Duration::ZERO, &crate::NoReporter)?;
+        let lock = crate::cache::lock::acquire(
+            &taking,
+            "using a scratch directory",
+            std::time::Duration::ZERO,
+            &crate::NoReporter,
+        )?;
         let path = dir.path().join(SCRATCH_LOCK);
         std::fs::rename(&taking, &path).map_err(CacheError::io("create", &path))?;
         Ok(Scratch { dir, _lock: lock })
@@ -218,7 +224,7 @@ impl Cache {
     pub fn is_stale_scratch(path: &Path, unlocked_age: std::time::Duration) -> bool {
         if path.is_dir() {
             let locks = [path.join(SCRATCH_LOCK), path.join(SCRATCH_LOCK_NEW)];
-            if locks.iter().any(|lock| crate::lock::is_held(lock)) {
+            if locks.iter().any(|lock| crate::cache::lock::is_held(lock)) {
                 return false;
             }
             if locks[0].exists() {
@@ -255,17 +261,17 @@ impl Cache {
         removed
     }
 
-    /// Lock a runtime for installing it; see [`crate::lock`].
+    /// Lock a runtime for installing it; see [`crate::cache::lock`].
     pub fn lock_runtime(
         &self,
         version: &RuntimeVersion,
         target: Target,
         reporter: &dyn crate::Reporter,
-    ) -> Result<crate::lock::Lock, CacheError> {
+    ) -> Result<crate::cache::lock::Lock, CacheError> {
         self.tag()?;
-        let path = crate::lock::runtime_lock_path(&self.root, &version.to_string(), target.triple());
+        let path = crate::cache::lock::runtime_lock_path(&self.root, &version.to_string(), target.triple());
         let what = format!("to finish installing codex {version} for {target}");
-        crate::lock::acquire(&path, &what, crate::lock::lock_timeout(), reporter)
+        crate::cache::lock::acquire(&path, &what, crate::cache::lock::lock_timeout(), reporter)
     }
 
     /// The receipt of an installed runtime, if its directory holds a readable one.
@@ -299,7 +305,7 @@ pub(crate) const SCRATCH_GRACE: std::time::Duration = std::time::Duration::from_
 #[derive(Debug)]
 pub struct Scratch {
     dir: tempfile::TempDir,
-    _lock: crate::lock::Lock,
+    _lock: crate::cache::lock::Lock,
 }
 
 impl Scratch {

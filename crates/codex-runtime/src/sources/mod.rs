@@ -3,13 +3,16 @@
 //! A [`Source`] knows where it would find a pinned artifact; it never decides whether the bytes
 //! are good (that is [`crate::install`]'s job, against the pins). Sources are untrusted.
 
+pub mod installed;
+pub mod pypi;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
 
-use crate::http::{RedactedUrl, join};
-use crate::manifest::{ArtifactKind, ArtifactPin, Pinned};
+use crate::model::manifest::{ArtifactKind, ArtifactPin, Pinned};
+use crate::net::{RedactedUrl, join};
 
 /// The canonical public location of GitHub release assets.
 pub const GITHUB_RELEASES: &str = "https://github.com/openai/codex/releases/download";
@@ -25,7 +28,7 @@ pub enum Source {
     Npm { registry: String },
     /// A PyPI-style simple index (PEP 503/691).
     Pypi { index: String },
-    /// A runtime pip or npm already installed on this machine (see [`crate::adopt`]).
+    /// A runtime pip or npm already installed on this machine (see [`crate::sources::installed`]).
     Installed {
         /// The Python whose environment to look in; `python3` on `PATH` when `None`.
         python: Option<PathBuf>,
@@ -132,7 +135,7 @@ impl Source {
     }
 
     /// Where this source would hold an artifact, if it carries that kind at all and can say
-    /// so without asking the network. The PyPI source asks its index (see [`crate::pypi`]);
+    /// so without asking the network. The PyPI source asks its index (see [`crate::sources::pypi`]);
     /// the installed source has no artifacts.
     pub fn locate(&self, pinned: &Pinned<'_>, artifact: &ArtifactPin) -> Option<Location> {
         match (self, artifact.kind) {
@@ -167,7 +170,7 @@ pub struct SourceOptions {
     pub mirror: Option<String>,
     /// `--npm-registry` or `CODEX_RUNTIME_NPM_REGISTRY`.
     pub npm_registry: Option<String>,
-    /// `--pypi-index`; else the environment and pip's configuration (see [`crate::pypi::index_url`]).
+    /// `--pypi-index`; else the environment and pip's configuration (see [`crate::sources::pypi::index_url`]).
     pub pypi_index: Option<String>,
     /// `--python`: the Python environment the installed source looks in.
     pub python: Option<PathBuf>,
@@ -211,7 +214,7 @@ impl SourceOptions {
             Location::Url(_)
                 if value.parse::<ureq::http::Uri>().ok().and_then(|u| u.host().map(str::is_empty)) != Some(false) =>
             {
-                Err(SourceError::BadMirrorUrl { value: crate::http::redact(value) })
+                Err(SourceError::BadMirrorUrl { value: crate::net::redact(value) })
             }
             location => Ok(Source::Mirror(location)),
         };
@@ -225,7 +228,7 @@ impl SourceOptions {
             if let Some(registry) = npm_registry(self.npm_registry.as_deref()) {
                 sources.push(Source::Npm { registry });
             }
-            if let Some(index) = crate::pypi::index_url(self.pypi_index.as_deref()) {
+            if let Some(index) = crate::sources::pypi::index_url(self.pypi_index.as_deref()) {
                 sources.push(Source::Pypi { index });
             }
             return Ok(sources);
@@ -237,7 +240,7 @@ impl SourceOptions {
                 SourceName::Installed => installed(),
                 SourceName::Github => github(),
                 SourceName::Pypi => Source::Pypi {
-                    index: crate::pypi::index_url(self.pypi_index.as_deref()).ok_or(SourceError::NoIndex)?,
+                    index: crate::sources::pypi::index_url(self.pypi_index.as_deref()).ok_or(SourceError::NoIndex)?,
                 },
                 SourceName::Npm => {
                     Source::Npm { registry: npm_registry(self.npm_registry.as_deref()).ok_or(SourceError::NoRegistry)? }

@@ -7,15 +7,15 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::history::Manifests;
 use crate::install::{self, InstallOptions, Installed};
-use crate::manifest::{Channel, Manifest};
+use crate::model::history::Manifests;
+use crate::model::manifest::{Channel, Manifest};
+use crate::model::requirement::VersionRequest;
+use crate::model::target::Target;
+use crate::model::version::RuntimeVersion;
+use crate::model::version_from;
 use crate::reporter::Reporter;
-use crate::requirement::VersionRequest;
-use crate::source::SourceOptions;
-use crate::target::Target;
-use crate::version::RuntimeVersion;
-use crate::version_from;
+use crate::sources::SourceOptions;
 use crate::{Cache, Error};
 
 /// Which runtime, from where, into which cache.

@@ -33,12 +33,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::cache::{Cache, RECEIPT, Receipt};
-use crate::digest::{Hasher, Sha256};
 use crate::install::{self, InstallOptions};
-use crate::manifest::{Channel, Manifest};
+use crate::model::digest::{Hasher, Sha256};
+use crate::model::manifest::{Channel, Manifest};
+use crate::model::target::Target;
+use crate::model::version::RuntimeVersion;
 use crate::reporter::Reporter;
-use crate::target::Target;
-use crate::version::RuntimeVersion;
 
 /// The file name of the bundle description.
 pub const BUNDLE_JSON: &str = "bundle.json";
@@ -231,7 +231,7 @@ pub struct TargetBundle {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VerifiedArtifact {
-    pub kind: crate::manifest::ArtifactKind,
+    pub kind: crate::model::manifest::ArtifactKind,
     pub file: String,
     pub sha256: Sha256,
     pub size: u64,

@@ -22,7 +22,7 @@
 //! `200` restarts the file from zero; the final digest always covers the whole file.
 //!
 //! When the manifest pins each block of the artifact, every block is checked as soon as it is
-//! written ([`crate::blocks`]): a bad block stops the download at once, a resumed file keeps
+//! written ([`crate::fetch::blocks`]): a bad block stops the download at once, a resumed file keeps
 //! only its blocks that still match, and a [`VerifiedStream`] lets a caller read the verified
 //! bytes while the rest arrives.
 
@@ -33,12 +33,12 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::blocks::{BadBlock, Blocks, VerifiedStream};
 use crate::cache::{Cache, CacheError};
-use crate::digest::{Digests, Hasher};
-use crate::http::{Get, Http, HttpError, RedactedUrl, Timeouts};
+use crate::fetch::blocks::{BadBlock, Blocks, VerifiedStream};
 use crate::install::error_chain;
-use crate::manifest::ArtifactPin;
+use crate::model::digest::{Digests, Hasher};
+use crate::model::manifest::ArtifactPin;
+use crate::net::{Get, Http, HttpError, RedactedUrl, Timeouts};
 use crate::reporter::Reporter;
 
 /// How patient the network code is. [`NetworkOptions::default`] reads the environment.
@@ -311,7 +311,7 @@ impl<'s> Sink<'s> {
             match file.try_lock() {
                 // A part file another process removed or moved away between the open and the
                 // lock: not this artifact's part file any more.
-                Ok(()) if !crate::lock::still_at(&file, &path) => {
+                Ok(()) if !crate::cache::lock::still_at(&file, &path) => {
                     tracing::debug!("{} went away while it was opened; downloading without resume", path.display());
                 }
                 Ok(()) => {

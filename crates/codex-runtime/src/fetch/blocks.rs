@@ -13,8 +13,8 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 
 use sha2::Digest as _;
 
-use crate::digest::Sha256;
-use crate::manifest::BlockPins;
+use crate::model::digest::Sha256;
+use crate::model::manifest::BlockPins;
 
 /// A block whose bytes differ from its pin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -275,7 +275,7 @@ mod tests {
     use std::io::{Seek, Write};
 
     use super::*;
-    use crate::digest::block_sha256s;
+    use crate::model::digest::block_sha256s;
 
     fn data(n: usize) -> Vec<u8> {
         (0..n as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect()

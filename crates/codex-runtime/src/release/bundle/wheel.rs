@@ -17,8 +17,8 @@ use std::path::Path;
 use base64::Engine as _;
 
 use super::{BundleError, Format, Output, RuntimeRoot, VerifyingReader, WrittenFile, write_archive, write_error};
-use crate::manifest::Manifest;
-use crate::target::Target;
+use crate::model::manifest::Manifest;
+use crate::model::target::Target;
 
 /// The wheel's distribution and import package.
 const DISTRIBUTION: &str = "openai-codex-cli-bin";

@@ -6,7 +6,7 @@
 //!
 //! ```
 //! use codex_runtime::RuntimeVersion;
-//! use codex_runtime::requirement::VersionRequest;
+//! use codex_runtime::model::requirement::VersionRequest;
 //!
 //! let pinned: Vec<RuntimeVersion> =
 //!     ["0.159.0", "0.160.0", "0.160.1", "0.161.0-alpha.2"].iter().map(|v| v.parse().unwrap()).collect();
@@ -24,7 +24,7 @@ use std::fmt;
 
 use semver::{BuildMetadata, Prerelease, Version};
 
-use crate::version::RuntimeVersion;
+use crate::model::version::RuntimeVersion;
 
 /// Which pinned version the user wants.
 #[derive(Clone, Debug, PartialEq)]

@@ -11,9 +11,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::digest::{Integrity, Sha256};
-use crate::target::Target;
-use crate::version::RuntimeVersion;
+use crate::model::digest::{Integrity, Sha256};
+use crate::model::target::Target;
+use crate::model::version::RuntimeVersion;
 
 /// A release channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -455,7 +455,7 @@ mod tests {
 
     /// A pinned version with every kind of artifact (the newest releases have no wheels).
     fn with_wheels() -> Manifest {
-        let text = crate::history::embedded_texts().iter().find(|(v, _)| *v == "0.163.0").unwrap().1;
+        let text = crate::model::history::embedded_texts().iter().find(|(v, _)| *v == "0.163.0").unwrap().1;
         Manifest::parse(text, "0.163.0").unwrap()
     }
 

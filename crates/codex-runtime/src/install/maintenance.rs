@@ -14,12 +14,12 @@ use serde::Serialize;
 
 use crate::Error;
 use crate::cache::{CACHE_ENTRIES, CACHEDIR_TAG, Cache, CacheError, RECEIPT, Receipt};
-use crate::digest::Sha256;
-use crate::history::Manifests;
 use crate::install::{self, InstallOptions};
+use crate::model::digest::Sha256;
+use crate::model::history::Manifests;
+use crate::model::target::Target;
+use crate::model::version::RuntimeVersion;
 use crate::reporter::Reporter;
-use crate::target::Target;
-use crate::version::RuntimeVersion;
 
 /// What is wrong with one file of an installed runtime.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -611,7 +611,7 @@ fn remove_runtime_dir(cache: &Cache, dir: &Path) -> Result<(), CacheError> {
 /// writing it (it holds the file's lock): then `None`.
 fn remove_download(part: &Path) -> Result<Option<u64>, CacheError> {
     let bytes = size_of_tree(part);
-    let removed = crate::lock::remove_unless_held(part).map_err(CacheError::io("remove", part))?;
+    let removed = crate::cache::lock::remove_unless_held(part).map_err(CacheError::io("remove", part))?;
     Ok(removed.then_some(bytes))
 }
 
@@ -637,7 +637,7 @@ fn size_of_tree(path: &Path) -> u64 {
 mod tests {
     use super::*;
     use crate::cache::{ReceiptArtifact, ReceiptFile};
-    use crate::manifest::ArtifactKind;
+    use crate::model::manifest::ArtifactKind;
 
     fn sha(bytes: &[u8]) -> Sha256 {
         Sha256::of_reader(bytes).unwrap().0
@@ -670,7 +670,7 @@ mod tests {
     }
 
     fn no_manifests() -> Manifests {
-        Manifests::single(crate::manifest::Manifest::embedded(crate::manifest::Channel::Stable))
+        Manifests::single(crate::model::manifest::Manifest::embedded(crate::model::manifest::Channel::Stable))
     }
 
     #[test]
@@ -742,11 +742,15 @@ mod tests {
         let cache = Cache::at(dir.path());
         let scratch = cache.tmp_dir().join("install-busy");
         fs::create_dir_all(&scratch).unwrap();
-        let held =
-            crate::lock::acquire(&scratch.join(crate::cache::SCRATCH_LOCK), "test", Duration::ZERO, &crate::NoReporter)
-                .unwrap();
+        let held = crate::cache::lock::acquire(
+            &scratch.join(crate::cache::SCRATCH_LOCK),
+            "test",
+            Duration::ZERO,
+            &crate::NoReporter,
+        )
+        .unwrap();
         let part = cache.root().join("downloads").join(format!("{}.part", sha(b"x")));
-        let part_lock = crate::lock::acquire(&part, "test", Duration::ZERO, &crate::NoReporter).unwrap();
+        let part_lock = crate::cache::lock::acquire(&part, "test", Duration::ZERO, &crate::NoReporter).unwrap();
         // Everything counts as old here; only the locks spare these two.
         let removed = prune(&cache, &no_manifests(), Duration::ZERO).unwrap();
         assert!(removed.is_empty(), "{removed:?}");

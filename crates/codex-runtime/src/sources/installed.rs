@@ -14,10 +14,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::digest::Sha256;
 use crate::extract::ExtractedFile;
-use crate::manifest::ArtifactKind;
-use crate::target::Target;
+use crate::model::digest::Sha256;
+use crate::model::manifest::ArtifactKind;
+use crate::model::target::Target;
 
 /// A runtime root some installer left on this machine.
 #[derive(Debug, Clone, PartialEq)]

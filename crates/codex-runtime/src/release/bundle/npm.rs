@@ -11,8 +11,8 @@ use std::path::Path;
 use serde_json::json;
 
 use super::{BundleError, Format, Output, RuntimeRoot, VerifyingReader, WrittenFile, write_archive, write_error};
-use crate::manifest::Manifest;
-use crate::target::Target;
+use crate::model::manifest::Manifest;
+use crate::model::target::Target;
 
 /// The timestamp `npm pack` gives every member.
 const NPM_MTIME: u64 = 499_162_500;

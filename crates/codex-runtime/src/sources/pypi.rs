@@ -9,9 +9,9 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::digest::Sha256;
-use crate::download::{DownloadError, NetworkOptions, with_retries};
-use crate::http::{Get, Http, RedactedUrl, join, origin, resolve};
+use crate::fetch::download::{DownloadError, NetworkOptions, with_retries};
+use crate::model::digest::Sha256;
+use crate::net::{Get, Http, RedactedUrl, join, origin, resolve};
 
 /// The media type of PEP 691 JSON pages.
 pub const JSON: &str = "application/vnd.pypi.simple.v1+json";
@@ -94,8 +94,8 @@ pub fn list(http: &Http, options: &NetworkOptions, index: &str, distribution: &s
         options,
         &page,
         |e: &DownloadError| match e {
-            DownloadError::Failed(e) => crate::download::retry_of(e),
-            _ => crate::download::Retry::Never,
+            DownloadError::Failed(e) => crate::fetch::download::retry_of(e),
+            _ => crate::fetch::download::Retry::Never,
         },
         || {
             let accept = format!("{JSON}, text/html;q=0.1");
@@ -105,7 +105,7 @@ pub fn list(http: &Http, options: &NetworkOptions, index: &str, distribution: &s
                 .body
                 .take(MAX_PAGE)
                 .read_to_string(&mut body)
-                .map_err(|source| crate::download::TryError::Body { received: body.len() as u64, source })?;
+                .map_err(|source| crate::fetch::download::TryError::Body { received: body.len() as u64, source })?;
             Ok((response.url, response.content_type, body))
         },
     )?;
@@ -126,7 +126,7 @@ pub fn list(http: &Http, options: &NetworkOptions, index: &str, distribution: &s
 
 /// A file URL on the index's own host keeps the index's credentials (as pip does).
 fn with_credentials(page: &str, file: &str) -> String {
-    let strip = |u: &str| crate::http::redact(u) != u;
+    let strip = |u: &str| crate::net::redact(u) != u;
     if strip(file) || origin(page) != origin(file) {
         return file.to_owned();
     }

@@ -5,8 +5,10 @@
 //! into the cache's scratch area while hashing, checks the pins, [`extract`]s it, checks the
 //! runtime root, writes the receipt and renames the root into place. When the manifest pins the
 //! artifact's blocks, the extraction runs beside the download from verified blocks only
-//! ([`crate::blocks`]) and is used once the whole artifact's digests match. A cached runtime is
+//! ([`crate::fetch::blocks`]) and is used once the whole artifact's digests match. A cached runtime is
 //! answered by [`find_installed`] from its receipt, without building an HTTP client.
+
+pub mod maintenance;
 
 use std::cell::OnceCell;
 use std::fmt;
@@ -17,20 +19,20 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::Error;
-use crate::adopt::{self, Candidate, LinkError};
-use crate::blocks::{BadBlock, EndOnDrop, VerifiedStream};
 use crate::cache::{Cache, CacheError, RECEIPT, Receipt, ReceiptArtifact, ReceiptFile, Scratch};
-use crate::digest::{Digests, Hasher, Sha256};
-use crate::download::{self, DownloadError, NetworkOptions, TryError};
 use crate::extract::{self, ExtractError, ExtractedFile, Limits};
-use crate::history::Manifests;
-use crate::http::{Http, HttpError};
-use crate::manifest::{ArchiveFormat, ArtifactKind, ArtifactPin, Pinned};
-use crate::pypi::{self, IndexError};
+use crate::fetch::blocks::{BadBlock, EndOnDrop, VerifiedStream};
+use crate::fetch::download::{self, DownloadError, NetworkOptions, TryError};
+use crate::model::digest::{Digests, Hasher, Sha256};
+use crate::model::history::Manifests;
+use crate::model::manifest::{ArchiveFormat, ArtifactKind, ArtifactPin, Pinned};
+use crate::model::target::Target;
+use crate::model::version::RuntimeVersion;
+use crate::net::{Http, HttpError};
 use crate::reporter::Reporter;
-use crate::source::{Location, Source};
-use crate::target::Target;
-use crate::version::RuntimeVersion;
+use crate::sources::installed::{self, Candidate, LinkError};
+use crate::sources::pypi::{self, IndexError};
+use crate::sources::{Location, Source};
 
 /// A runtime in the cache, ready to run.
 #[derive(Debug, Clone)]
@@ -346,7 +348,7 @@ fn locate_on_index(
     else {
         return Ok(None);
     };
-    let page = crate::http::redact(&crate::http::join(index, &format!("{}/", pypi::normalize(&wheel.distribution))));
+    let page = crate::net::redact(&crate::net::join(index, &format!("{}/", pypi::normalize(&wheel.distribution))));
     let failed = |location: String, failure: Failure| Err(Box::new((location, failure)));
     match pypi::find(http, network, index, &wheel.distribution, &artifact.file, expected) {
         Ok(found) => Ok(Some(Location::Url(found.url))),
@@ -378,7 +380,7 @@ fn install_from_installed(
     record: &mut dyn FnMut(&str, String, AttemptFailure),
 ) -> Result<Option<Installed>, Error> {
     let cwd = std::env::current_dir().unwrap_or_default();
-    let (candidates, problems) = adopt::candidates(pinned.target, python, &cwd);
+    let (candidates, problems) = installed::candidates(pinned.target, python, &cwd);
     for problem in problems {
         record(
             "installed",
@@ -439,7 +441,7 @@ fn adopt_candidate(pinned: &Pinned<'_>, candidate: &Candidate, cache: &Cache) ->
     let max_bytes = pins.iter().map(|p| p.max_unpacked_size).max().unwrap_or(pin.size.saturating_mul(4));
     let scratch = cache.scratch()?;
     let tree = scratch.path().join("tree");
-    let files = match adopt::link_tree(&candidate.root, &tree, max_entries, max_bytes) {
+    let files = match installed::link_tree(&candidate.root, &tree, max_entries, max_bytes) {
         Ok(files) => files,
         Err(LinkError::Write { path, source }) => return Err(CacheError::Io { action: "write", path, source }.into()),
         Err(e) => return Err(verification(VerifyError::Layout { subject, reason: e.to_string() })),
@@ -602,7 +604,7 @@ fn limits_of(artifact: &ArtifactPin) -> Limits {
 
 /// Copy the artifact into a fresh scratch directory, hashing as the bytes arrive, then check
 /// its size and digests against the pins. URLs are downloaded with retries and resumption
-/// (see [`crate::download`]); local files are read once.
+/// (see [`crate::fetch::download`]); local files are read once.
 fn fetch<'h>(
     location: &Location,
     artifact: &ArtifactPin,
@@ -1072,7 +1074,7 @@ mod tests {
     use codex_runtime_test_support::fixture::{self, FixtureRuntime};
 
     use super::*;
-    use crate::manifest::Manifest;
+    use crate::model::manifest::Manifest;
     use crate::reporter::NoReporter;
 
     /// Regression: when the new root could not be renamed in, the runtime moved aside was

@@ -8,11 +8,11 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::manifest::{Channel, Manifest, Pinned};
-use crate::requirement::VersionRequest;
-use crate::target::Target;
-use crate::version::RuntimeVersion;
-use crate::version_from::PinnedBy;
+use crate::model::manifest::{Channel, Manifest, Pinned};
+use crate::model::requirement::VersionRequest;
+use crate::model::target::Target;
+use crate::model::version::RuntimeVersion;
+use crate::model::version_from::PinnedBy;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/pinned.rs"));

@@ -9,7 +9,7 @@
 //! `rehash`, the artifacts themselves (and, where they are pinned, checks each block).
 //!
 //! ```
-//! use codex_runtime::pins::{self, Report};
+//! use codex_runtime::release::verify_pins::{self, Report};
 //!
 //! let mut report = Report::default();
 //! let stable = codex_runtime::Manifest::embedded(codex_runtime::Channel::Stable);
@@ -27,14 +27,14 @@ use std::io::{self, Read};
 use serde::Serialize;
 use serde::ser::SerializeStruct;
 
-use crate::blocks::{BadBlock, Blocks};
-use crate::digest::{Hasher, Integrity, Sha256};
-use crate::download::{DownloadError, NetworkOptions, TryError};
-use crate::http::{Http, HttpError, RedactedUrl, join, redact};
-use crate::manifest::{BlockPins, Channel, Manifest, ManifestError, NpmArtifact, WheelArtifact};
-use crate::pypi::{self, IndexError, IndexFile};
-use crate::target::Target;
-use crate::version::RuntimeVersion;
+use crate::fetch::blocks::{BadBlock, Blocks};
+use crate::fetch::download::{DownloadError, NetworkOptions, TryError};
+use crate::model::digest::{Hasher, Integrity, Sha256};
+use crate::model::manifest::{BlockPins, Channel, Manifest, ManifestError, NpmArtifact, WheelArtifact};
+use crate::model::target::Target;
+use crate::model::version::RuntimeVersion;
+use crate::net::{Http, HttpError, RedactedUrl, join, redact};
+use crate::sources::pypi::{self, IndexError, IndexFile};
 
 /// The PyPI distribution of the runtime wheels, as SDKs pin it.
 pub const PYPI_DISTRIBUTION: &str = "openai-codex-cli-bin";
@@ -350,7 +350,7 @@ pub fn check_pyproject(text: &str, file: &str, manifest: &Manifest, report: &mut
     let ours: Vec<(Requirement, usize)> = dependencies
         .iter()
         .filter_map(|d| Requirement::parse(d.get_ref()).map(|r| (r, line_of(text, d.span().start))))
-        .filter(|(r, _)| crate::pypi::normalize(&r.name) == PYPI_DISTRIBUTION)
+        .filter(|(r, _)| crate::sources::pypi::normalize(&r.name) == PYPI_DISTRIBUTION)
         .collect();
     let expected = manifest.version.pep440();
     let (requirement, line) = match ours.as_slice() {
@@ -554,7 +554,7 @@ pub fn check_package_json(text: &str, file: &str, manifest: &Manifest, report: &
 /// Where the online checks look, and how far they go.
 pub struct Online<'a> {
     pub http: &'a Http,
-    /// The npm registry (see [`crate::source::npm_registry`]); `None` when none is configured.
+    /// The npm registry (see [`crate::sources::npm_registry`]); `None` when none is configured.
     pub npm_registry: Option<String>,
     /// The PyPI simple index (see [`pypi_index`]); `None` when none is configured.
     pub pypi_index: Option<String>,
@@ -926,7 +926,7 @@ mod tests {
             assert_eq!(r.exact_version(), pin, "{text}");
         }
         assert_eq!(Requirement::parse("  ==1"), None);
-        assert_eq!(crate::pypi::normalize("OpenAI_Codex.._CLI-bin"), PYPI_DISTRIBUTION);
+        assert_eq!(crate::sources::pypi::normalize("OpenAI_Codex.._CLI-bin"), PYPI_DISTRIBUTION);
     }
 
     #[test]

@@ -31,17 +31,17 @@ use serde::Deserialize;
 
 use crate::Error;
 use crate::cache::{Cache, CacheError};
-use crate::digest::{Digests, Integrity, Sha256, block_sha256s};
-use crate::download::{self, DownloadError, NetworkOptions, TryError};
-use crate::http::{Http, HttpError, RedactedUrl, join};
+use crate::fetch::download::{self, DownloadError, NetworkOptions, TryError};
 use crate::install::error_chain;
-use crate::manifest::{
+use crate::model::digest::{Digests, Integrity, Sha256, block_sha256s};
+use crate::model::manifest::{
     ArtifactKind, ArtifactPin, Artifacts, BlockPins, Channel, FilePin, GithubArtifact, Manifest, NpmArtifact,
     TargetPins, WheelArtifact,
 };
+use crate::model::target::Target;
+use crate::model::version::RuntimeVersion;
+use crate::net::{Http, HttpError, RedactedUrl, join};
 use crate::reporter::Reporter;
-use crate::target::Target;
-use crate::version::RuntimeVersion;
 
 const NPM_PACKAGE: &str = "@openai/codex";
 const DISTRIBUTION: &str = "openai-codex-cli-bin";
@@ -609,13 +609,12 @@ struct IndexFile {
 /// The index page of the wheel's distribution, by file name.
 fn pypi_files(http: &Http, index: &str) -> Result<HashMap<String, IndexFile>, UpdateError> {
     let listed =
-        crate::pypi::list(http, &crate::download::NetworkOptions::from_env(), index, DISTRIBUTION).map_err(|e| {
-            UpdateError::Index {
+        crate::sources::pypi::list(http, &crate::fetch::download::NetworkOptions::from_env(), index, DISTRIBUTION)
+            .map_err(|e| UpdateError::Index {
                 what: "Python index page",
-                url: crate::http::redact(&join(index, &format!("{DISTRIBUTION}/"))),
+                url: crate::net::redact(&join(index, &format!("{DISTRIBUTION}/"))),
                 reason: error_chain(&e),
-            }
-        })?;
+            })?;
     Ok(listed.into_iter().map(|f| (f.name, IndexFile { url: f.url.expose().to_owned(), sha256: f.sha256 })).collect())
 }
 

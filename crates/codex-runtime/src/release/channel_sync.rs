@@ -3,7 +3,7 @@
 //! `channel sync` reads `DIR/versions/*.json` and `DIR/heads.json`, lists the versions of
 //! `@openai/codex` on the npm registry and of the runtime wheel on the Python index, and pins
 //! each release from `since` on that is not pinned yet (and the newest pre-release), one
-//! [`channel_update`](crate::channel_update) per version with its artifacts deleted as soon as
+//! [`channel_update`](crate::release::channel_update) per version with its artifacts deleted as soon as
 //! they are hashed. Each new manifest is written as soon as it is complete, so an interrupted
 //! sync keeps what it finished. Existing pins are never rewritten: when a registry now claims
 //! another digest for a pinned artifact, the sync fails naming it. The heads move to the
@@ -13,13 +13,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::cache::{Cache, CacheError};
-use crate::channel_update::{self, Listings, TargetError, UpdateError, UpdateRequest};
-use crate::history::Heads;
-use crate::http::Http;
-use crate::manifest::{Channel, Manifest, ManifestError};
+use crate::model::history::Heads;
+use crate::model::manifest::{Channel, Manifest, ManifestError};
+use crate::model::target::Target;
+use crate::model::version::RuntimeVersion;
+use crate::net::Http;
+use crate::release::channel_update::{self, Listings, TargetError, UpdateError, UpdateRequest};
 use crate::reporter::Reporter;
-use crate::target::Target;
-use crate::version::RuntimeVersion;
 use crate::{Error, ErrorKind};
 
 /// What to sync, from where.

@@ -16,7 +16,7 @@
 //! ```
 //! let dir = tempfile::tempdir()?;
 //! std::fs::write(dir.path().join("package.json"), r#"{"dependencies": {"@openai/codex-sdk": "^0.160.1"}}"#)?;
-//! let pinned = codex_runtime::version_from::read(dir.path())?;
+//! let pinned = codex_runtime::model::version_from::read(dir.path())?;
 //! assert_eq!((pinned.package.as_str(), pinned.requirement.as_str(), pinned.line), ("@openai/codex-sdk", "^0.160.1", 1));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -29,9 +29,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::ErrorKind;
-use crate::pypi::normalize;
-use crate::requirement::VersionRequest;
-use crate::version::RuntimeVersion;
+use crate::model::requirement::VersionRequest;
+use crate::model::version::RuntimeVersion;
+use crate::sources::pypi::normalize;
 
 /// The Python SDK and the runtime's own wheels.
 const PYTHON_PACKAGES: [&str; 2] = ["openai-codex", "openai-codex-cli-bin"];

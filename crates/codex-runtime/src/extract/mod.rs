@@ -14,8 +14,8 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::mpsc;
 
-use crate::digest::{Hasher, Sha256};
-use crate::manifest::ArchiveFormat;
+use crate::model::digest::{Hasher, Sha256};
+use crate::model::manifest::ArchiveFormat;
 
 mod zip_stream;
 pub use zip_stream::{Growing, extract_zip_stream};

@@ -1,0 +1,11 @@
+//! What is pinned and what is asked for: digests, targets, versions and requirements, the channel
+//! manifests and the history compiled into this build, and the pin files a project keeps. Pure
+//! data and parsing: no I/O beyond reading the files it is handed, no network.
+
+pub mod digest;
+pub mod history;
+pub mod manifest;
+pub mod requirement;
+pub mod target;
+pub mod version;
+pub mod version_from;
