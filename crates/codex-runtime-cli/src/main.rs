@@ -108,8 +108,13 @@ fn report(error: &anyhow::Error, json: bool) -> ExitCode {
 }
 
 fn exit_code(error: &anyhow::Error) -> u8 {
-    if let Some(e) = error.downcast_ref::<codex_runtime::Error>() {
-        return exit::of(e.kind());
+    use codex_runtime::release::{bundle::BundleError, channel_sync::SyncError, channel_update::UpdateError};
+    let kind = (error.downcast_ref::<codex_runtime::Error>().map(codex_runtime::Error::kind))
+        .or_else(|| error.downcast_ref::<BundleError>().map(BundleError::kind))
+        .or_else(|| error.downcast_ref::<UpdateError>().map(UpdateError::kind))
+        .or_else(|| error.downcast_ref::<SyncError>().map(SyncError::kind));
+    if let Some(kind) = kind {
+        return exit::of(kind);
     }
     if error.downcast_ref::<UsageError>().is_some() {
         return exit::USAGE;

@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::cache::Cache;
+use crate::install::Error;
 use crate::install::{self, InstallOptions, Installed};
 use crate::model::history::Manifests;
 use crate::model::manifest::{Channel, Manifest};
@@ -16,7 +18,6 @@ use crate::model::version::RuntimeVersion;
 use crate::model::version_from;
 use crate::reporter::Reporter;
 use crate::sources::SourceOptions;
-use crate::{Cache, Error};
 
 /// Which runtime, from where, into which cache.
 #[derive(Debug, Clone)]

@@ -210,7 +210,7 @@ impl Cache {
             &taking,
             "using a scratch directory",
             std::time::Duration::ZERO,
-            &crate::NoReporter,
+            &crate::reporter::NoReporter,
         )?;
         let path = dir.path().join(SCRATCH_LOCK);
         std::fs::rename(&taking, &path).map_err(CacheError::io("create", &path))?;
@@ -266,7 +266,7 @@ impl Cache {
         &self,
         version: &RuntimeVersion,
         target: Target,
-        reporter: &dyn crate::Reporter,
+        reporter: &dyn crate::reporter::Reporter,
     ) -> Result<crate::cache::lock::Lock, CacheError> {
         self.tag()?;
         let path = crate::cache::lock::runtime_lock_path(&self.root, &version.to_string(), target.triple());

@@ -35,8 +35,8 @@ use std::time::Duration;
 
 use crate::cache::{Cache, CacheError};
 use crate::fetch::blocks::{BadBlock, Blocks, VerifiedStream};
-use crate::install::error_chain;
 use crate::model::digest::{Digests, Hasher};
+use crate::model::error::error_chain;
 use crate::model::manifest::ArtifactPin;
 use crate::net::{Get, Http, HttpError, RedactedUrl, Timeouts};
 use crate::reporter::Reporter;

@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::Error;
 use crate::cache::{CACHE_ENTRIES, CACHEDIR_TAG, Cache, CacheError, RECEIPT, Receipt};
+use crate::install::Error;
 use crate::install::{self, InstallOptions};
 use crate::model::digest::Sha256;
 use crate::model::history::Manifests;
@@ -91,7 +91,7 @@ pub struct Repair {
     pub error: Option<String>,
     /// What kind of failure it was, for the exit code.
     #[serde(skip)]
-    pub error_kind: Option<crate::ErrorKind>,
+    pub error_kind: Option<crate::model::error::ErrorKind>,
 }
 
 /// What a repair did to the runtime directory.
@@ -127,7 +127,7 @@ impl std::fmt::Display for Repair {
 
 impl Repair {
     /// Not repaired, and the runtime is as it was.
-    fn kept(error: String, kind: crate::ErrorKind) -> Repair {
+    fn kept(error: String, kind: crate::model::error::ErrorKind) -> Repair {
         Repair {
             ok: false,
             action: RepairAction::Kept,
@@ -203,7 +203,7 @@ fn repair(
     let Some((version, target)) = runtime_names(&check.version, &check.target) else {
         return kept(
             "its directory does not name a runtime version and target, so it cannot be reinstalled; remove it by hand",
-            crate::ErrorKind::Verification,
+            crate::model::error::ErrorKind::Verification,
         );
     };
     if only_extra_files(check) {
@@ -216,7 +216,7 @@ fn repair(
     let Some(pinned) = manifests.version(&version).ok().and_then(|m| m.pinned(target).ok()) else {
         return kept(
             "no channel manifest pins this runtime, so it cannot be reinstalled; `codex-runtime cache prune` removes it",
-            crate::ErrorKind::Verification,
+            crate::model::error::ErrorKind::Verification,
         );
     };
     // The reinstall replaces the runtime only with a verified one, and puts it back if the
@@ -234,7 +234,7 @@ fn repair(
             let error = match &e {
                 // Said of a runtime that is there: "not installed" would read as if it had gone.
                 Error::NotInstalled { reason, .. } => format!("reinstalling it needs a source, and {reason}"),
-                e => install::error_chain(e),
+                e => crate::model::error::error_chain(e),
             };
             kept(&error, e.kind())
         }
@@ -258,8 +258,8 @@ fn remove_extra_files(
     let _lock = match cache.lock_runtime(version, target, reporter) {
         Ok(lock) => lock,
         Err(e) => {
-            let error = format!("{}; the runtime was left as it was", install::error_chain(&e));
-            return Some(Repair::kept(error, crate::ErrorKind::Other));
+            let error = format!("{}; the runtime was left as it was", crate::model::error::error_chain(&e));
+            return Some(Repair::kept(error, crate::model::error::ErrorKind::Other));
         }
     };
     let now = check_runtime(check.version.clone(), check.target.clone(), check.runtime_dir.clone(), pin);
@@ -281,8 +281,13 @@ fn remove_extra_files(
                 [] => "nothing was removed".to_owned(),
                 files => format!("only {} were removed", files.join(", ")),
             };
-            let error = format!("{}; {removed}", install::error_chain(&CacheError::io("remove", &path)(e)));
-            return Some(Repair { ok: false, error: Some(error), error_kind: Some(crate::ErrorKind::Other), ..repair });
+            let error = format!("{}; {removed}", crate::model::error::error_chain(&CacheError::io("remove", &path)(e)));
+            return Some(Repair {
+                ok: false,
+                error: Some(error),
+                error_kind: Some(crate::model::error::ErrorKind::Other),
+                ..repair
+            });
         }
         repair.removed_files.push(problem.path.clone());
     }
@@ -560,7 +565,7 @@ pub fn clean(cache: &Cache) -> Result<Vec<Removed>, Error> {
     let mut removed = Vec::new();
     for (version, target, dir) in entries.runtimes {
         // Under the runtime's lock: an install in progress finishes first, then it goes.
-        let _lock = cache.lock_runtime(&version, target, &crate::NoReporter)?;
+        let _lock = cache.lock_runtime(&version, target, &crate::reporter::NoReporter)?;
         let bytes = size_of_tree(&dir);
         remove_runtime_dir(cache, &dir)?;
         removed.push(Removed { path: dir, kind: "runtime", bytes });
@@ -719,7 +724,7 @@ mod tests {
         fs::write(dir.join("bin/extra"), b"x").unwrap();
         let offline = InstallOptions { sources: Vec::new(), offline: true };
 
-        let checks = verify_and_repair(&cache, &no_manifests(), &offline, &crate::NoReporter);
+        let checks = verify_and_repair(&cache, &no_manifests(), &offline, &crate::reporter::NoReporter);
         let repair = checks[0].repair.as_ref().unwrap();
         assert!(repair.ok, "{repair:?}");
         assert_eq!(repair.to_string(), "repaired: removed what the receipt does not list: bin/extra");
@@ -729,7 +734,7 @@ mod tests {
         // Other damage, and nothing to reinstall from: left as it was, extra file included.
         fs::write(dir.join("bin/extra"), b"x").unwrap();
         fs::write(dir.join("codex-package.json"), b"[]").unwrap();
-        let checks = verify_and_repair(&cache, &no_manifests(), &offline, &crate::NoReporter);
+        let checks = verify_and_repair(&cache, &no_manifests(), &offline, &crate::reporter::NoReporter);
         let repair = checks[0].repair.as_ref().unwrap();
         assert_eq!((repair.ok, repair.action), (false, RepairAction::Kept));
         assert!(repair.to_string().ends_with("; the runtime was left as it was"), "{repair}");
@@ -746,11 +751,12 @@ mod tests {
             &scratch.join(crate::cache::SCRATCH_LOCK),
             "test",
             Duration::ZERO,
-            &crate::NoReporter,
+            &crate::reporter::NoReporter,
         )
         .unwrap();
         let part = cache.root().join("downloads").join(format!("{}.part", sha(b"x")));
-        let part_lock = crate::cache::lock::acquire(&part, "test", Duration::ZERO, &crate::NoReporter).unwrap();
+        let part_lock =
+            crate::cache::lock::acquire(&part, "test", Duration::ZERO, &crate::reporter::NoReporter).unwrap();
         // Everything counts as old here; only the locks spare these two.
         let removed = prune(&cache, &no_manifests(), Duration::ZERO).unwrap();
         assert!(removed.is_empty(), "{removed:?}");

@@ -8,7 +8,10 @@
 //! ([`crate::fetch::blocks`]) and is used once the whole artifact's digests match. A cached runtime is
 //! answered by [`find_installed`] from its receipt, without building an HTTP client.
 
+mod error;
 pub mod maintenance;
+
+pub use error::Error;
 
 use std::cell::OnceCell;
 use std::fmt;
@@ -18,12 +21,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::Error;
 use crate::cache::{Cache, CacheError, RECEIPT, Receipt, ReceiptArtifact, ReceiptFile, Scratch};
 use crate::extract::{self, ExtractError, ExtractedFile, Limits};
 use crate::fetch::blocks::{BadBlock, EndOnDrop, VerifiedStream};
 use crate::fetch::download::{self, DownloadError, NetworkOptions, TryError};
 use crate::model::digest::{Digests, Hasher, Sha256};
+use crate::model::error::error_chain;
 use crate::model::history::Manifests;
 use crate::model::manifest::{ArchiveFormat, ArtifactKind, ArtifactPin, Pinned};
 use crate::model::target::Target;
@@ -1052,21 +1055,6 @@ fn set_executable(path: &Path) -> Result<(), CacheError> {
     #[cfg(not(unix))]
     let _ = path;
     Ok(())
-}
-
-/// An error and its sources on one line.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        let text = inner.to_string();
-        if !s.contains(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
-        source = inner.source();
-    }
-    s
 }
 
 #[cfg(test)]

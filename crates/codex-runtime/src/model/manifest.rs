@@ -437,6 +437,22 @@ pub struct Pinned<'a> {
     pub pins: &'a TargetPins,
 }
 
+/// A distribution name in its normalized form (PEP 503): lowercase, runs of `-`, `_`, `.`
+/// replaced by one `-`.
+pub fn normalize(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

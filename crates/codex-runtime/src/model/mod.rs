@@ -3,6 +3,7 @@
 //! data and parsing: no I/O beyond reading the files it is handed, no network.
 
 pub mod digest;
+pub mod error;
 pub mod history;
 pub mod manifest;
 pub mod requirement;

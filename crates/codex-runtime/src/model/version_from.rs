@@ -28,10 +28,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::ErrorKind;
+use crate::model::error::ErrorKind;
+use crate::model::manifest::normalize;
 use crate::model::requirement::VersionRequest;
 use crate::model::version::RuntimeVersion;
-use crate::sources::pypi::normalize;
 
 /// The Python SDK and the runtime's own wheels.
 const PYTHON_PACKAGES: [&str; 2] = ["openai-codex", "openai-codex-cli-bin"];

@@ -31,8 +31,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
 use crate::cache::{Cache, RECEIPT, Receipt};
+use crate::install::Error;
 use crate::install::{self, InstallOptions};
 use crate::model::digest::{Hasher, Sha256};
 use crate::model::manifest::{Channel, Manifest};
@@ -139,15 +139,23 @@ pub enum BundleError {
         path.display()
     )]
     CacheModified { path: PathBuf, expected: Sha256, expected_size: u64, actual: Sha256, actual_size: u64 },
+    #[error(transparent)]
+    Install(#[from] Error),
     #[error("{} of {} targets failed; nothing was written to {}:{}", failures.len(), total, out.display(), FailureList(failures))]
     Targets { failures: Vec<TargetFailure>, total: usize, out: PathBuf },
+}
+
+impl From<crate::model::history::SelectError> for BundleError {
+    fn from(e: crate::model::history::SelectError) -> Self {
+        BundleError::Install(e.into())
+    }
 }
 
 /// One target that could not be bundled.
 #[derive(Debug)]
 pub struct TargetFailure {
     pub target: Target,
-    pub error: Box<Error>,
+    pub error: Box<BundleError>,
 }
 
 struct FailureList<'a>(&'a [TargetFailure]);
@@ -169,13 +177,14 @@ impl BundleError {
 
     /// The kind the command line reports: a failed target's own kind when they agree, else
     /// verification if any target failed it, else the most common cause.
-    pub fn kind(&self) -> crate::ErrorKind {
-        use crate::ErrorKind;
+    pub fn kind(&self) -> crate::model::error::ErrorKind {
+        use crate::model::error::ErrorKind;
         match self {
             BundleError::OutNotEmpty { .. } | BundleError::OutNotDir { .. } | BundleError::OutOverlapsCache { .. } => {
                 ErrorKind::Usage
             }
             BundleError::Io { .. } => ErrorKind::Other,
+            BundleError::Install(e) => e.kind(),
             BundleError::CacheModified { .. } => ErrorKind::Verification,
             BundleError::Targets { failures, .. } => {
                 let kinds: Vec<ErrorKind> = failures.iter().map(|f| f.error.kind()).collect();
@@ -276,7 +285,7 @@ pub fn bundle(
     options: &InstallOptions,
     cache: &Cache,
     reporter: &dyn Reporter,
-) -> Result<Bundle, Error> {
+) -> Result<Bundle, BundleError> {
     let out = &request.out;
     if overlaps(out, cache.root()) {
         return Err(BundleError::OutOverlapsCache { out: out.clone(), cache: cache.root().to_owned() }.into());
@@ -291,7 +300,7 @@ pub fn bundle(
     targets.dedup();
 
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(Target, Result<TargetBundle, Error>)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<(Target, Result<TargetBundle, BundleError>)>> = Mutex::new(Vec::new());
     let jobs = request.jobs.clamp(1, targets.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..jobs {
@@ -345,7 +354,7 @@ fn bundle_target(
     options: &InstallOptions,
     cache: &Cache,
     reporter: &dyn Reporter,
-) -> Result<TargetBundle, Error> {
+) -> Result<TargetBundle, BundleError> {
     let pinned = manifest.pinned(target)?;
     let installed = install::install(&pinned, options, cache, &TargetReporter { inner: reporter, target })?;
     let runtime = RuntimeRoot::of(&installed.runtime_dir, &installed.receipt, !installed.cached);

@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::cache::{Cache, CacheError};
+use crate::install::Error;
+use crate::model::error::ErrorKind;
 use crate::model::history::Heads;
 use crate::model::manifest::{Channel, Manifest, ManifestError};
 use crate::model::target::Target;
@@ -20,7 +22,6 @@ use crate::model::version::RuntimeVersion;
 use crate::net::Http;
 use crate::release::channel_update::{self, Listings, TargetError, UpdateError, UpdateRequest};
 use crate::reporter::Reporter;
-use crate::{Error, ErrorKind};
 
 /// What to sync, from where.
 #[derive(Debug, Clone)]
@@ -78,6 +79,16 @@ pub enum SyncError {
     Changed { changed: Vec<String> },
     #[error("the registries publish no version of codex from {since} on")]
     Nothing { since: RuntimeVersion },
+    #[error(transparent)]
+    Update(#[from] UpdateError),
+    #[error(transparent)]
+    Install(#[from] Error),
+}
+
+impl From<CacheError> for SyncError {
+    fn from(e: CacheError) -> Self {
+        SyncError::Install(e.into())
+    }
 }
 
 impl SyncError {
@@ -87,6 +98,8 @@ impl SyncError {
             SyncError::Nothing { .. } => ErrorKind::NoSource,
             SyncError::Misnamed { .. } | SyncError::Heads { .. } | SyncError::Manifest(_) => ErrorKind::Usage,
             SyncError::Read { .. } => ErrorKind::Other,
+            SyncError::Update(e) => e.kind(),
+            SyncError::Install(e) => e.kind(),
         }
     }
 }
@@ -167,7 +180,7 @@ fn compare(manifest: &Manifest, listings: &Listings) -> (Vec<String>, Vec<String
 }
 
 /// Pin what is missing from the history in `request.dir`; see the module documentation.
-pub fn sync(request: &SyncRequest, cache: &Cache, reporter: &dyn Reporter) -> Result<Synced, Error> {
+pub fn sync(request: &SyncRequest, cache: &Cache, reporter: &dyn Reporter) -> Result<Synced, SyncError> {
     let mut pinned = read_history(&request.dir)?;
     let heads_path = request.dir.join("heads.json");
     let heads_before = read_heads(&heads_path)?;
@@ -199,8 +212,9 @@ pub fn sync(request: &SyncRequest, cache: &Cache, reporter: &dyn Reporter) -> Re
     }
     let versions_dir = request.dir.join("versions");
     if !request.dry_run && !wanted.is_empty() {
-        std::fs::create_dir_all(&versions_dir)
-            .map_err(|source| Error::Cache(CacheError::Io { action: "create", path: versions_dir.clone(), source }))?;
+        std::fs::create_dir_all(&versions_dir).map_err(|source| {
+            SyncError::from(CacheError::Io { action: "create", path: versions_dir.clone(), source })
+        })?;
     }
     for version in wanted {
         if request.dry_run {
@@ -218,14 +232,14 @@ pub fn sync(request: &SyncRequest, cache: &Cache, reporter: &dyn Reporter) -> Re
         let updated = match channel_update::update_with(&update, &http, &listings, cache, reporter) {
             Ok(updated) => updated,
             // Listed, but no platform package or wheel of it was ever published: nothing to pin.
-            Err(Error::ChannelUpdate(UpdateError::Targets { failures, .. }))
+            Err(UpdateError::Targets { failures, .. })
                 if failures.iter().all(|(_, e)| matches!(e, TargetError::Missing(_))) =>
             {
                 synced.notes.push(format!("{version}: published for no target; not pinned"));
                 synced.unpublished.push(version);
                 continue;
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         channel_update::write_manifest(&updated.manifest, &versions_dir.join(format!("{version}.json")))?;
         synced.notes.extend(updated.notes.into_iter().filter(|n| !n.contains("github: not asked")));
@@ -255,11 +269,11 @@ fn heads_of(pinned: &BTreeMap<RuntimeVersion, Manifest>, before: Option<&Heads>)
     Some(Heads { schema_version: 1, stable: stable.clone().or(alpha.clone())?, alpha: alpha.or(stable)? })
 }
 
-fn write_heads(heads: &Heads, path: &Path) -> Result<(), Error> {
+fn write_heads(heads: &Heads, path: &Path) -> Result<(), SyncError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let io = |path: &Path| {
         let path = path.to_owned();
-        move |source| Error::Cache(CacheError::Io { action: "write", path, source })
+        move |source| SyncError::from(CacheError::Io { action: "write", path, source })
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
     std::io::Write::write_all(&mut tmp, heads.to_json().as_bytes()).map_err(io(path))?;

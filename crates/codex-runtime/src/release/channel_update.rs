@@ -29,11 +29,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Deserialize;
 
-use crate::Error;
 use crate::cache::{Cache, CacheError};
 use crate::fetch::download::{self, DownloadError, NetworkOptions, TryError};
-use crate::install::error_chain;
+use crate::install::Error;
 use crate::model::digest::{Digests, Integrity, Sha256, block_sha256s};
+use crate::model::error::error_chain;
 use crate::model::manifest::{
     ArtifactKind, ArtifactPin, Artifacts, BlockPins, Channel, FilePin, GithubArtifact, Manifest, NpmArtifact,
     TargetPins, WheelArtifact,
@@ -90,6 +90,14 @@ pub enum UpdateError {
     Targets { version: RuntimeVersion, failures: Vec<(Target, TargetError)> },
     #[error(transparent)]
     Scratch(#[from] CacheError),
+    #[error(transparent)]
+    Install(#[from] Error),
+}
+
+impl From<crate::model::manifest::ManifestError> for UpdateError {
+    fn from(e: crate::model::manifest::ManifestError) -> Self {
+        UpdateError::Install(e.into())
+    }
 }
 
 /// Why one target could not be pinned.
@@ -124,12 +132,13 @@ impl fmt::Display for FailureList<'_> {
 }
 
 impl UpdateError {
-    pub fn kind(&self) -> crate::ErrorKind {
-        use crate::ErrorKind;
+    pub fn kind(&self) -> crate::model::error::ErrorKind {
+        use crate::model::error::ErrorKind;
         match self {
             UpdateError::NoSource | UpdateError::WrongChannel { .. } => ErrorKind::Usage,
             UpdateError::Index { .. } => ErrorKind::NoSource,
             UpdateError::Scratch(_) => ErrorKind::Other,
+            UpdateError::Install(e) => e.kind(),
             UpdateError::Targets { failures, .. } => {
                 if failures.iter().any(|(_, e)| matches!(e, TargetError::Mismatch(_))) {
                     ErrorKind::Verification
@@ -207,7 +216,7 @@ impl Listings {
 }
 
 /// Recompute the manifest of `request.channel` at `request.version`.
-pub fn update(request: &UpdateRequest, cache: &Cache, reporter: &dyn Reporter) -> Result<Updated, Error> {
+pub fn update(request: &UpdateRequest, cache: &Cache, reporter: &dyn Reporter) -> Result<Updated, UpdateError> {
     if request.version.is_prerelease() != (request.channel == Channel::Alpha) {
         return Err(UpdateError::WrongChannel { channel: request.channel, version: request.version.clone() }.into());
     }
@@ -223,7 +232,7 @@ pub fn update_with(
     listings: &Listings,
     cache: &Cache,
     reporter: &dyn Reporter,
-) -> Result<Updated, Error> {
+) -> Result<Updated, UpdateError> {
     if request.version.is_prerelease() != (request.channel == Channel::Alpha) {
         return Err(UpdateError::WrongChannel { channel: request.channel, version: request.version.clone() }.into());
     }
@@ -773,9 +782,10 @@ fn inspect_zip(path: &Path, version: &RuntimeVersion, target: Target) -> Result<
 }
 
 /// Write a manifest file atomically (a sibling temporary file renamed over it).
-pub fn write_manifest(manifest: &Manifest, path: &Path) -> Result<(), Error> {
-    let io_error =
-        |action: &'static str, path: PathBuf| move |source| Error::Cache(CacheError::Io { action, path, source });
+pub fn write_manifest(manifest: &Manifest, path: &Path) -> Result<(), UpdateError> {
+    let io_error = |action: &'static str, path: PathBuf| {
+        move |source| UpdateError::Scratch(CacheError::Io { action, path, source })
+    };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),

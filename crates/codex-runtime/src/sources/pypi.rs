@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::fetch::download::{DownloadError, NetworkOptions, with_retries};
 use crate::model::digest::Sha256;
+pub use crate::model::manifest::normalize;
 use crate::net::{Get, Http, RedactedUrl, join, origin, resolve};
 
 /// The media type of PEP 691 JSON pages.
@@ -37,22 +38,6 @@ pub enum IndexError {
     Invalid { reason: String },
     #[error(transparent)]
     Download(#[from] DownloadError),
-}
-
-/// A distribution name in its normalized form (PEP 503): lowercase, runs of `-`, `_`, `.`
-/// replaced by one `-`.
-pub fn normalize(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !out.ends_with('-') {
-                out.push('-');
-            }
-        } else {
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
 }
 
 /// Ask `index` where `file` of `distribution` is, and check the digest it lists against

@@ -113,7 +113,7 @@ pub fn file_name(pep440: &str, target: Target) -> String {
 }
 
 /// A `RECORD` line's hash: `sha256=` + urlsafe base64 without padding.
-fn record_hash(sha256: &crate::Sha256) -> String {
+fn record_hash(sha256: &crate::model::digest::Sha256) -> String {
     format!("sha256={}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha256.0))
 }
 
@@ -144,7 +144,7 @@ pub(super) fn write(
         let add = |zip: &mut zip::ZipWriter<_>, member: String, bytes: &[u8], record: &mut String| {
             zip.start_file(member.as_str(), options(false, bytes.len() as u64)).map_err(zip_error)?;
             zip.write_all(bytes).map_err(write_error(&path))?;
-            let (sha256, size) = crate::Sha256::of_reader(bytes).map_err(write_error(&path))?;
+            let (sha256, size) = crate::model::digest::Sha256::of_reader(bytes).map_err(write_error(&path))?;
             record.push_str(&format!("{member},{},{size}\n", record_hash(&sha256)));
             Ok::<(), BundleError>(())
         };
@@ -177,7 +177,7 @@ mod tests {
     #[test]
     fn record_hashes_are_urlsafe_base64_without_padding() {
         // Upstream's RECORD line for its __init__.py, whose bytes INIT_PY reproduces.
-        let (sha256, size) = crate::Sha256::of_reader(INIT_PY.as_bytes()).unwrap();
+        let (sha256, size) = crate::model::digest::Sha256::of_reader(INIT_PY.as_bytes()).unwrap();
         assert_eq!(record_hash(&sha256), "sha256=HxF34wifCSjCAk7qrAAaYVJtRmUzXWa64MTbmNbyMFU");
         assert_eq!(size, 1005);
     }
@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn metadata_is_upstreams() {
         // sha256 of METADATA in the published 0.163.0 wheels.
-        let (sha256, _) = crate::Sha256::of_reader(metadata("0.163.0").as_bytes()).unwrap();
+        let (sha256, _) = crate::model::digest::Sha256::of_reader(metadata("0.163.0").as_bytes()).unwrap();
         assert_eq!(sha256.to_string(), "ea23ea1db0d692df7710ce1971db64ab2f541cb44c52211d45f6478c25ba83f4");
     }
 
