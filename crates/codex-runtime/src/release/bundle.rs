@@ -288,7 +288,7 @@ pub fn bundle(
 ) -> Result<Bundle, BundleError> {
     let out = &request.out;
     if overlaps(out, cache.root()) {
-        return Err(BundleError::OutOverlapsCache { out: out.clone(), cache: cache.root().to_owned() }.into());
+        return Err(BundleError::OutOverlapsCache { out: out.clone(), cache: cache.root().to_owned() });
     }
     check_out(out, request.force)?;
     let staging = staging_dir(out)?;
@@ -329,7 +329,7 @@ pub fn bundle(
     }
     if !failures.is_empty() {
         failures.sort_by_key(|f| f.target);
-        return Err(BundleError::Targets { failures, total: targets.len(), out: out.clone() }.into());
+        return Err(BundleError::Targets { failures, total: targets.len(), out: out.clone() });
     }
 
     let description = BundleDescription {

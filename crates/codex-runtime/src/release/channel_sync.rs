@@ -196,7 +196,7 @@ pub fn sync(request: &SyncRequest, cache: &Cache, reporter: &dyn Reporter) -> Re
         synced.kept.push(version.clone());
     }
     if !changed.is_empty() {
-        return Err(SyncError::Changed { changed }.into());
+        return Err(SyncError::Changed { changed });
     }
 
     let published = listings.versions();
@@ -208,7 +208,7 @@ pub fn sync(request: &SyncRequest, cache: &Cache, reporter: &dyn Reporter) -> Re
         .cloned()
         .collect();
     if wanted.is_empty() && pinned.is_empty() {
-        return Err(SyncError::Nothing { since: request.since.clone() }.into());
+        return Err(SyncError::Nothing { since: request.since.clone() });
     }
     let versions_dir = request.dir.join("versions");
     if !request.dry_run && !wanted.is_empty() {

@@ -218,7 +218,7 @@ impl Listings {
 /// Recompute the manifest of `request.channel` at `request.version`.
 pub fn update(request: &UpdateRequest, cache: &Cache, reporter: &dyn Reporter) -> Result<Updated, UpdateError> {
     if request.version.is_prerelease() != (request.channel == Channel::Alpha) {
-        return Err(UpdateError::WrongChannel { channel: request.channel, version: request.version.clone() }.into());
+        return Err(UpdateError::WrongChannel { channel: request.channel, version: request.version.clone() });
     }
     let http = Http::new();
     let listings = Listings::fetch(&http, request.npm_registry.as_deref(), request.pypi_index.as_deref())?;
@@ -234,7 +234,7 @@ pub fn update_with(
     reporter: &dyn Reporter,
 ) -> Result<Updated, UpdateError> {
     if request.version.is_prerelease() != (request.channel == Channel::Alpha) {
-        return Err(UpdateError::WrongChannel { channel: request.channel, version: request.version.clone() }.into());
+        return Err(UpdateError::WrongChannel { channel: request.channel, version: request.version.clone() });
     }
     let scratch = cache.scratch()?;
     let ctx = Ctx {
@@ -285,7 +285,7 @@ pub fn update_with(
     }
     if !failures.is_empty() {
         failures.sort_by_key(|(t, _)| *t);
-        return Err(UpdateError::Targets { version: request.version.clone(), failures }.into());
+        return Err(UpdateError::Targets { version: request.version.clone(), failures });
     }
     notes.sort();
     let manifest = Manifest { schema_version: 1, channel: request.channel, version: request.version.clone(), targets };
