@@ -1,0 +1,235 @@
+//! The SDK's pin files: `pyproject.toml` and `package.json` name exactly the channel's version.
+
+use crate::model::manifest::Manifest;
+use crate::model::target::Target;
+use crate::model::version::RuntimeVersion;
+
+use super::manifests::{json_line, line_of};
+use super::{Check, NPM_PACKAGE, PYPI_DISTRIBUTION, Report, Verdict};
+
+/// `pyproject.toml`: `[project] dependencies` holds exactly one `openai-codex-cli-bin==X`, and
+/// `X` is the channel's version in PEP 440.
+pub fn check_pyproject(text: &str, file: &str, manifest: &Manifest, report: &mut Report) {
+    #[derive(serde::Deserialize)]
+    struct Pyproject {
+        project: Option<Project>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Project {
+        dependencies: Option<Vec<toml::Spanned<String>>>,
+    }
+    let check =
+        |verdict, message: String, line| Check::new("pyproject", PYPI_DISTRIBUTION, verdict, message).at(file, line);
+    let parsed: Pyproject = match toml::from_str(text) {
+        Ok(p) => p,
+        Err(e) => {
+            let line = e.span().map(|s| line_of(text, s.start));
+            let message = format!("not valid TOML: {}", e.message());
+            return report.push(check(Verdict::Drift, message, line));
+        }
+    };
+    let Some(dependencies) = parsed.project.and_then(|p| p.dependencies) else {
+        let message =
+            format!("no `[project] dependencies`; it must pin `{PYPI_DISTRIBUTION}=={}`", manifest.version.pep440());
+        return report.push(check(Verdict::Drift, message, None));
+    };
+    let ours: Vec<(Requirement, usize)> = dependencies
+        .iter()
+        .filter_map(|d| Requirement::parse(d.get_ref()).map(|r| (r, line_of(text, d.span().start))))
+        .filter(|(r, _)| crate::sources::pypi::normalize(&r.name) == PYPI_DISTRIBUTION)
+        .collect();
+    let expected = manifest.version.pep440();
+    let (requirement, line) = match ours.as_slice() {
+        [] => {
+            let message = format!(
+                "`[project] dependencies` has no `{PYPI_DISTRIBUTION}` requirement; it must pin `{PYPI_DISTRIBUTION}=={expected}`"
+            );
+            return report.push(check(Verdict::Drift, message, json_line_toml(text)));
+        }
+        [one] => one,
+        [_, (_, second), ..] => {
+            let lines: Vec<String> = ours.iter().map(|(_, l)| l.to_string()).collect();
+            let message = format!(
+                "{} requirements on `{PYPI_DISTRIBUTION}` (lines {}); pin it exactly once",
+                ours.len(),
+                lines.join(", ")
+            );
+            return report.push(check(Verdict::Drift, message, Some(*second)));
+        }
+    };
+    let Some(pinned) = requirement.exact_version() else {
+        let message = format!(
+            "`{}` is not an exact pin; the {} channel needs `{PYPI_DISTRIBUTION}=={expected}`",
+            requirement.text, manifest.channel
+        );
+        return report.push(check(Verdict::Drift, message, Some(*line)));
+    };
+    let (verdict, message) = match pep440_version(pinned) {
+        Some(v) if v == manifest.version => {
+            (Verdict::Ok, format!("pins =={pinned}, the {} channel's version", manifest.channel))
+        }
+        Some(_) | None => (
+            Verdict::Drift,
+            format!(
+                "pins `{PYPI_DISTRIBUTION}=={pinned}` but the {} channel pins {expected} (semver {})",
+                manifest.channel, manifest.version
+            ),
+        ),
+    };
+    report.push(check(verdict, message, Some(*line)));
+}
+
+/// The line of the `dependencies` key in a pyproject, for a requirement that is missing.
+pub(super) fn json_line_toml(text: &str) -> Option<usize> {
+    let at = text.lines().position(|l| l.trim_start().starts_with("dependencies"))?;
+    Some(at + 1)
+}
+
+/// A PEP 508 requirement, as far as a pin check needs it: the name and the version specifier.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Requirement {
+    pub(super) text: String,
+    pub(super) name: String,
+    pub(super) specifier: String,
+}
+
+impl Requirement {
+    pub(super) fn parse(text: &str) -> Option<Requirement> {
+        let text = text.trim();
+        let end =
+            text.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))).unwrap_or(text.len());
+        if end == 0 {
+            return None;
+        }
+        let name = text[..end].to_owned();
+        let mut rest = text[end..].trim_start();
+        if rest.starts_with('[') {
+            rest = rest[rest.find(']')? + 1..].trim_start();
+        }
+        let specifier = rest.split(';').next().unwrap_or_default().trim();
+        let specifier = specifier.strip_prefix('(').and_then(|s| s.strip_suffix(')')).unwrap_or(specifier);
+        Some(Requirement { text: text.to_owned(), name, specifier: specifier.trim().to_owned() })
+    }
+
+    /// `X` of a specifier that is exactly `==X` (or `===X`), without wildcards.
+    pub(super) fn exact_version(&self) -> Option<&str> {
+        if self.specifier.contains(',') {
+            return None;
+        }
+        let version = self.specifier.strip_prefix("===").or_else(|| self.specifier.strip_prefix("=="))?.trim();
+        (!version.is_empty() && !version.contains('*')).then_some(version)
+    }
+}
+
+/// Parse a PEP 440 version the way an installer compares it: case-insensitive, `alpha`/`a`,
+/// `beta`/`b`, `c`/`pre`/`preview`/`rc`, optional separators, and a release padded with zeros
+/// (`0.163` is `0.163.0`).
+pub(super) fn pep440_version(text: &str) -> Option<RuntimeVersion> {
+    let lower = text.trim().to_ascii_lowercase();
+    let s = lower.strip_prefix('v').unwrap_or(&lower);
+    let release_end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let mut release: Vec<&str> = s[..release_end].trim_end_matches('.').split('.').collect();
+    if release.iter().any(|p| p.is_empty()) {
+        return None;
+    }
+    while release.len() > 3 && release.last().is_some_and(|p| p.bytes().all(|b| b == b'0')) {
+        release.pop();
+    }
+    while release.len() < 3 {
+        release.push("0");
+    }
+    let mut rest = s[release_end..].trim_start_matches(['-', '_', '.']);
+    let mut suffix = String::new();
+    if !rest.is_empty() && !rest.starts_with("post") {
+        let kinds = [
+            ("alpha", "a"),
+            ("beta", "b"),
+            ("preview", "rc"),
+            ("pre", "rc"),
+            ("rc", "rc"),
+            ("a", "a"),
+            ("b", "b"),
+            ("c", "rc"),
+        ];
+        let (word, kind) = kinds.into_iter().find(|(w, _)| rest.starts_with(w))?;
+        rest = rest[word.len()..].trim_start_matches(['-', '_', '.']);
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let number: u64 = if digits == 0 { 0 } else { rest[..digits].parse().ok()? };
+        suffix = format!("{kind}{number}");
+        rest = rest[digits..].trim_start_matches(['-', '_', '.']);
+    }
+    if let Some(post) = rest.strip_prefix("post") {
+        let post = post.trim_start_matches(['-', '_', '.']);
+        let post: u64 = if post.is_empty() { 0 } else { post.parse().ok()? };
+        suffix.push_str(&format!(".post{post}"));
+    } else if !rest.is_empty() {
+        return None;
+    }
+    format!("{}{suffix}", release.join(".")).parse().ok()
+}
+
+/// `package.json`: `optionalDependencies` aliases every platform package,
+/// `"@openai/codex-SUFFIX": "npm:@openai/codex@V-SUFFIX"`, at the channel's version.
+pub fn check_package_json(text: &str, file: &str, manifest: &Manifest, report: &mut Report) {
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            let message = format!("not valid JSON: {e}");
+            return report.push(Check::new("package.json", file, Verdict::Drift, message).at(file, Some(e.line())));
+        }
+    };
+    let Some(aliases) = value.get("optionalDependencies").and_then(|v| v.as_object()) else {
+        let message = format!(
+            "no `optionalDependencies` object; it must alias the six platform packages at {}",
+            manifest.version
+        );
+        return report.push(Check::new("package.json", file, Verdict::Drift, message).at(file, None));
+    };
+    let v = &manifest.version;
+    for target in Target::ALL {
+        let suffix = target.npm_suffix();
+        let key = format!("{NPM_PACKAGE}-{suffix}");
+        let expected = format!("npm:{NPM_PACKAGE}@{v}-{suffix}");
+        let line = json_line(text, &["optionalDependencies", &key]);
+        let check = |verdict, message: String, line| {
+            Check::new("package.json", format!("{target} ({key})"), verdict, message).at(file, line)
+        };
+        let Some(alias) = aliases.get(&key) else {
+            let message = format!("`{key}` is missing from optionalDependencies; add `\"{key}\": \"{expected}\"`");
+            report.push(check(Verdict::Drift, message, json_line(text, &["optionalDependencies"])));
+            continue;
+        };
+        let alias = alias.as_str().unwrap_or_default();
+        let pinned = alias.strip_prefix(&format!("npm:{NPM_PACKAGE}@"));
+        let (verdict, message) = match pinned.map(|p| (p, p.strip_suffix(&format!("-{suffix}")))) {
+            None => {
+                (Verdict::Drift, format!("`{key}` is `{alias}`, not an alias of {NPM_PACKAGE}; expected `{expected}`"))
+            }
+            Some((p, None)) => (
+                Verdict::Drift,
+                format!("`{key}` points at {NPM_PACKAGE}@{p}, not the {suffix} package; expected `{expected}`"),
+            ),
+            Some((_, Some(version))) => match version.parse::<RuntimeVersion>() {
+                Ok(pin) if &pin == v && version == v.to_string() => (
+                    Verdict::Ok,
+                    format!("aliases {NPM_PACKAGE}@{v}-{suffix}, the {} channel's version", manifest.channel),
+                ),
+                _ => (
+                    Verdict::Drift,
+                    format!(
+                        "`{key}` pins {version} but the {} channel pins {v}; expected `{expected}`",
+                        manifest.channel
+                    ),
+                ),
+            },
+        };
+        report.push(check(verdict, message, line));
+    }
+    for key in aliases.keys().filter(|k| k.starts_with(&format!("{NPM_PACKAGE}-"))) {
+        if !Target::ALL.iter().any(|t| *key == format!("{NPM_PACKAGE}-{}", t.npm_suffix())) {
+            let message = format!("`{key}` is not one of the six platform packages upstream publishes");
+            let line = json_line(text, &["optionalDependencies", key]);
+            report.push(Check::new("package.json", key.clone(), Verdict::Drift, message).at(file, line));
+        }
+    }
+}
