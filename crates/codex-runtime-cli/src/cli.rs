@@ -27,7 +27,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Use this channel manifest instead of the embedded ones (verify-pins: repeatable)
-    #[arg(long, global = true, value_name = "FILE", env = "CODEX_RUNTIME_MANIFEST")]
+    #[arg(long, global = true, value_name = "FILE", env = codex_runtime::model::env::MANIFEST)]
     pub manifest: Vec<PathBuf>,
     /// Never touch the network: the cache, local mirror directories, imports and runtimes pip or npm installed
     #[arg(long, global = true)]
@@ -96,7 +96,7 @@ pub struct Selection {
 #[derive(Debug, Args)]
 pub struct SourceArgs {
     /// A flat mirror: a directory, file:// or http(s):// base holding artifacts under their file names
-    #[arg(long, value_name = "URL|DIR", env = "CODEX_RUNTIME_MIRROR")]
+    #[arg(long, value_name = "URL|DIR", env = codex_runtime::model::env::MIRROR)]
     pub mirror: Option<String>,
     /// Restrict and order the sources (repeatable): mirror, installed, github, npm, pypi
     #[arg(long = "source", value_name = "NAME")]

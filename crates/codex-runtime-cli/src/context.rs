@@ -5,6 +5,7 @@ use std::cell::OnceCell;
 
 use anyhow::Result;
 use codex_runtime::install::{self, InstallOptions, Installed};
+use codex_runtime::model::env::{self, Env};
 use codex_runtime::model::version_from;
 use codex_runtime::{
     Cache, Channel, Manifest, Manifests, Pinned, RuntimeVersion, SourceOptions, Target, VersionRequest,
@@ -95,11 +96,11 @@ impl<'a> Context<'a> {
         }
         let (request, from) = match &selection.version {
             Some(request) => (Some(request.clone()), None),
-            None => match std::env::var("CODEX_RUNTIME_VERSION").ok().filter(|v| !v.trim().is_empty()) {
+            None => match Env::process().get(env::VERSION) {
                 Some(value) => {
-                    let request = VersionRequest::parse_cli(&value)
-                        .map_err(|e| crate::UsageError(format!("CODEX_RUNTIME_VERSION: {e}; unset it or fix it")))?;
-                    (Some(request), Some("CODEX_RUNTIME_VERSION".to_owned()))
+                    let request = VersionRequest::parse_cli(value)
+                        .map_err(|e| crate::UsageError(format!("{}: {e}; unset it or fix it", env::VERSION)))?;
+                    (Some(request), Some(env::VERSION.to_owned()))
                 }
                 None => (None, None),
             },

@@ -78,7 +78,7 @@ fn init_tracing(global: &GlobalArgs) {
         (false, 1) => "info",
         (false, _) => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CODEX_RUNTIME_LOG").unwrap_or_else(|_| {
+    let filter = tracing_subscriber::EnvFilter::try_from_env(codex_runtime::model::env::LOG).unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(format!("codex_runtime={level},codex_app_server_client={level}"))
     });
     tracing_subscriber::fmt()

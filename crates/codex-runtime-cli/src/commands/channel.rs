@@ -33,7 +33,10 @@ fn online_only(ctx: &Context, command: &str) -> Result<()> {
 }
 
 fn github_base_url(no_github: bool) -> Option<String> {
-    (!no_github).then(|| std::env::var("CODEX_RUNTIME_GITHUB_BASE_URL").unwrap_or_else(|_| GITHUB_RELEASES.to_owned()))
+    (!no_github).then(|| {
+        let env = codex_runtime::model::env::Env::process();
+        env.get(codex_runtime::model::env::GITHUB_BASE_URL).unwrap_or(GITHUB_RELEASES).to_owned()
+    })
 }
 
 fn update(ctx: &Context, args: &ChannelUpdateArgs) -> Result<ExitCode> {

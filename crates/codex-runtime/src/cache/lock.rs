@@ -11,18 +11,32 @@ use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::cache::CacheError;
 use crate::reporter::Reporter;
 
-/// How long to wait for another process before giving up: `CODEX_RUNTIME_LOCK_TIMEOUT`
-/// seconds, default ten minutes (a slow download of a 160 MB artifact).
-pub fn lock_timeout() -> Duration {
-    std::env::var("CODEX_RUNTIME_LOCK_TIMEOUT")
-        .ok()
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .unwrap_or(Duration::from_secs(600))
+/// Why a lock could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error(
+        "gave up after {}s waiting for another process {what} (lock {}); raise CODEX_RUNTIME_LOCK_TIMEOUT to wait longer",
+        waited.as_secs(), path.display()
+    )]
+    Timeout { what: String, path: PathBuf, waited: Duration },
+    #[error("cannot {action} {}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
+
+fn io_error<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> LockError + 'a {
+    move |source| LockError::Io { action, path: path.to_owned(), source }
+}
+
+/// How long to wait for another process before giving up, unless `CODEX_RUNTIME_LOCK_TIMEOUT`
+/// says otherwise: ten minutes (a slow download of a 160 MB artifact).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// A held lock; released when dropped.
 #[derive(Debug)]
@@ -32,29 +46,29 @@ pub struct Lock {
 
 /// Take the lock at `path`, waiting for its holder at most `timeout`; after a second of
 /// waiting, `reporter` is told what is being waited for.
-pub fn acquire(path: &Path, what: &str, timeout: Duration, reporter: &dyn Reporter) -> Result<Lock, CacheError> {
+pub fn acquire(path: &Path, what: &str, timeout: Duration, reporter: &dyn Reporter) -> Result<Lock, LockError> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(CacheError::io("create", parent))?;
+        std::fs::create_dir_all(parent).map_err(io_error("create", parent))?;
     }
     let file = File::options()
         .create(true)
         .truncate(false)
         .write(true)
         .open(path)
-        .map_err(CacheError::io("open the lock file", path))?;
+        .map_err(io_error("open the lock file", path))?;
     let start = Instant::now();
     let mut told = false;
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(Lock { _file: file }),
             Err(TryLockError::Error(source)) => {
-                return Err(CacheError::Io { action: "lock", path: path.to_owned(), source });
+                return Err(LockError::Io { action: "lock", path: path.to_owned(), source });
             }
             Err(TryLockError::WouldBlock) => {}
         }
         let waited = start.elapsed();
         if waited >= timeout {
-            return Err(CacheError::LockTimeout { what: what.to_owned(), path: path.to_owned(), waited });
+            return Err(LockError::Timeout { what: what.to_owned(), path: path.to_owned(), waited });
         }
         if !told && waited >= Duration::from_secs(1) {
             reporter.waiting(what, &path.display().to_string());
@@ -124,7 +138,7 @@ mod tests {
         let first = acquire(&path, "x", Duration::ZERO, &NoReporter).unwrap();
         assert!(is_held(&path));
         let err = acquire(&path, "x", Duration::from_millis(60), &NoReporter).unwrap_err();
-        assert!(matches!(err, CacheError::LockTimeout { .. }), "{err}");
+        assert!(matches!(err, LockError::Timeout { .. }), "{err}");
         assert!(err.to_string().contains("CODEX_RUNTIME_LOCK_TIMEOUT"), "{err}");
         drop(first);
         assert!(!is_held(&path));

@@ -23,6 +23,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::model::digest::Sha256;
+use crate::model::env::{CACHE_DIR, Env, LOCK_TIMEOUT};
 use crate::model::manifest::ArtifactKind;
 use crate::model::target::Target;
 use crate::model::version::RuntimeVersion;
@@ -47,6 +48,8 @@ pub const CACHE_ENTRIES: [&str; 4] = ["runtimes", "downloads", "tmp", "locks"];
 #[derive(Debug, Clone)]
 pub struct Cache {
     root: PathBuf,
+    /// How long to wait for another process's lock ([`LOCK_TIMEOUT`]).
+    lock_timeout: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,11 +58,8 @@ pub enum CacheError {
         "no cache directory: the platform has no user cache directory; pass --cache-dir or set CODEX_RUNTIME_CACHE_DIR"
     )]
     NoCacheDir,
-    #[error(
-        "gave up after {}s waiting for another process {what} (lock {}); raise CODEX_RUNTIME_LOCK_TIMEOUT to wait longer",
-        waited.as_secs(), path.display()
-    )]
-    LockTimeout { what: String, path: PathBuf, waited: std::time::Duration },
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
     #[error(
         "{} is not a codex-runtime cache: it has no {CACHEDIR_TAG} and holds {}, which a cache does not; nothing was removed. \
          Pass the cache's own directory with --cache-dir or CODEX_RUNTIME_CACHE_DIR (by default the user cache directory + codex-runtime)",
@@ -83,21 +83,26 @@ impl CacheError {
 
 impl Cache {
     /// The cache at `dir`, else `CODEX_RUNTIME_CACHE_DIR`, else the platform's user cache
-    /// directory + `codex-runtime`.
+    /// directory + `codex-runtime`; this process's environment.
     pub fn locate(dir: Option<PathBuf>) -> Result<Cache, CacheError> {
-        let root = match dir
-            .or_else(|| std::env::var_os("CODEX_RUNTIME_CACHE_DIR").filter(|v| !v.is_empty()).map(PathBuf::from))
-        {
+        Cache::locate_in(dir, Env::process())
+    }
+
+    /// [`Cache::locate`] with the environment `env`: its [`CACHE_DIR`] and [`LOCK_TIMEOUT`].
+    pub fn locate_in(dir: Option<PathBuf>, env: &Env) -> Result<Cache, CacheError> {
+        let root = match dir.or_else(|| env.os(CACHE_DIR).map(PathBuf::from)) {
             Some(dir) => dir,
             None => directories::BaseDirs::new().ok_or(CacheError::NoCacheDir)?.cache_dir().join("codex-runtime"),
         };
         // Paths printed for later use (`path`, `env`'s PATH) must not depend on the current
         // directory.
-        Ok(Cache { root: std::path::absolute(&root).unwrap_or(root) })
+        let lock_timeout = env.seconds(LOCK_TIMEOUT).unwrap_or(lock::DEFAULT_TIMEOUT);
+        Ok(Cache { root: std::path::absolute(&root).unwrap_or(root), lock_timeout })
     }
 
+    /// The cache at `root`, with the default lock timeout.
     pub fn at(root: impl Into<PathBuf>) -> Cache {
-        Cache { root: root.into() }
+        Cache { root: root.into(), lock_timeout: lock::DEFAULT_TIMEOUT }
     }
 
     pub fn root(&self) -> &Path {
@@ -206,7 +211,7 @@ impl Cache {
         // always held until its process ends, so a concurrent cleanup never mistakes a scratch
         // directory being set up for one left by a dead process.
         let taking = dir.path().join(SCRATCH_LOCK_NEW);
-        let lock = crate::cache::lock::acquire(
+        let lock = lock::acquire(
             &taking,
             "using a scratch directory",
             std::time::Duration::ZERO,
@@ -224,7 +229,7 @@ impl Cache {
     pub fn is_stale_scratch(path: &Path, unlocked_age: std::time::Duration) -> bool {
         if path.is_dir() {
             let locks = [path.join(SCRATCH_LOCK), path.join(SCRATCH_LOCK_NEW)];
-            if locks.iter().any(|lock| crate::cache::lock::is_held(lock)) {
+            if locks.iter().any(|lock| lock::is_held(lock)) {
                 return false;
             }
             if locks[0].exists() {
@@ -267,11 +272,11 @@ impl Cache {
         version: &RuntimeVersion,
         target: Target,
         reporter: &dyn crate::reporter::Reporter,
-    ) -> Result<crate::cache::lock::Lock, CacheError> {
+    ) -> Result<lock::Lock, CacheError> {
         self.tag()?;
-        let path = crate::cache::lock::runtime_lock_path(&self.root, &version.to_string(), target.triple());
+        let path = lock::runtime_lock_path(&self.root, &version.to_string(), target.triple());
         let what = format!("to finish installing codex {version} for {target}");
-        crate::cache::lock::acquire(&path, &what, crate::cache::lock::lock_timeout(), reporter)
+        lock::acquire(&path, &what, self.lock_timeout, reporter).map_err(CacheError::from)
     }
 
     /// The receipt of an installed runtime, if its directory holds a readable one.
@@ -305,7 +310,7 @@ pub(crate) const SCRATCH_GRACE: std::time::Duration = std::time::Duration::from_
 #[derive(Debug)]
 pub struct Scratch {
     dir: tempfile::TempDir,
-    _lock: crate::cache::lock::Lock,
+    _lock: lock::Lock,
 }
 
 impl Scratch {

@@ -29,10 +29,11 @@ use std::path::Path;
 
 use crate::cache::{Cache, CacheError};
 use crate::fetch::download::NetworkOptions;
+use crate::model::env::{self, Env};
 use crate::model::manifest::{ArtifactKind, ArtifactPin, Pinned};
 use crate::net::Http;
 use crate::reporter::Reporter;
-use crate::sources::installed::{self};
+use crate::sources::installed;
 use crate::sources::pypi::{self, IndexError};
 use crate::sources::{Location, Source};
 
@@ -169,9 +170,7 @@ fn run(
 /// source's host only.
 fn client_for(sources: &[Source], network: &NetworkOptions) -> Http {
     let http = Http::with_timeouts(network.timeouts);
-    let token = ["GITHUB_TOKEN", "GH_TOKEN"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()));
+    let token = Env::process().first(&[env::GITHUB_TOKEN, env::GH_TOKEN]).map(str::to_owned);
     let github = sources.iter().find_map(|s| match s {
         Source::Github { base_url } => Some(base_url),
         _ => None,

@@ -3,6 +3,7 @@
 //! data and parsing: no I/O beyond reading the files it is handed, no network.
 
 pub mod digest;
+pub mod env;
 pub mod error;
 pub mod history;
 pub mod manifest;
