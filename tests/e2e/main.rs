@@ -14,5 +14,8 @@ mod hostile;
 mod install;
 mod real;
 mod recipes;
+// What the snapshots pin is a Linux x86_64 host's (the fake app-server reports the host).
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod snapshots;
 mod sources;
 mod verify_pins;
