@@ -56,9 +56,10 @@ pub fn bundle(ctx: &Context, args: &BundleArgs) -> Result<ExitCode> {
         }
         if !ctx.global.quiet {
             eprintln!(
-                "bundled codex {} for {} targets into {} (checksums in {})",
+                "bundled codex {} for {} target{} into {} (checksums in {})",
                 bundle.description.version,
                 bundle.description.targets.len(),
+                if bundle.description.targets.len() == 1 { "" } else { "s" },
                 bundle.out.display(),
                 bundle::SHA256SUMS
             );
