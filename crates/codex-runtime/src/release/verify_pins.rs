@@ -13,9 +13,9 @@
 //!
 //! let mut report = Report::default();
 //! let stable = codex_runtime::Manifest::embedded(codex_runtime::Channel::Stable);
-//! pins::check_manifest(&stable.to_json(), "channels/versions/V.json", &mut report);
+//! verify_pins::check_manifest(&stable.to_json(), "channels/versions/V.json", &mut report);
 //! let pin = format!("[project]\ndependencies = [\"openai-codex-cli-bin=={}\"]\n", stable.version.pep440());
-//! pins::check_pyproject(&pin, "pyproject.toml", &stable, &mut report);
+//! verify_pins::check_pyproject(&pin, "pyproject.toml", &stable, &mut report);
 //! assert!(report.ok(), "{:?}", report.checks);
 //! ```
 
