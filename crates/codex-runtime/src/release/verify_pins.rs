@@ -378,7 +378,10 @@ pub fn check_pyproject(text: &str, file: &str, manifest: &Manifest, report: &mut
         );
         return report.push(check(Verdict::Drift, message, Some(*line)));
     };
-    let (verdict, message) = match pep440_version(pinned) {
+    // As an installer compares versions: `0.163` is `0.163.0`, `0.162.0.alpha15` is `0.162.0a15`.
+    let version: Option<RuntimeVersion> =
+        codex_app_server_client::version::parse(pinned).ok().and_then(|p| p.version.try_into().ok());
+    let (verdict, message) = match version {
         Some(v) if v == manifest.version => {
             (Verdict::Ok, format!("pins =={pinned}, the {} channel's version", manifest.channel))
         }
@@ -433,53 +436,6 @@ impl Requirement {
         let version = self.specifier.strip_prefix("===").or_else(|| self.specifier.strip_prefix("=="))?.trim();
         (!version.is_empty() && !version.contains('*')).then_some(version)
     }
-}
-
-/// Parse a PEP 440 version the way an installer compares it: case-insensitive, `alpha`/`a`,
-/// `beta`/`b`, `c`/`pre`/`preview`/`rc`, optional separators, and a release padded with zeros
-/// (`0.163` is `0.163.0`).
-fn pep440_version(text: &str) -> Option<RuntimeVersion> {
-    let lower = text.trim().to_ascii_lowercase();
-    let s = lower.strip_prefix('v').unwrap_or(&lower);
-    let release_end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
-    let mut release: Vec<&str> = s[..release_end].trim_end_matches('.').split('.').collect();
-    if release.iter().any(|p| p.is_empty()) {
-        return None;
-    }
-    while release.len() > 3 && release.last().is_some_and(|p| p.bytes().all(|b| b == b'0')) {
-        release.pop();
-    }
-    while release.len() < 3 {
-        release.push("0");
-    }
-    let mut rest = s[release_end..].trim_start_matches(['-', '_', '.']);
-    let mut suffix = String::new();
-    if !rest.is_empty() && !rest.starts_with("post") {
-        let kinds = [
-            ("alpha", "a"),
-            ("beta", "b"),
-            ("preview", "rc"),
-            ("pre", "rc"),
-            ("rc", "rc"),
-            ("a", "a"),
-            ("b", "b"),
-            ("c", "rc"),
-        ];
-        let (word, kind) = kinds.into_iter().find(|(w, _)| rest.starts_with(w))?;
-        rest = rest[word.len()..].trim_start_matches(['-', '_', '.']);
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-        let number: u64 = if digits == 0 { 0 } else { rest[..digits].parse().ok()? };
-        suffix = format!("{kind}{number}");
-        rest = rest[digits..].trim_start_matches(['-', '_', '.']);
-    }
-    if let Some(post) = rest.strip_prefix("post") {
-        let post = post.trim_start_matches(['-', '_', '.']);
-        let post: u64 = if post.is_empty() { 0 } else { post.parse().ok()? };
-        suffix.push_str(&format!(".post{post}"));
-    } else if !rest.is_empty() {
-        return None;
-    }
-    format!("{}{suffix}", release.join(".")).parse().ok()
 }
 
 /// `package.json`: `optionalDependencies` aliases every platform package,
@@ -881,33 +837,6 @@ pub fn pypi_index(explicit: Option<&str>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pep440_versions_compare_the_way_installers_do() {
-        let cases = [
-            ("0.163.0", Some("0.163.0")),
-            ("0.163", Some("0.163.0")),
-            ("0.163.0.0", Some("0.163.0")),
-            ("v0.163.0", Some("0.163.0")),
-            ("0.162.0a15", Some("0.162.0-alpha.15")),
-            ("0.162.0A15", Some("0.162.0-alpha.15")),
-            ("0.162.0-alpha.15", Some("0.162.0-alpha.15")),
-            ("0.162.0.alpha15", Some("0.162.0-alpha.15")),
-            ("0.162.0a015", Some("0.162.0-alpha.15")),
-            ("0.162.0a15.post2", Some("0.162.0-alpha.15.2")),
-            ("0.162.0a15-post2", Some("0.162.0-alpha.15.2")),
-            ("1.0.0beta3", Some("1.0.0-beta.3")),
-            ("1.0.0c1", Some("1.0.0-rc.1")),
-            ("1.0.0-preview.1", Some("1.0.0-rc.1")),
-            ("1.0.0.dev1", None),
-            ("0.163.0+local", None),
-            ("latest", None),
-            ("0..1", None),
-        ];
-        for (text, expected) in cases {
-            assert_eq!(pep440_version(text).map(|v| v.to_string()).as_deref(), expected, "{text}");
-        }
-    }
 
     #[test]
     fn requirements_yield_their_name_and_exact_pin() {
