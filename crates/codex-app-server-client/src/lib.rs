@@ -32,12 +32,14 @@
 //! ```
 //!
 //! [`exec`] runs a runtime in place of the current process, the way rustup's proxies do.
+//! [`version`] reads the semver and PEP 440 spellings of versions, for this crate and for
+//! `codex-runtime`.
 
 mod exec;
 mod handshake;
 mod metadata;
 mod verdict;
-mod version;
+pub mod version;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -289,7 +289,7 @@ fn version_problem(actual: &str, expected: &ExpectedVersion) -> Option<Problem> 
         ExpectedVersion::Any => None,
         ExpectedVersion::Exact(pin) => (!version::same_version(actual, pin))
             .then(|| Problem::VersionMismatch { expected: pin.clone(), actual: actual.to_owned() }),
-        ExpectedVersion::Matches(required) => match version::to_semver(actual) {
+        ExpectedVersion::Matches(required) => match version::parse_spelled(actual) {
             Some(parsed) if required.matches(&parsed) => None,
             Some(_) => Some(Problem::VersionUnsatisfied { required: required.clone(), actual: actual.to_owned() }),
             None => Some(Problem::VersionNotComparable { required: required.clone(), actual: actual.to_owned() }),

@@ -22,6 +22,7 @@
 
 use std::fmt;
 
+use codex_app_server_client::version::{self, VersionError};
 use semver::{BuildMetadata, Prerelease, Version};
 
 use crate::model::version::RuntimeVersion;
@@ -327,10 +328,10 @@ fn prefix_bounds(prefix: &[u64]) -> (Version, Version) {
 // ---------------------------------------------------------------------------------------------
 // PEP 440
 
-/// A version in a PEP 440 specifier: the release parts as written, the version they pad to,
-/// and whether it ends in `.*`.
+/// A version in a PEP 440 specifier: how many release parts it was written with, the version
+/// they pad to, and whether it ends in `.*`.
 struct Pep440Version {
-    parts: Vec<u64>,
+    parts: usize,
     runtime: RuntimeVersion,
     wildcard: bool,
 }
@@ -370,9 +371,10 @@ fn pep440_clause(written: &str) -> Result<(Clause, Option<RuntimeVersion>), Stri
         return Err(format!("`.*` only follows `==` or `!=`, not `{operator}`"));
     }
     let v = parsed.runtime.semver().clone();
+    let release = [v.major, v.minor, v.patch];
     let bounds = match operator {
         "==" | "!=" if parsed.wildcard => {
-            let (low, high) = prefix_bounds(&parsed.parts);
+            let (low, high) = prefix_bounds(&release[..parsed.parts.min(3)]);
             match operator {
                 "==" => vec![Bound::Cmp(Op::Ge, low), Bound::Cmp(Op::Lt, high)],
                 _ => vec![Bound::Outside(low, high)],
@@ -388,11 +390,10 @@ fn pep440_clause(written: &str) -> Result<(Clause, Option<RuntimeVersion>), Stri
         "<" => vec![Bound::Cmp(Op::Lt, v.clone())],
         // `~=`: `~=0.160.1` is `>=0.160.1, ==0.160.*`.
         _ => {
-            if parsed.parts.len() < 2 {
+            if parsed.parts < 2 {
                 return Err(format!("`~=` needs at least two release parts, like `~=0.160.0`, not `{text}`"));
             }
-            let prefix = &parsed.parts[..(parsed.parts.len() - 1).min(3)];
-            let (_, high) = prefix_bounds(prefix);
+            let (_, high) = prefix_bounds(&release[..(parsed.parts - 1).min(3)]);
             vec![Bound::Cmp(Op::Ge, v.clone()), Bound::Cmp(Op::Lt, high)]
         }
     };
@@ -402,32 +403,24 @@ fn pep440_clause(written: &str) -> Result<(Clause, Option<RuntimeVersion>), Stri
     Ok((Clause { written: format!("{operator}{text}"), bounds, prereleases }, pinned))
 }
 
-/// `0.160`, `0.160.*`, `0.162.0a15`, `0.162.0-alpha.15` or `v0.160.1.0`: the release is padded
-/// with zeros to three parts; parts beyond three must be zero.
+/// `0.160`, `0.160.*`, `0.162.0a15`, `0.162.0-alpha.15` or `v0.160.1.0`, read the way installers
+/// read versions ([`version::parse`]): the release is padded with zeros to three parts; parts
+/// beyond three must be zero.
 fn pep440_version(text: &str) -> Result<Pep440Version, String> {
     let not_a_version = || format!("`{text}` is not a version");
-    let lower = text.to_ascii_lowercase();
-    let s = lower.strip_prefix('v').unwrap_or(&lower);
-    let (s, wildcard) = match s.strip_suffix(".*") {
-        Some(s) => (s, true),
-        None => (s, false),
+    let (release, wildcard) = match text.strip_suffix(".*") {
+        Some(release) => (release, true),
+        None => (text, false),
     };
-    let end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
-    let (release, suffix) = s.split_at(end);
-    if release.is_empty() || (release.ends_with('.') && !suffix.is_empty()) {
-        return Err(not_a_version());
-    }
-    let parts = release.split('.').map(number).collect::<Result<Vec<u64>, String>>()?;
-    if parts.iter().skip(3).any(|&p| p != 0) {
-        return Err(format!("`{text}` has more than three release parts"));
-    }
-    if wildcard && !suffix.is_empty() {
+    let parsed = version::parse(release).map_err(|e| match e {
+        VersionError::Invalid(_) => not_a_version(),
+        e => e.to_string(),
+    })?;
+    if wildcard && !parsed.version.pre.is_empty() {
         return Err(format!("`.*` follows a release like `0.160`, not `{text}`"));
     }
-    let part = |i: usize| parts.get(i).copied().unwrap_or(0);
-    let padded = format!("{}.{}.{}{suffix}", part(0), part(1), part(2));
-    let runtime = padded.parse::<RuntimeVersion>().map_err(|_| not_a_version())?;
-    Ok(Pep440Version { parts, runtime, wildcard })
+    let runtime = RuntimeVersion::try_from(parsed.version).map_err(|_| not_a_version())?;
+    Ok(Pep440Version { parts: parsed.release_parts, runtime, wildcard })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -700,6 +693,8 @@ mod tests {
             ("<0.2", Some("0.1.5")),
             ("==0.162.0a15", Some("0.162.0-alpha.15")),
             ("==0.162.0-alpha.15", Some("0.162.0-alpha.15")),
+            // Spelled as installers accept it.
+            ("==0.162.0.Alpha015", Some("0.162.0-alpha.15")),
             ("==0.162.0rc1", None),
             // A specifier that names a pre-release admits pre-releases, of any version.
             (">=0.162.0a1, <0.162.0rc1", Some("0.162.0-alpha.15")),

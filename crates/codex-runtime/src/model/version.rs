@@ -2,10 +2,13 @@
 //!
 //! Upstream publishes one version under two spellings: semver for npm and the GitHub tag
 //! (`0.162.0-alpha.15`) and PEP 440 for the Python wheel (`0.162.0a15`). [`RuntimeVersion`]
-//! parses either and prints either, so the rest of the crate never compares strings.
+//! parses either and prints either, so the rest of the crate never compares strings; the
+//! spellings are read by the one PEP 440 reader, [`codex_app_server_client::version`].
 
 use std::fmt;
 use std::str::FromStr;
+
+use codex_app_server_client::version;
 
 /// A codex runtime version, stored as semver.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -33,23 +36,7 @@ impl RuntimeVersion {
     /// The PEP 440 spelling used in wheel names: `-alpha.N` is `aN`, `-alpha.N.M` is
     /// `aN.postM`, `-beta.N` is `bN`, `-rc.N` is `rcN`.
     pub fn pep440(&self) -> String {
-        let v = &self.0;
-        let base = format!("{}.{}.{}", v.major, v.minor, v.patch);
-        if v.pre.is_empty() {
-            return base;
-        }
-        let mut parts = v.pre.as_str().split('.');
-        let kind = match parts.next() {
-            Some("alpha") => "a",
-            Some("beta") => "b",
-            Some("rc") => "rc",
-            _ => unreachable!("RuntimeVersion only holds alpha, beta and rc pre-releases"),
-        };
-        let number = parts.next().unwrap_or("0");
-        match parts.next() {
-            Some(post) => format!("{base}{kind}{number}.post{post}"),
-            None => format!("{base}{kind}{number}"),
-        }
+        version::pep440(&self.0).expect("a RuntimeVersion has a PEP 440 spelling")
     }
 
     /// The GitHub release tag: `rust-v` followed by the semver spelling.
@@ -68,17 +55,23 @@ impl FromStr for RuntimeVersion {
     type Err = InvalidVersion;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let invalid = || InvalidVersion(s.to_owned());
-        let s = s.trim();
-        let s = s.strip_prefix('v').unwrap_or(s);
-        let semver = match semver::Version::parse(s) {
-            Ok(v) => v,
-            Err(_) => semver::Version::parse(&pep440_to_semver(s).ok_or_else(invalid)?).map_err(|_| invalid())?,
-        };
-        if !semver.build.is_empty() || !valid_prerelease(semver.pre.as_str()) {
-            return Err(invalid());
+        let semver = version::parse_spelled(s).ok_or_else(|| InvalidVersion(s.to_owned()))?;
+        Self::try_from(semver).map_err(|_| InvalidVersion(s.to_owned()))
+    }
+}
+
+/// Upstream only publishes `alpha.N[.M]`, `beta.N` and `rc.N` pre-releases, without build
+/// metadata: versions with a PEP 440 spelling.
+impl TryFrom<semver::Version> for RuntimeVersion {
+    type Error = InvalidVersion;
+
+    fn try_from(semver: semver::Version) -> Result<Self, Self::Error> {
+        let published = version::pep440(&semver).is_some()
+            && (semver.pre.as_str().split('.').count() < 3 || semver.pre.as_str().starts_with("alpha."));
+        match published {
+            true => Ok(Self(semver)),
+            false => Err(InvalidVersion(semver.to_string())),
         }
-        Ok(Self(semver))
     }
 }
 
@@ -93,48 +86,6 @@ impl<'de> serde::Deserialize<'de> for RuntimeVersion {
         let s = String::deserialize(deserializer)?;
         s.parse().map_err(serde::de::Error::custom)
     }
-}
-
-/// Upstream only publishes `alpha.N[.M]`, `beta.N` and `rc.N` pre-releases; anything else
-/// would have no PEP 440 spelling.
-fn valid_prerelease(pre: &str) -> bool {
-    if pre.is_empty() {
-        return true;
-    }
-    let parts: Vec<&str> = pre.split('.').collect();
-    let numeric = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-    match parts.as_slice() {
-        ["alpha", n] | ["beta", n] | ["rc", n] => numeric(n),
-        ["alpha", n, m] => numeric(n) && numeric(m),
-        _ => false,
-    }
-}
-
-/// `0.162.0a15` -> `0.162.0-alpha.15`, `0.162.0a15.post2` -> `0.162.0-alpha.15.2`.
-fn pep440_to_semver(s: &str) -> Option<String> {
-    let split = s.find(|c: char| c.is_ascii_alphabetic())?;
-    let (release, rest) = s.split_at(split);
-    let (kind, rest) = if let Some(r) = rest.strip_prefix("rc") {
-        ("rc", r)
-    } else if let Some(r) = rest.strip_prefix('a') {
-        ("alpha", r)
-    } else if let Some(r) = rest.strip_prefix('b') {
-        ("beta", r)
-    } else {
-        return None;
-    };
-    let (number, post) = match rest.split_once(".post") {
-        Some((n, p)) if kind == "alpha" => (n, Some(p)),
-        Some(_) => return None,
-        None => (rest, None),
-    };
-    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(match post {
-        Some(p) => format!("{release}-{kind}.{number}.{p}"),
-        None => format!("{release}-{kind}.{number}"),
-    })
 }
 
 #[cfg(test)]
@@ -184,6 +135,10 @@ mod tests {
             "0.163.0+build",
             "0.162.0b1.post2",
             "0.162.0-alpha.x",
+            "0.162.0A15",
+            "0.162.0c1",
+            "0.162.0a015",
+            "0.162.0.alpha15",
         ] {
             assert!(bad.parse::<RuntimeVersion>().is_err(), "{bad:?} should be rejected");
         }

@@ -94,16 +94,24 @@ pub fn list(http: &Http, options: &NetworkOptions, index: &str, distribution: &s
             Ok((response.url, response.content_type, body))
         },
     )?;
+    read_page(url.expose(), &content_type, &body)
+}
+
+/// The files of a project page read from `page`: links resolve against the page, or against
+/// its `<base href>` when an HTML page has one.
+fn read_page(page: &str, content_type: &str, body: &str) -> Result<Vec<Listed>, IndexError> {
     // Some mirrors serve the JSON form under a generic content type: the body tells.
     let json = content_type.starts_with(JSON)
         || content_type.starts_with("application/json")
         || body.trim_start().starts_with('{');
-    let files = if json { parse_json(&body)? } else { parse_html(&body) };
+    let (base, files) = if json { (None, parse_json(body)?) } else { parse_html(body) };
+    let base = base.map(|base| resolve(page, &base));
+    let base = base.as_deref().unwrap_or(page);
     Ok(files
         .into_iter()
         .map(|(href, name, sha256)| Listed {
             name,
-            url: RedactedUrl::new(with_credentials(url.expose(), &resolve(url.expose(), &href))),
+            url: RedactedUrl::new(with_credentials(page, &resolve(base, &href))),
             sha256,
         })
         .collect())
@@ -128,6 +136,9 @@ fn with_credentials(page: &str, file: &str) -> String {
     }
 }
 
+/// `(href, file name, sha256)` of each file a project page lists.
+type Links = Vec<(String, String, Option<Sha256>)>;
+
 #[derive(Deserialize)]
 struct JsonPage {
     files: Vec<JsonFile>,
@@ -142,7 +153,7 @@ struct JsonFile {
 }
 
 /// `(href, file name, sha256)` of every file of a PEP 691 page.
-fn parse_json(body: &str) -> Result<Vec<(String, String, Option<Sha256>)>, IndexError> {
+fn parse_json(body: &str) -> Result<Links, IndexError> {
     let page: JsonPage =
         serde_json::from_str(body).map_err(|e| IndexError::Invalid { reason: format!("not PEP 691 JSON: {e}") })?;
     Ok(page
@@ -155,24 +166,39 @@ fn parse_json(body: &str) -> Result<Vec<(String, String, Option<Sha256>)>, Index
         .collect())
 }
 
-/// `(href, file name, sha256)` of every anchor of a PEP 503 page; the name is the last path
-/// segment of the link, the digest its `#sha256=` fragment.
-fn parse_html(body: &str) -> Vec<(String, String, Option<Sha256>)> {
-    let mut out = Vec::new();
-    let mut rest = body;
-    while let Some(at) = rest.find("href=") {
-        rest = &rest[at + 5..];
-        let Some(quote) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') else { continue };
-        let Some(end) = rest[1..].find(quote) else { break };
-        let href = rest[1..1 + end].replace("&amp;", "&");
-        rest = &rest[1 + end..];
-        let (link, fragment) = href.split_once('#').unwrap_or((&href, ""));
-        let path = &link[..link.find('?').unwrap_or(link.len())];
-        let name = path.rsplit('/').next().unwrap_or_default().to_owned();
-        let sha = fragment.strip_prefix("sha256=").and_then(|h| h.parse().ok());
-        out.push((link.to_owned(), name, sha));
+/// The `<base href>` of a PEP 503 page, if it has one, and `(href, file name, sha256)` of each
+/// of its `<a href>` links: the name is the last path segment of the link, the digest its
+/// `#sha256=` fragment.
+///
+/// The page is read by an HTML tokenizer, as a browser tokenizes it: tag and attribute names in any
+/// case, attribute values quoted or not and with character references decoded, nothing taken
+/// from comments, scripts, styles or other attributes; the first `<base href>` counts. A
+/// tokenizer builds no tree, so the work and memory stay linear in the page (which [`list`]
+/// reads at most [`MAX_PAGE`] of), however the tags nest.
+fn parse_html(body: &str) -> (Option<String>, Links) {
+    let mut emitter = html5gum::DefaultEmitter::default();
+    // Script, style and text-only elements hold text, not tags.
+    emitter.naively_switch_states(true);
+    let mut base = None;
+    let mut files = Vec::new();
+    for Ok(token) in html5gum::Tokenizer::new_with_emitter(body, emitter) {
+        let html5gum::Token::StartTag(tag) = token else { continue };
+        let href = tag.attributes.get(b"href".as_slice());
+        let href = href.map(|h| String::from_utf8_lossy(h).trim_matches(|c: char| c.is_ascii_whitespace()).to_owned());
+        let Some(href) = href.filter(|h| !h.is_empty()) else { continue };
+        match tag.name.as_slice() {
+            b"base" if base.is_none() => base = Some(href),
+            b"a" => {
+                let (link, fragment) = href.split_once('#').unwrap_or((&href, ""));
+                let path = &link[..link.find('?').unwrap_or(link.len())];
+                let name = path.rsplit('/').next().unwrap_or_default().to_owned();
+                let sha = fragment.strip_prefix("sha256=").and_then(|h| h.parse().ok());
+                files.push((link.to_owned(), name, sha));
+            }
+            _ => {}
+        }
     }
-    out
+    (base, files)
 }
 
 /// [`index_url`], else the index the pip client itself uses by default, as it reports it (for
@@ -262,16 +288,123 @@ mod tests {
         assert_eq!(normalize("OpenAI_Codex.._cli-bin"), "openai-codex-cli-bin");
     }
 
+    /// `(href, name, sha256)` of a page's links, the digest as hex.
+    fn links(body: &str) -> Vec<(String, String, Option<String>)> {
+        parse_html(body).1.into_iter().map(|(href, name, sha)| (href, name, sha.map(|s| s.to_string()))).collect()
+    }
+
+    fn link(href: &str, name: &str, sha: Option<&str>) -> (String, String, Option<String>) {
+        (href.into(), name.into(), sha.map(str::to_owned))
+    }
+
     #[test]
     fn html_pages_give_links_names_and_digests() {
         let page = format!(
             "<html><body><a href=\"../../files/a-1.whl#sha256={SHA}\" data-requires-python=\"&gt;=3\">a-1.whl</a>\n\
              <a href='https://cdn.test/b-1.whl?x=1&amp;y=2'>b-1.whl</a><a name=x>no link</a></body></html>"
         );
-        let files = parse_html(&page);
-        assert_eq!(files.len(), 2);
-        assert_eq!(files[0], ("../../files/a-1.whl".into(), "a-1.whl".into(), Some(SHA.parse().unwrap())));
-        assert_eq!(files[1], ("https://cdn.test/b-1.whl?x=1&y=2".into(), "b-1.whl".into(), None));
+        assert_eq!(
+            links(&page),
+            [
+                link("../../files/a-1.whl", "a-1.whl", Some(SHA)),
+                link("https://cdn.test/b-1.whl?x=1&y=2", "b-1.whl", None)
+            ]
+        );
+        assert_eq!(parse_html(&page).0, None);
+    }
+
+    #[test]
+    fn html_links_resolve_against_the_first_base() {
+        let page = format!(
+            "<!DOCTYPE html><html><head><base href=\"../../files/\"><base href=\"https://cdn.test/\"></head>\n\
+             <body><a href=\"a-1.whl#sha256={SHA}\">a</a> <a href=\"/root/b-1.whl\">b</a>\n\
+             <a href=\"https://cdn.test/c-1.whl\">c</a></body></html>"
+        );
+        let listed = read_page("http://u:p@127.0.0.1:9/simple/x/", "text/html", &page).unwrap();
+        let urls: Vec<&str> = listed.iter().map(|l| l.url.expose()).collect();
+        assert_eq!(
+            urls,
+            ["http://u:p@127.0.0.1:9/files/a-1.whl", "http://u:p@127.0.0.1:9/root/b-1.whl", "https://cdn.test/c-1.whl"]
+        );
+        assert_eq!(listed[0].sha256, Some(SHA.parse().unwrap()));
+        // A base on another host takes the links there, without the index's credentials.
+        let page = "<base href=\"https://cdn.test/files/\"><a href=\"a-1.whl\">a</a>";
+        let listed = read_page("http://u:p@127.0.0.1:9/simple/x/", "text/html", page).unwrap();
+        assert_eq!(listed[0].url.expose(), "https://cdn.test/files/a-1.whl");
+        // Without a base, links resolve against the page; a JSON page has none.
+        let listed = read_page("http://127.0.0.1:9/simple/x/", "text/html", "<a href=a-1.whl>a</a>").unwrap();
+        assert_eq!(listed[0].url.expose(), "http://127.0.0.1:9/simple/x/a-1.whl");
+    }
+
+    #[test]
+    fn html_attributes_are_entity_decoded() {
+        let page = "<a href=\"f&#x2F;a-1.whl?x=1&amp;y=2&lt;\">a</a>\
+                    <a href=\"b&#47;b-1.whl#sha256&#61;{SHA}\">b</a>\
+                    <a href=\"c-1.whl?a=1&copy=2&not;\">c</a>\
+                    <base href=\"https://cdn.test/&quot;x&quot;/\">";
+        let page = page.replace("{SHA}", SHA);
+        assert_eq!(
+            links(&page),
+            [
+                link("f/a-1.whl?x=1&y=2<", "a-1.whl", None),
+                link("b/b-1.whl", "b-1.whl", Some(SHA)),
+                // In an attribute, `&copy=` stays as written (HTML's rule for query strings).
+                link("c-1.whl?a=1&copy=2\u{ac}", "c-1.whl", None),
+            ]
+        );
+        assert_eq!(parse_html(&page).0.as_deref(), Some("https://cdn.test/\"x\"/"));
+    }
+
+    #[test]
+    fn html_tags_and_attributes_in_any_case() {
+        let page =
+            format!("<HTML><BASE HREF=\"/files/\"><BODY><A HREF=\"a-1.whl#sha256={SHA}\">a</A><a hReF=b-1.whl>b</a>");
+        let (base, _) = parse_html(&page);
+        assert_eq!(base.as_deref(), Some("/files/"));
+        assert_eq!(links(&page), [link("a-1.whl", "a-1.whl", Some(SHA)), link("b-1.whl", "b-1.whl", None)]);
+    }
+
+    #[test]
+    fn html_links_in_odd_places() {
+        let page = "<a href=before-html.whl>x</a><html><head><a href=in-head.whl></a>\
+             <link rel=stylesheet href=style.css><script>document.write('<a href=\"in-script.whl\">')</script>\
+             <style>a[href=\"in-style.whl\"] {}</style><title><a href=in-title.whl></title></head>\n\
+             <body><!-- <a href=\"in-comment.whl\"> --><table><tr><a href=in-table.whl>t</a></tr></table>\
+             <p data-href=\"data.whl\">href=\"in-text.whl\"</p><a data-href=\"data.whl\" href=\"after-data.whl\">\
+             <a\nhref\n=\n\"across-lines.whl\"\n>l</a><a href=\"  spaced.whl \">s</a><a href=\"\">empty</a><a href>bare</a>\
+             <a href=first.whl href=second.whl>d</a><a/href=slash.whl></body></html><a href=after-html.whl>";
+        let names: Vec<String> = links(page).into_iter().map(|(_, name, _)| name).collect();
+        assert_eq!(
+            names,
+            [
+                "before-html.whl",
+                "in-head.whl",
+                "in-table.whl",
+                "after-data.whl",
+                "across-lines.whl",
+                "spaced.whl",
+                "first.whl",
+                "slash.whl",
+                "after-html.whl"
+            ]
+        );
+    }
+
+    /// A hostile page of about 6 MB: 200,000 links, tags nested 50,000 deep and misnested, half a
+    /// million stray `<`, a megabyte-long attribute, and a comment that never closes.
+    #[test]
+    fn a_huge_hostile_page_is_read_in_one_pass() {
+        let mut page = "<a href=x.whl>".repeat(200_000);
+        page.push_str(&"<div><b><a href=y.whl><i>".repeat(50_000));
+        page.push_str(&"</b></a>".repeat(50_000));
+        page.push_str(&"<".repeat(500_000));
+        page.push_str(&format!("<a href=\"{}.whl\">", "z".repeat(1_000_000)));
+        page.push_str("<!--");
+        page.push_str(&"<a href=in-comment.whl>".repeat(10_000));
+        let (_, files) = parse_html(&page);
+        assert_eq!(files.len(), 250_001);
+        assert!(files[..250_000].iter().all(|(href, _, _)| href == "x.whl" || href == "y.whl"));
+        assert_eq!(files[250_000].1.len(), 1_000_004);
     }
 
     #[test]

@@ -64,7 +64,10 @@ pub fn check_pyproject(text: &str, file: &str, manifest: &Manifest, report: &mut
         );
         return report.push(check(Verdict::Drift, message, Some(*line)));
     };
-    let (verdict, message) = match pep440_version(pinned) {
+    // As an installer compares versions: `0.163` is `0.163.0`, `0.162.0.alpha15` is `0.162.0a15`.
+    let version: Option<RuntimeVersion> =
+        codex_app_server_client::version::parse(pinned).ok().and_then(|p| p.version.try_into().ok());
+    let (verdict, message) = match version {
         Some(v) if v == manifest.version => {
             (Verdict::Ok, format!("pins =={pinned}, the {} channel's version", manifest.channel))
         }
@@ -119,53 +122,6 @@ impl Requirement {
         let version = self.specifier.strip_prefix("===").or_else(|| self.specifier.strip_prefix("=="))?.trim();
         (!version.is_empty() && !version.contains('*')).then_some(version)
     }
-}
-
-/// Parse a PEP 440 version the way an installer compares it: case-insensitive, `alpha`/`a`,
-/// `beta`/`b`, `c`/`pre`/`preview`/`rc`, optional separators, and a release padded with zeros
-/// (`0.163` is `0.163.0`).
-pub(super) fn pep440_version(text: &str) -> Option<RuntimeVersion> {
-    let lower = text.trim().to_ascii_lowercase();
-    let s = lower.strip_prefix('v').unwrap_or(&lower);
-    let release_end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
-    let mut release: Vec<&str> = s[..release_end].trim_end_matches('.').split('.').collect();
-    if release.iter().any(|p| p.is_empty()) {
-        return None;
-    }
-    while release.len() > 3 && release.last().is_some_and(|p| p.bytes().all(|b| b == b'0')) {
-        release.pop();
-    }
-    while release.len() < 3 {
-        release.push("0");
-    }
-    let mut rest = s[release_end..].trim_start_matches(['-', '_', '.']);
-    let mut suffix = String::new();
-    if !rest.is_empty() && !rest.starts_with("post") {
-        let kinds = [
-            ("alpha", "a"),
-            ("beta", "b"),
-            ("preview", "rc"),
-            ("pre", "rc"),
-            ("rc", "rc"),
-            ("a", "a"),
-            ("b", "b"),
-            ("c", "rc"),
-        ];
-        let (word, kind) = kinds.into_iter().find(|(w, _)| rest.starts_with(w))?;
-        rest = rest[word.len()..].trim_start_matches(['-', '_', '.']);
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-        let number: u64 = if digits == 0 { 0 } else { rest[..digits].parse().ok()? };
-        suffix = format!("{kind}{number}");
-        rest = rest[digits..].trim_start_matches(['-', '_', '.']);
-    }
-    if let Some(post) = rest.strip_prefix("post") {
-        let post = post.trim_start_matches(['-', '_', '.']);
-        let post: u64 = if post.is_empty() { 0 } else { post.parse().ok()? };
-        suffix.push_str(&format!(".post{post}"));
-    } else if !rest.is_empty() {
-        return None;
-    }
-    format!("{}{suffix}", release.join(".")).parse().ok()
 }
 
 /// `package.json`: `optionalDependencies` aliases every platform package,
