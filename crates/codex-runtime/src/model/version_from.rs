@@ -334,14 +334,17 @@ fn pyproject(path: &Path, text: &str) -> Result<Option<PinnedBy>, VersionFromErr
 
 /// A PEP 508 requirement, as far as a pin needs it: `name [extras] specifiers ; markers` or
 /// `name [extras] @ url`.
-struct Pep508<'a> {
-    name: &'a str,
-    specifier: &'a str,
-    url: Option<&'a str>,
+/// A PEP 508 requirement, split: `name[extras] specifier ; marker` or `name @ url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pep508<'a> {
+    pub name: &'a str,
+    /// The version specifier without parentheses or marker; after `@`, the URL reference.
+    pub specifier: &'a str,
+    pub url: Option<&'a str>,
 }
 
 impl<'a> Pep508<'a> {
-    fn parse(entry: &'a str) -> Option<Pep508<'a>> {
+    pub fn parse(entry: &'a str) -> Option<Pep508<'a>> {
         let entry = entry.trim();
         let end =
             entry.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))).unwrap_or(entry.len());

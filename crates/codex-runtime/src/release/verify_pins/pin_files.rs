@@ -3,6 +3,7 @@
 use crate::model::manifest::Manifest;
 use crate::model::target::Target;
 use crate::model::version::RuntimeVersion;
+use crate::model::version_from::Pep508;
 
 use super::manifests::{json_line, line_of};
 use super::{Check, NPM_PACKAGE, PYPI_DISTRIBUTION, Report, Verdict};
@@ -98,20 +99,12 @@ pub(super) struct Requirement {
 
 impl Requirement {
     pub(super) fn parse(text: &str) -> Option<Requirement> {
-        let text = text.trim();
-        let end =
-            text.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))).unwrap_or(text.len());
-        if end == 0 {
-            return None;
-        }
-        let name = text[..end].to_owned();
-        let mut rest = text[end..].trim_start();
-        if rest.starts_with('[') {
-            rest = rest[rest.find(']')? + 1..].trim_start();
-        }
-        let specifier = rest.split(';').next().unwrap_or_default().trim();
-        let specifier = specifier.strip_prefix('(').and_then(|s| s.strip_suffix(')')).unwrap_or(specifier);
-        Some(Requirement { text: text.to_owned(), name, specifier: specifier.trim().to_owned() })
+        let parsed = Pep508::parse(text)?;
+        Some(Requirement {
+            text: text.trim().to_owned(),
+            name: parsed.name.to_owned(),
+            specifier: parsed.specifier.to_owned(),
+        })
     }
 
     /// `X` of a specifier that is exactly `==X` (or `===X`), without wildcards.
