@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
+use codex_runtime::model::error::error_chain;
 use codex_runtime::release::channel_update::Listings;
 use codex_runtime::release::verify_pins::{self, Check, Online, Report, Verdict};
 use codex_runtime::{Cache, Channel, ErrorKind, Manifest, Manifests, RuntimeVersion, Target};
@@ -104,7 +105,7 @@ pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCod
             Listings::fetch(&http, None, online.pypi_index.as_deref()),
         ];
         let published = match listed {
-            [Err(npm), Err(pypi)] => Err(format!("{npm}; {pypi}")),
+            [Err(npm), Err(pypi)] => Err(format!("{}; {}", error_chain(&npm), error_chain(&pypi))),
             listed => Ok(listed.into_iter().flatten().flat_map(|l| l.versions()).collect()),
         };
         verify_pins::check_freshness(&heads, published, args.require_latest, &mut report);

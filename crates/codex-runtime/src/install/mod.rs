@@ -1,12 +1,14 @@
 //! The install pipeline: fetch an artifact from a source, verify it, extract it, verify the
 //! runtime inside, and move it into the cache whole.
 //!
-//! Data flows one way: [`install`] asks each [`Source`] where an artifact is, [`fetch`]es it
-//! into the cache's scratch area while hashing, checks the pins, [`extract`]s it, checks the
-//! runtime root, writes the receipt and renames the root into place. When the manifest pins the
-//! artifact's blocks, the extraction runs beside the download from verified blocks only
-//! ([`crate::fetch::blocks`]) and is used once the whole artifact's digests match. A cached runtime is
-//! answered by [`find_installed`] from its receipt, without building an HTTP client.
+//! Data flows one way: [`install`] asks each [`Source`] what it offers ([`Source::offers`], the
+//! same shape for every source), [`fetch`]es each artifact offered into the cache's scratch
+//! area while hashing (or copies a runtime tree an installer left), checks the pins,
+//! [`extract`]s it, checks the runtime root, writes the receipt and renames the root into
+//! place. When the manifest pins the artifact's blocks, the extraction runs beside the download
+//! from verified blocks only ([`crate::fetch::blocks`]) and is used once the whole artifact's
+//! digests match. A cached runtime is answered by [`find_installed`] from its receipt, without
+//! building an HTTP client.
 
 mod attempt;
 mod cached;
@@ -25,17 +27,13 @@ use transfer::{Fetched, download_failure, fetch, limits_of, tree_of};
 
 use std::cell::OnceCell;
 
-use std::path::Path;
-
 use crate::cache::{Cache, CacheError};
 use crate::fetch::download::NetworkOptions;
-use crate::model::env::{self, Env};
-use crate::model::manifest::{ArtifactKind, ArtifactPin, Pinned};
+use crate::model::error::error_chain;
+use crate::model::manifest::Pinned;
 use crate::net::Http;
 use crate::reporter::Reporter;
-use crate::sources::installed;
-use crate::sources::pypi::{self, IndexError};
-use crate::sources::{Location, Source};
+use crate::sources::{FailedLookup, LookupError, Offer, Source};
 
 /// How an install may fetch.
 #[derive(Debug, Clone, Default)]
@@ -119,41 +117,31 @@ fn run(
     };
     for source in sources {
         let name = source.name().as_str();
-        if let Source::Installed { python } = source {
-            match install_from_installed(pinned, python.as_deref(), cache, reporter, &mut record) {
-                Ok(Some(installed)) => return Ok(installed),
-                Ok(None) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        for artifact in pinned.pins.artifact_pins() {
-            let location = match source {
-                Source::Pypi { index } => match locate_on_index(client(), network, index, pinned, &artifact) {
-                    Ok(Some(location)) => location,
-                    Ok(None) => continue,
-                    Err(failed) => match *failed {
-                        (location, Failure::Attempt(failure)) => {
-                            record(name, location, failure);
-                            continue;
-                        }
-                        (_, Failure::Fatal(e)) => return Err(e),
-                    },
-                },
-                _ => match source.locate(pinned, &artifact) {
-                    Some(location) => location,
-                    None => continue,
-                },
+        for offer in source.offers(pinned, &client, network) {
+            let (location, result) = match offer {
+                Offer::Artifact { artifact, location } => {
+                    reporter.attempt(name, &location.to_string());
+                    let fetched = fetch(&location, &artifact, cache, client, network, reporter);
+                    let result = fetched.and_then(|fetched| {
+                        let from = Origin { source: name, location: &location };
+                        install_artifact(pinned, &artifact, fetched, from, cache, reporter)
+                    });
+                    (location.to_string(), result)
+                }
+                Offer::Tree(candidate) => {
+                    let location = candidate.to_string();
+                    reporter.attempt(name, &location);
+                    (location, adopt_candidate(pinned, &candidate, name, cache))
+                }
+                Offer::Failed(FailedLookup { location, error }) => {
+                    let failure = lookup_failure(error, &location);
+                    (location, Err(failure))
+                }
             };
-            reporter.attempt(name, &location.to_string());
-            let fetched = fetch(&location, &artifact, cache, client, network, reporter);
-            let result = fetched.and_then(|fetched| {
-                let from = Origin { source: name, location: &location };
-                install_artifact(pinned, &artifact, fetched, from, cache, reporter)
-            });
             match result {
                 Ok(installed) => return Ok(installed),
                 Err(Failure::Fatal(e)) => return Err(e),
-                Err(Failure::Attempt(failure)) => record(name, location.to_string(), failure),
+                Err(Failure::Attempt(failure)) => record(name, location, failure),
             }
         }
     }
@@ -166,90 +154,27 @@ fn run(
     Err(all_failed(pinned, attempts))
 }
 
-/// The HTTP client, with a GitHub token (`GITHUB_TOKEN`, else `GH_TOKEN`) for the GitHub
-/// source's host only.
+/// The HTTP client, with the bearer token a source sends to its own host (see [`Source::bearer`]).
 fn client_for(sources: &[Source], network: &NetworkOptions) -> Http {
     let http = Http::with_timeouts(network.timeouts);
-    let token = Env::process().first(&[env::GITHUB_TOKEN, env::GH_TOKEN]).map(str::to_owned);
-    let github = sources.iter().find_map(|s| match s {
-        Source::Github { base_url } => Some(base_url),
-        _ => None,
-    });
-    match (github, token) {
-        (Some(base_url), Some(token)) => http.with_bearer(base_url, token),
-        _ => http,
+    match sources.iter().find_map(Source::bearer) {
+        Some((base_url, token)) => http.with_bearer(base_url, token),
+        None => http,
     }
 }
 
-/// Ask a PyPI index where the wheel is. `Ok(None)` when the artifact is not a wheel.
-fn locate_on_index(
-    http: &Http,
-    network: &NetworkOptions,
-    index: &str,
-    pinned: &Pinned<'_>,
-    artifact: &ArtifactPin,
-) -> Result<Option<Location>, Box<(String, Failure)>> {
-    let (ArtifactKind::Wheel, Some(wheel), Some(expected)) =
-        (artifact.kind, pinned.pins.artifacts.wheels().find(|w| w.file == artifact.file), artifact.sha256)
-    else {
-        return Ok(None);
-    };
-    let page = crate::net::redact(&crate::net::join(index, &format!("{}/", pypi::normalize(&wheel.distribution))));
-    let failed = |location: String, failure: Failure| Err(Box::new((location, failure)));
-    match pypi::find(http, network, index, &wheel.distribution, &artifact.file, expected) {
-        Ok(found) => Ok(Some(Location::Url(found.url))),
-        Err(IndexError::NotListed { .. }) => {
-            failed(format!("{page} ({})", artifact.file), Failure::Attempt(AttemptFailure::NotFound))
+/// How a lookup that found nothing to fetch counts: missing, unavailable, or bad bytes the
+/// source owned up to before they were fetched.
+fn lookup_failure(error: LookupError, location: &str) -> Failure {
+    match error {
+        LookupError::NotFound => Failure::Attempt(AttemptFailure::NotFound),
+        LookupError::Digest { subject, pinned, listed } => {
+            verification(VerifyError::Sha256 { subject, expected: pinned, actual: listed })
         }
-        Err(IndexError::Digest { file, listed }) => failed(
-            page.clone(),
-            verification(VerifyError::Sha256 {
-                subject: format!("{file} as listed by {page}"),
-                expected,
-                actual: listed,
-            }),
-        ),
-        Err(e @ IndexError::Invalid { .. }) => {
-            failed(page, Failure::Attempt(AttemptFailure::Unavailable(e.to_string())))
-        }
-        Err(IndexError::Download(e)) => failed(page, download_failure(e, &artifact.file)),
+        LookupError::Download(e) => download_failure(e, location),
+        e @ LookupError::Invalid { .. } => Failure::Attempt(AttemptFailure::Unavailable(e.to_string())),
+        LookupError::Program(e) => Failure::Attempt(AttemptFailure::Unavailable(error_chain(&e))),
     }
-}
-
-/// The installed source: adopt the first runtime pip or npm installed that verifies.
-/// `Ok(None)` when none did (the failures are recorded).
-fn install_from_installed(
-    pinned: &Pinned<'_>,
-    python: Option<&Path>,
-    cache: &Cache,
-    reporter: &dyn Reporter,
-    record: &mut dyn FnMut(&str, String, AttemptFailure),
-) -> Result<Option<Installed>, Error> {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let (candidates, problems) = installed::candidates(pinned.target, python, &cwd);
-    for problem in problems {
-        record(
-            "installed",
-            python.map(|p| p.display().to_string()).unwrap_or_default(),
-            AttemptFailure::Unavailable(problem),
-        );
-    }
-    if candidates.is_empty() {
-        let python = python.map_or("python3".to_owned(), |p| p.display().to_string());
-        let searched = format!("pip ({python}), npm (node_modules from {} upward, npm root -g)", cwd.display());
-        record("installed", searched, AttemptFailure::NotFound);
-        return Ok(None);
-    }
-    for candidate in candidates {
-        let location = format!("{} {}", candidate.installer, candidate.root.display());
-        reporter.attempt("installed", &location);
-        match adopt_candidate(pinned, &candidate, cache) {
-            Ok(installed) => return Ok(Some(installed)),
-            Err(Failure::Fatal(e)) => return Err(e),
-            Err(Failure::Attempt(failure)) => record("installed", location, failure),
-        }
-    }
-    Ok(None)
 }
 
 fn not_installed(pinned: &Pinned<'_>, offline: bool, attempts: &[Attempt]) -> Error {

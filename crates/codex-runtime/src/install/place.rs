@@ -15,9 +15,14 @@ use serde::Deserialize;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// Link (or copy) an installed runtime into a scratch directory of the cache, verify the copy
-/// against the pins, and move it into place.
-pub(super) fn adopt_candidate(pinned: &Pinned<'_>, candidate: &Candidate, cache: &Cache) -> Result<Installed, Failure> {
+/// Link (or copy) an installed runtime that `source` found into a scratch directory of the
+/// cache, verify the copy against the pins, and move it into place.
+pub(super) fn adopt_candidate(
+    pinned: &Pinned<'_>,
+    candidate: &Candidate,
+    source: &str,
+    cache: &Cache,
+) -> Result<Installed, Failure> {
     let subject = format!("runtime installed by {} at {}", candidate.installer, candidate.root.display());
     // Cheap checks first: another version or target is not this runtime at all.
     let package: Option<CodexPackage> =
@@ -59,15 +64,7 @@ pub(super) fn adopt_candidate(pinned: &Pinned<'_>, candidate: &Candidate, cache:
     let file = pins.iter().find(|p| p.kind == kind).map(|p| p.file.clone()).unwrap_or_default();
     // No artifact bytes exist for an installed runtime: the receipt records the entrypoint's.
     let artifact = ReceiptArtifact { kind, file, sha256: pin.sha256, size: pin.size };
-    let staged = Staged {
-        scratch,
-        tree,
-        files,
-        subject,
-        artifact,
-        source: "installed",
-        from: candidate.root.display().to_string(),
-    };
+    let staged = Staged { scratch, tree, files, subject, artifact, source, from: candidate.root.display().to_string() };
     finish_install(pinned, staged, cache)
 }
 

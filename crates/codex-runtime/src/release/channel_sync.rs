@@ -147,16 +147,13 @@ fn compare(manifest: &Manifest, listings: &Listings) -> (Vec<String>, Vec<String
     for target in Target::ALL {
         let pins = manifest.target(target);
         let npm_version = format!("{v}-{}", target.npm_suffix());
-        match (pins.and_then(|p| p.artifacts.npm.as_ref()), listings.npm_integrity(&npm_version)) {
-            (Some(pin), Some(claimed)) => {
-                let pinned = pin.integrity.to_string();
-                let holds = claimed.is_some_and(|c| c.split_whitespace().any(|i| i.split('?').next() == Some(&pinned)));
-                if !holds {
-                    changed.push(format!(
-                        "{v} {target}: @openai/codex@{npm_version} dist.integrity is {}, the pin is {pinned}",
-                        claimed.unwrap_or("missing")
-                    ));
-                }
+        match (pins.and_then(|p| p.artifacts.npm.as_ref()), listings.npm_dist(&npm_version)) {
+            (Some(pin), Some(dist)) if !dist.sha512s().any(|listed| listed == pin.integrity) => {
+                changed.push(format!(
+                    "{v} {target}: @openai/codex@{npm_version} dist.integrity is {}, the pin is {}",
+                    dist.integrity.as_deref().unwrap_or("missing"),
+                    pin.integrity
+                ));
             }
             (None, Some(_)) => unpinned.push(format!("{v} {target}: @openai/codex@{npm_version}")),
             _ => {}

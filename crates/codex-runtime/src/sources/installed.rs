@@ -11,13 +11,15 @@
 //! directory of the cache and verifies that copy against the pins exactly as it verifies an
 //! extracted artifact before anything is renamed into place.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::extract::ExtractedFile;
 use crate::model::digest::Sha256;
-use crate::model::manifest::ArtifactKind;
+use crate::model::manifest::{ArtifactKind, Pinned};
 use crate::model::target::Target;
+use crate::sources::offer::{FailedLookup, LookupError, Offer, ProgramError};
 
 /// A runtime root some installer left on this machine.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +37,32 @@ impl Candidate {
     }
 }
 
+/// `pip /path/to/codex_cli_bin`
+impl fmt::Display for Candidate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.installer, self.root.display())
+    }
+}
+
+/// What the installed source offers for `pinned`: the Python that could not be asked, then
+/// every runtime root pip or npm left for its target, or where it looked when there is none.
+pub(super) fn offers(pinned: &Pinned<'_>, python: Option<&Path>) -> Vec<Offer> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let (candidates, problems) = candidates(pinned.target, python, &cwd);
+    let asked = python.map(|p| p.display().to_string()).unwrap_or_default();
+    let mut offers: Vec<Offer> = problems
+        .into_iter()
+        .map(|problem| Offer::Failed(FailedLookup { location: asked.clone(), error: problem.into() }))
+        .collect();
+    if candidates.is_empty() {
+        let python = python.map_or("python3".to_owned(), |p| p.display().to_string());
+        let location = format!("pip ({python}), npm (node_modules from {} upward, npm root -g)", cwd.display());
+        offers.push(Offer::Failed(FailedLookup { location, error: LookupError::NotFound }));
+    }
+    offers.extend(candidates.into_iter().map(Offer::Tree));
+    offers
+}
+
 /// Prints the directory of the `codex_cli_bin` package, or nothing; imports only importlib.
 const FIND_SPEC: &str = "import importlib.util as u\n\
 s = u.find_spec('codex_cli_bin')\n\
@@ -42,7 +70,7 @@ print(list(s.submodule_search_locations)[0] if s and s.submodule_search_location
 
 /// Every candidate for `target`, and what went wrong while looking (an explicit `--python`
 /// that cannot run).
-pub fn candidates(target: Target, python: Option<&Path>, cwd: &Path) -> (Vec<Candidate>, Vec<String>) {
+fn candidates(target: Target, python: Option<&Path>, cwd: &Path) -> (Vec<Candidate>, Vec<ProgramError>) {
     let mut found = Vec::new();
     let mut problems = Vec::new();
     match pip_package_dir(python) {
@@ -68,18 +96,19 @@ pub fn candidates(target: Target, python: Option<&Path>, cwd: &Path) -> (Vec<Can
 }
 
 /// Where pip put `codex_cli_bin` for this Python, when it did.
-fn pip_package_dir(python: Option<&Path>) -> Result<Option<PathBuf>, String> {
+fn pip_package_dir(python: Option<&Path>) -> Result<Option<PathBuf>, ProgramError> {
     let default = if cfg!(windows) { "python" } else { "python3" };
     let exe = python.unwrap_or(Path::new(default));
     let output = Command::new(exe).args(["-c", FIND_SPEC]).stdin(Stdio::null()).stderr(Stdio::piped()).output();
     let output = match output {
         Ok(o) => o,
         Err(e) if python.is_none() && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot run {}: {e}", exe.display())),
+        Err(source) => return Err(ProgramError::Spawn { program: exe.to_owned(), source }),
     };
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(format!("{} failed: {}", exe.display(), stderr.lines().last().unwrap_or_default()));
+        let last_line = stderr.lines().last().unwrap_or_default().to_owned();
+        return Err(ProgramError::Failed { program: exe.to_owned(), last_line });
     }
     let dir = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     Ok((!dir.is_empty()).then(|| PathBuf::from(dir)).filter(|d| d.join("codex-package.json").is_file()))

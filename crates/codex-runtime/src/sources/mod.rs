@@ -1,18 +1,29 @@
 //! Where artifacts come from.
 //!
-//! A [`Source`] knows where it would find a pinned artifact; it never decides whether the bytes
-//! are good (that is [`crate::install`]'s job, against the pins). Sources are untrusted.
+//! Every [`Source`] answers one question, [`Source::offers`]: for a pinned runtime, what it
+//! offers, in the order to try (artifact locations to fetch, runtime trees to link) and which
+//! lookups failed and why ([`offer`]). A source never decides whether the bytes are good (that
+//! is [`crate::install`]'s job, against the pins). Sources are untrusted.
+//!
+//! A new source is a variant of [`Source`], its name in [`SourceName`], and its arm in
+//! [`Source::offers`]; nothing else changes.
 
 pub mod installed;
+pub mod npm;
+pub mod offer;
 pub mod pypi;
 
+pub use npm::npm_registry;
+pub use offer::{FailedLookup, LookupError, Offer, ProgramError};
+
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::str::FromStr;
 
+use crate::fetch::download::NetworkOptions;
+use crate::model::env::{self, Env};
 use crate::model::manifest::{ArtifactKind, ArtifactPin, Pinned};
-use crate::net::{RedactedUrl, join};
+use crate::net::{Http, RedactedUrl, join};
 
 /// The canonical public location of GitHub release assets.
 pub const GITHUB_RELEASES: &str = "https://github.com/openai/codex/releases/download";
@@ -134,23 +145,36 @@ impl Source {
         }
     }
 
-    /// Where this source would hold an artifact, if it carries that kind at all and can say
-    /// so without asking the network. The PyPI source asks its index (see [`crate::sources::pypi`]);
-    /// the installed source has no artifacts.
-    pub fn locate(&self, pinned: &Pinned<'_>, artifact: &ArtifactPin) -> Option<Location> {
-        match (self, artifact.kind) {
-            (Source::Mirror(base), _) => Some(base.join(&artifact.file)),
-            (Source::Github { base_url }, ArtifactKind::Github) => {
-                let tag = pinned.manifest.version.github_tag();
-                Some(Location::Url(RedactedUrl::new(join(base_url, &format!("{tag}/{}", artifact.file)))))
-            }
-            (Source::Npm { registry }, ArtifactKind::Npm) => {
+    /// What this source offers for `pinned`, in the order to try: the artifacts it would hold
+    /// (each kind it carries, in the pins' order), or the runtime trees it found, and the
+    /// lookups that failed. Only the PyPI source asks the network here (its index; `http`
+    /// builds the client on first use), and only the installed source runs programs (Python,
+    /// npm) to look.
+    pub fn offers<'h>(&self, pinned: &Pinned<'_>, http: &dyn Fn() -> &'h Http, network: &NetworkOptions) -> Vec<Offer> {
+        let url = |url: String| Location::Url(RedactedUrl::new(url));
+        match self {
+            Source::Mirror(base) => artifacts(pinned, |artifact| Some(base.join(&artifact.file))),
+            Source::Github { base_url } => artifacts(pinned, |artifact| {
+                let path = format!("{}/{}", pinned.manifest.version.github_tag(), artifact.file);
+                (artifact.kind == ArtifactKind::Github).then(|| url(join(base_url, &path)))
+            }),
+            Source::Npm { registry } => artifacts(pinned, |artifact| {
                 let npm = pinned.pins.artifacts.npm.as_ref()?;
-                let path = format!("{}/-/codex-{}.tgz", npm.package, npm.version);
-                Some(Location::Url(RedactedUrl::new(join(registry, &path))))
-            }
-            _ => None,
+                (artifact.kind == ArtifactKind::Npm)
+                    .then(|| url(npm::tarball_url(registry, &npm.package, &npm.version)))
+            }),
+            Source::Pypi { index } => pypi::offers(index, pinned, http, network),
+            Source::Installed { python } => installed::offers(pinned, python.as_deref()),
         }
+    }
+
+    /// The bearer token this source sends to its own host, with the base URL that names the
+    /// host: the GitHub source's is `GITHUB_TOKEN`, else `GH_TOKEN`. No other source has one.
+    pub fn bearer(&self) -> Option<(&str, String)> {
+        let Source::Github { base_url } = self else { return None };
+        let env = Env::process();
+        let token = env.first(&[env::GITHUB_TOKEN, env::GH_TOKEN])?.to_owned();
+        Some((base_url, token))
     }
 
     /// Whether using this source touches the network.
@@ -161,6 +185,25 @@ impl Source {
             Source::Github { .. } | Source::Npm { .. } | Source::Pypi { .. } => true,
         }
     }
+}
+
+/// Every artifact of `pinned` that `locate` says where to find, in the pins' order.
+fn artifacts(pinned: &Pinned<'_>, locate: impl Fn(&ArtifactPin) -> Option<Location>) -> Vec<Offer> {
+    let pins = pinned.pins.artifact_pins().into_iter();
+    pins.filter_map(|artifact| Some(Offer::Artifact { location: locate(&artifact)?, artifact })).collect()
+}
+
+/// The URL a package manager's client prints for `args` (its configured registry or index),
+/// when it runs and prints one.
+fn url_from_client(program: &str, args: &[&str]) -> Option<String> {
+    let output = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let url = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    (output.status.success() && url.starts_with("http")).then_some(url)
 }
 
 /// What the user said about sources.
@@ -254,125 +297,128 @@ impl SourceOptions {
     }
 }
 
-/// The npm registry, from (in order) the flag, `CODEX_RUNTIME_NPM_REGISTRY`,
-/// `npm_config_registry`, the `.npmrc` files, and finally the npm client itself.
-pub fn npm_registry(explicit: Option<&str>) -> Option<String> {
-    let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    explicit
-        .map(str::to_owned)
-        .or_else(|| from_env("CODEX_RUNTIME_NPM_REGISTRY"))
-        .or_else(|| from_env("npm_config_registry"))
-        .or_else(|| from_env("NPM_CONFIG_REGISTRY"))
-        .or_else(|| npmrc_files().iter().find_map(|f| npmrc_registry(f)))
-        .or_else(npm_client_registry)
-}
-
-/// The `.npmrc` files npm reads, most specific first: the project's (from the current
-/// directory upward), the user's, the global one.
-fn npmrc_files() -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    if let Ok(cwd) = std::env::current_dir() {
-        files.extend(cwd.ancestors().map(|d| d.join(".npmrc")));
-    }
-    match std::env::var_os("npm_config_userconfig").or_else(|| std::env::var_os("NPM_CONFIG_USERCONFIG")) {
-        Some(user) => files.push(PathBuf::from(user)),
-        None => files.extend(directories::BaseDirs::new().map(|d| d.home_dir().join(".npmrc"))),
-    }
-    if let Some(global) =
-        std::env::var_os("npm_config_globalconfig").or_else(|| std::env::var_os("NPM_CONFIG_GLOBALCONFIG"))
-    {
-        files.push(PathBuf::from(global));
-    }
-    files
-}
-
-/// The registry an `.npmrc` sets for `@openai` packages (scoped first, then the default).
-fn npmrc_registry(path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut default = None;
-    let mut scoped = None;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with(['#', ';']) {
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=') else { continue };
-        let value = expand_env(value.trim().trim_matches('"'));
-        match key.trim() {
-            "@openai:registry" => scoped = Some(value),
-            "registry" => default = Some(value),
-            _ => {}
-        }
-    }
-    scoped.or(default).filter(|v| !v.is_empty())
-}
-
-/// npm expands `${VAR}` in `.npmrc` values.
-fn expand_env(value: &str) -> String {
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        match rest[start + 2..].find('}') {
-            Some(end) => {
-                let name = &rest[start + 2..start + 2 + end];
-                out.push_str(&std::env::var(name).unwrap_or_default());
-                rest = &rest[start + 3 + end..];
-            }
-            None => {
-                out.push_str(&rest[start..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Ask the npm client (`npm config get registry`), which knows every layer of its config.
-fn npm_client_registry() -> Option<String> {
-    let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };
-    let output = Command::new(npm)
-        .args(["config", "get", "@openai:registry"])
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let scoped = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    if output.status.success() && scoped.starts_with("http") {
-        return Some(scoped);
-    }
-    let output = Command::new(npm)
-        .args(["config", "get", "registry"])
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let registry = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    (output.status.success() && registry.starts_with("http")).then_some(registry)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::manifest::Manifest;
+    use codex_runtime_test_support::fixture::{self, FixtureRuntime, sha256_hex};
+    use codex_runtime_test_support::http::{Fault, TestServer};
+
+    const MUSL_WHEEL: &str = "openai_codex_cli_bin-0.163.0-py3-none-musllinux_1_1_x86_64.whl";
+
+    /// The Linux x64 fixture's pins, with a musllinux wheel (other bytes) beside the manylinux one.
+    fn manifest() -> (FixtureRuntime, Vec<u8>, Manifest) {
+        let runtime = FixtureRuntime::linux_x64("0.163.0", "0.163.0");
+        let wheel = runtime.wheel();
+        let mut target = runtime.manifest_target(&runtime.npm_tgz(), &wheel);
+        let mut musl = target["artifacts"]["wheel"].clone();
+        musl["file"] = MUSL_WHEEL.into();
+        musl["sha256"] = sha256_hex(b"musl").into();
+        target["artifacts"]["musllinux_wheel"] = musl;
+        let value = fixture::manifest("stable", "0.163.0", &[(runtime.target.as_str(), target)]);
+        (runtime, wheel, Manifest::parse(&value.to_string(), "stable").unwrap())
+    }
+
+    fn no_network() -> &'static Http {
+        panic!("this source asks no network")
+    }
+
+    /// `(file, location)` of each artifact offered, `(location, error)` of each failed lookup.
+    fn summary(offers: Vec<Offer>) -> Vec<(String, String)> {
+        offers
+            .into_iter()
+            .map(|offer| match offer {
+                Offer::Artifact { artifact, location } => (artifact.file, location.to_string()),
+                Offer::Tree(candidate) => ("tree".into(), candidate.to_string()),
+                Offer::Failed(FailedLookup { location, error }) => (location, format!("{error:?}")),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_source_offers_what_it_carries_in_the_pins_order_without_asking() {
+        let (runtime, _, manifest) = manifest();
+        let pinned = manifest.pinned(runtime.target.parse().unwrap()).unwrap();
+        let offers = |source: Source| summary(source.offers(&pinned, &no_network, &NetworkOptions::builtin()));
+        let (wheel, npm, github) = (runtime.wheel_file_name(), runtime.npm_file_name(), runtime.github_asset_name());
+
+        let mirror = offers(Source::Mirror(Location::parse("http://127.0.0.1:9/m/")));
+        let files: Vec<&str> = mirror.iter().map(|(file, _)| file.as_str()).collect();
+        assert_eq!(files, [wheel.as_str(), MUSL_WHEEL, &npm, &github], "the wheels, the tarball, the asset");
+        assert_eq!(mirror[0].1, format!("http://127.0.0.1:9/m/{wheel}"));
+        let github_base = Source::Github { base_url: "http://127.0.0.1:9/dl".into() };
+        assert_eq!(offers(github_base), [(github.clone(), format!("http://127.0.0.1:9/dl/rust-v0.163.0/{github}"))]);
+        let registry = Source::Npm { registry: "http://127.0.0.1:9/r/".into() };
+        let tarball = "http://127.0.0.1:9/r/@openai/codex/-/codex-0.163.0-linux-x64.tgz";
+        assert_eq!(offers(registry), [(npm, tarball.to_owned())]);
+    }
+
+    #[test]
+    fn the_pypi_source_reads_its_index_once_and_says_what_it_lacks() {
+        let (runtime, wheel, manifest) = manifest();
+        let pinned = manifest.pinned(runtime.target.parse().unwrap()).unwrap();
+        let server = TestServer::start();
+        let page = "/simple/openai-codex-cli-bin/";
+        let listing = |sha256: &str| {
+            let link = format!("<a href=\"../../files/{0}#sha256={sha256}\">{0}</a>", runtime.wheel_file_name());
+            format!("<html><body>{link}</body></html>").into_bytes()
+        };
+        server.add(page, listing(&sha256_hex(&wheel)));
+        let (http, network) = (Http::new(), NetworkOptions { retries: 0, ..NetworkOptions::builtin() });
+        let index = Source::Pypi { index: format!("{}/simple", server.url()) };
+        let offers = || summary(index.offers(&pinned, &|| &http, &network));
+        let page_url = format!("{}{page}", server.url());
+
+        let found = offers();
+        assert_eq!(server.hits(page), 1, "one page for both wheels");
+        assert_eq!(
+            found[0],
+            (runtime.wheel_file_name(), format!("{}/files/{}", server.url(), runtime.wheel_file_name()))
+        );
+        assert_eq!(found[1], (format!("{page_url} ({MUSL_WHEEL})"), "NotFound".to_owned()));
+        assert_eq!(found.len(), 2);
+
+        server.add(page, listing(&sha256_hex(b"other bytes")));
+        let listed = index.offers(&pinned, &|| &http, &network);
+        let Some(Offer::Failed(FailedLookup {
+            location,
+            error: LookupError::Digest { subject, pinned: expected, listed },
+        })) = listed.into_iter().next()
+        else {
+            panic!("a digest the index lists that is not the pin's is a failed lookup");
+        };
+        assert_eq!(location, page_url);
+        assert_eq!((expected, listed.to_string()), (sha256_hex(&wheel).parse().unwrap(), sha256_hex(b"other bytes")));
+        assert_eq!(subject, format!("{} as listed by {page_url}", runtime.wheel_file_name()));
+
+        server.fault(page, Fault::Status(503));
+        let unreachable = index.offers(&pinned, &|| &http, &network);
+        assert!(matches!(&unreachable[..], [Offer::Failed(FailedLookup { error: LookupError::Download(_), .. })]));
+        assert_eq!(server.hits(page), 3, "one failed read for both wheels");
+    }
+
+    #[test]
+    fn an_installed_source_whose_python_cannot_run_says_so_first() {
+        let (runtime, _, manifest) = manifest();
+        let pinned = manifest.pinned(runtime.target.parse().unwrap()).unwrap();
+        let python = PathBuf::from("/nonexistent/python3");
+        let source = Source::Installed { python: Some(python.clone()) };
+        let offers = source.offers(&pinned, &no_network, &NetworkOptions::builtin());
+        let Some(Offer::Failed(FailedLookup {
+            location,
+            error: LookupError::Program(ProgramError::Spawn { program, .. }),
+        })) = offers.first()
+        else {
+            panic!("{offers:?}");
+        };
+        assert_eq!((location.as_str(), program), ("/nonexistent/python3", &python));
+    }
 
     #[test]
     fn mirror_locations_parse() {
         assert_eq!(Location::parse("/srv/m"), Location::File("/srv/m".into()));
         assert_eq!(Location::parse("file:///srv/m"), Location::File("/srv/m".into()));
         assert!(matches!(Location::parse("http://127.0.0.1:1/m"), Location::Url(_)));
-    }
-
-    #[test]
-    fn npmrc_prefers_the_scoped_registry_and_expands_env() {
-        let dir = tempfile::tempdir().unwrap();
-        let rc = dir.path().join(".npmrc");
-        std::fs::write(&rc, "# comment\nregistry=http://127.0.0.1:9/default/\n").unwrap();
-        assert_eq!(npmrc_registry(&rc).unwrap(), "http://127.0.0.1:9/default/");
-        std::fs::write(&rc, "registry=http://127.0.0.1:9/default/\n@openai:registry = \"${CODEX_RUNTIME_TEST_UNSET_VAR}http://127.0.0.1:9/scoped/\"\n").unwrap();
-        assert_eq!(npmrc_registry(&rc).unwrap(), "http://127.0.0.1:9/scoped/");
-        std::fs::write(&rc, "always-auth=true\n").unwrap();
-        assert_eq!(npmrc_registry(&rc), None);
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //!
 //! The project page is asked for in its JSON form (`application/vnd.pypi.simple.v1+json`,
 //! PEP 691) and read as HTML when the index only speaks that (PEP 503). The index's own sha256
-//! of the file is checked against the pin before anything is downloaded.
+//! of the file is checked against the pin before anything is downloaded. [`list`] is the one
+//! reader of an index: the source, `channel update` and `verify-pins` all ask it.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -12,20 +14,19 @@ use serde::Deserialize;
 use crate::fetch::download::{DownloadError, NetworkOptions, with_retries};
 use crate::model::digest::Sha256;
 pub use crate::model::manifest::normalize;
+use crate::model::manifest::{ArtifactKind, Pinned};
 use crate::net::{Get, Http, RedactedUrl, join, origin, resolve};
+use crate::sources::offer::{FailedLookup, LookupError, Offer};
+use crate::sources::{Location, url_from_client};
+
+/// The distribution of the runtime wheels.
+pub const DISTRIBUTION: &str = "openai-codex-cli-bin";
 
 /// The media type of PEP 691 JSON pages.
 pub const JSON: &str = "application/vnd.pypi.simple.v1+json";
 
 /// The largest project page read: pages list every file of every release.
 const MAX_PAGE: u64 = 64 * 1024 * 1024;
-
-/// A file an index lists.
-#[derive(Debug, Clone, PartialEq)]
-pub struct IndexFile {
-    pub url: RedactedUrl,
-    pub sha256: Option<Sha256>,
-}
 
 /// Why the index could not say where the file is.
 #[derive(Debug, thiserror::Error)]
@@ -49,17 +50,76 @@ pub fn find(
     distribution: &str,
     file: &str,
     pinned: Sha256,
-) -> Result<IndexFile, IndexError> {
-    let listed = list(http, options, index, distribution)?
-        .into_iter()
-        .find(|f| f.name == file)
-        .ok_or_else(|| IndexError::NotListed { file: file.to_owned() })?;
-    if let Some(sha256) = listed.sha256
-        && sha256 != pinned
-    {
-        return Err(IndexError::Digest { file: file.to_owned(), listed: sha256 });
+) -> Result<Listed, IndexError> {
+    pick(&list(http, options, index, distribution)?, file, pinned).cloned()
+}
+
+/// `file` among the files of a project page, when the page lists it with the `pinned` digest
+/// (or none).
+fn pick<'l>(listed: &'l [Listed], file: &str, pinned: Sha256) -> Result<&'l Listed, IndexError> {
+    let found =
+        listed.iter().find(|f| f.name == file).ok_or_else(|| IndexError::NotListed { file: file.to_owned() })?;
+    match found.sha256 {
+        Some(sha256) if sha256 != pinned => Err(IndexError::Digest { file: file.to_owned(), listed: sha256 }),
+        _ => Ok(found),
     }
-    Ok(IndexFile { url: listed.url, sha256: listed.sha256 })
+}
+
+/// What the PyPI source offers for `pinned`: each pinned wheel where the index lists it with
+/// the pinned sha256, or why not. Each distribution's page is read once, and only when a
+/// wheel of it is pinned with its sha256; `http` builds the client then.
+pub(super) fn offers<'h>(
+    index: &str,
+    pinned: &Pinned<'_>,
+    http: &dyn Fn() -> &'h Http,
+    network: &NetworkOptions,
+) -> Vec<Offer> {
+    let mut offers = Vec::new();
+    let mut pages: HashMap<&str, Option<Vec<Listed>>> = HashMap::new();
+    for artifact in pinned.pins.artifact_pins() {
+        let (ArtifactKind::Wheel, Some(wheel), Some(expected)) =
+            (artifact.kind, pinned.pins.artifacts.wheels().find(|w| w.file == artifact.file), artifact.sha256)
+        else {
+            continue;
+        };
+        let page = page_url(index, &wheel.distribution);
+        let failed = |location: String, error: LookupError| Offer::Failed(FailedLookup { location, error });
+        let listed = pages.entry(&wheel.distribution).or_insert_with(|| {
+            match list(http(), network, index, &wheel.distribution) {
+                Ok(listed) => Some(listed),
+                Err(error) => {
+                    offers.push(failed(page.to_string(), lookup_error(error, &page, expected)));
+                    None
+                }
+            }
+        });
+        let Some(listed) = listed else { continue };
+        offers.push(match pick(listed, &artifact.file, expected) {
+            Ok(found) => Offer::Artifact { location: Location::Url(found.url.clone()), artifact },
+            Err(e @ IndexError::NotListed { .. }) => {
+                failed(format!("{page} ({})", artifact.file), lookup_error(e, &page, expected))
+            }
+            Err(e) => failed(page.to_string(), lookup_error(e, &page, expected)),
+        });
+    }
+    offers
+}
+
+/// What a failed look at the index at `page` means for a wheel pinned with `expected`.
+fn lookup_error(error: IndexError, page: &RedactedUrl, expected: Sha256) -> LookupError {
+    match error {
+        IndexError::NotListed { .. } => LookupError::NotFound,
+        IndexError::Digest { file, listed } => {
+            LookupError::Digest { subject: format!("{file} as listed by {page}"), pinned: expected, listed }
+        }
+        IndexError::Invalid { reason } => LookupError::Invalid { what: "the index page", reason },
+        IndexError::Download(e) => LookupError::Download(e),
+    }
+}
+
+/// The project page of `distribution` on `index`.
+pub fn page_url(index: &str, distribution: &str) -> RedactedUrl {
+    RedactedUrl::new(join(index, &format!("{}/", normalize(distribution))))
 }
 
 /// A file of a project page: its name, where it is (resolved against the page, with the
@@ -74,7 +134,7 @@ pub struct Listed {
 /// Every file the index lists for `distribution`: the project page asked for as PEP 691
 /// JSON, read as PEP 503 HTML when the index only speaks that.
 pub fn list(http: &Http, options: &NetworkOptions, index: &str, distribution: &str) -> Result<Vec<Listed>, IndexError> {
-    let page = RedactedUrl::new(join(index, &format!("{}/", normalize(distribution))));
+    let page = page_url(index, distribution);
     let (url, content_type, body) = with_retries(
         options,
         &page,
@@ -209,14 +269,7 @@ pub fn index_url_or_pip_default(explicit: Option<&str>) -> Option<String> {
 
 fn pip_default_index() -> Option<String> {
     let python = if cfg!(windows) { "python" } else { "python3" };
-    let output = std::process::Command::new(python)
-        .args(["-c", "from pip._internal.models.index import PyPI; print(PyPI.simple_url)"])
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let url = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    (output.status.success() && url.starts_with("http")).then_some(url)
+    url_from_client(python, &["-c", "from pip._internal.models.index import PyPI; print(PyPI.simple_url)"])
 }
 
 /// The index to use, from (in order) the flag, `CODEX_RUNTIME_PYPI_INDEX`, `PIP_INDEX_URL`,

@@ -16,13 +16,13 @@
 //! could not be read. An artifact missing for a target that has others (a wheel not
 //! published) is a note too.
 //!
-//! The PyPI client here is deliberately minimal (one index page per distribution, no
-//! pagination, no `data-yanked` handling) until the sources grow a PyPI source of their own.
+//! The registry and the index are read by the sources' own readers ([`crate::sources::npm`],
+//! [`crate::sources::pypi`]), once per update ([`Listings`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,13 +42,13 @@ use crate::model::target::Target;
 use crate::model::version::RuntimeVersion;
 use crate::net::{Http, HttpError, RedactedUrl, join};
 use crate::reporter::Reporter;
+use crate::sources::npm::{self, Dist, PACKAGE as NPM_PACKAGE, Registry, RegistryError, VersionDocument};
+use crate::sources::pypi::{self, DISTRIBUTION, IndexError, Listed};
 
 mod inspect;
 
 use inspect::{inspect_tar, inspect_zip, union_of_files};
 
-const NPM_PACKAGE: &str = "@openai/codex";
-const DISTRIBUTION: &str = "openai-codex-cli-bin";
 const PACKAGE_JSON: &str = "codex-package.json";
 
 /// Where to look, and how hard.
@@ -88,8 +88,14 @@ pub enum UpdateError {
         if *channel == Channel::Alpha { "pre-releases only" } else { "releases only" }
     )]
     WrongChannel { channel: Channel, version: RuntimeVersion },
-    #[error("cannot read the {what} at {url}: {reason}")]
-    Index { what: &'static str, url: String, reason: String },
+    #[error("cannot read the npm package document")]
+    Registry(#[source] Box<RegistryError>),
+    #[error("cannot read the Python index page {page}")]
+    IndexPage {
+        page: RedactedUrl,
+        #[source]
+        source: Box<IndexError>,
+    },
     #[error("{} of {} targets could not be pinned at {version}; nothing was written:{}", failures.len(), Target::ALL.len(), FailureList(failures))]
     Targets { version: RuntimeVersion, failures: Vec<(Target, TargetError)> },
     #[error(transparent)]
@@ -140,7 +146,7 @@ impl UpdateError {
         use crate::model::error::ErrorKind;
         match self {
             UpdateError::NoSource | UpdateError::WrongChannel { .. } => ErrorKind::Usage,
-            UpdateError::Index { .. } => ErrorKind::NoSource,
+            UpdateError::Registry(_) | UpdateError::IndexPage { .. } => ErrorKind::NoSource,
             UpdateError::Scratch(_) => ErrorKind::Other,
             UpdateError::Install(e) => e.kind(),
             UpdateError::Targets { failures, .. } => {
@@ -163,8 +169,8 @@ enum Fetch<T> {
 /// What the registries list: the npm package document's versions and the index page's
 /// wheels, each read once.
 pub struct Listings {
-    npm: Option<HashMap<String, NpmVersion>>,
-    wheels: Option<HashMap<String, IndexFile>>,
+    npm: Option<HashMap<String, VersionDocument>>,
+    wheels: Option<HashMap<String, Listed>>,
 }
 
 impl Listings {
@@ -173,8 +179,24 @@ impl Listings {
         if npm_registry.is_none() && pypi_index.is_none() {
             return Err(UpdateError::NoSource);
         }
-        let npm = npm_registry.map(|registry| npm_packument(http, registry)).transpose()?;
-        let wheels = pypi_index.map(|index| pypi_files(http, index)).transpose()?;
+        let network = NetworkOptions::from_env();
+        let npm = match npm_registry {
+            Some(registry) => {
+                let packument = Registry::new(http, &network, registry).packument(NPM_PACKAGE);
+                Some(packument.map_err(|e| UpdateError::Registry(Box::new(e)))?.versions)
+            }
+            None => None,
+        };
+        let wheels = match pypi_index {
+            Some(index) => {
+                let listed = pypi::list(http, &network, index, DISTRIBUTION).map_err(|e| UpdateError::IndexPage {
+                    page: pypi::page_url(index, DISTRIBUTION),
+                    source: Box::new(e),
+                })?;
+                Some(listed.into_iter().map(|file| (file.name.clone(), file)).collect())
+            }
+            None => None,
+        };
         Ok(Listings { npm, wheels })
     }
 
@@ -197,11 +219,10 @@ impl Listings {
         all
     }
 
-    /// What the npm registry claims for a platform package version (`V-SUFFIX`): its
-    /// `dist.integrity`; `None` when it does not publish that version, `Some(None)` when it
-    /// publishes it without an integrity.
-    pub fn npm_integrity(&self, version: &str) -> Option<Option<&str>> {
-        Some(self.npm.as_ref()?.get(version)?.dist.integrity.as_deref())
+    /// What the npm registry claims for a platform package version (`V-SUFFIX`): its `dist`;
+    /// `None` when it does not publish that version.
+    pub fn npm_dist(&self, version: &str) -> Option<&Dist> {
+        Some(&self.npm.as_ref()?.get(version)?.dist)
     }
 
     /// What the index claims for a wheel file: `None` when it lists no such file.
@@ -303,8 +324,8 @@ struct Ctx<'a> {
     http: &'a Http,
     network: NetworkOptions,
     cache: &'a Cache,
-    npm: Option<&'a HashMap<String, NpmVersion>>,
-    wheels: Option<&'a HashMap<String, IndexFile>>,
+    npm: Option<&'a HashMap<String, VersionDocument>>,
+    wheels: Option<&'a HashMap<String, Listed>>,
     scratch: &'a Path,
 }
 
@@ -405,8 +426,7 @@ impl Ctx<'_> {
             ))));
         };
         let file = format!("openai-codex-{version}.tgz");
-        let url =
-            doc.dist.tarball.clone().unwrap_or_else(|| join(registry, &format!("{NPM_PACKAGE}/-/codex-{version}.tgz")));
+        let url = doc.dist.tarball.clone().unwrap_or_else(|| npm::tarball_url(registry, NPM_PACKAGE, &version));
         let url = RedactedUrl::new(url);
         let (path, digests) = match self.download(&url, &file, None, true, target, reporter)? {
             Fetch::Found(d) => d,
@@ -414,7 +434,7 @@ impl Ctx<'_> {
         };
         let integrity = digests.sha512.clone().expect("requested");
         if let Some(claimed) = &doc.dist.integrity
-            && !claimed.split_whitespace().any(|c| c.split('?').next() == Some(integrity.to_string().as_str()))
+            && !doc.dist.sha512s().any(|listed| listed == integrity)
         {
             return Err(TargetError::Mismatch(format!(
                 "{file} from {url}: sha512 integrity mismatch: the registry says {claimed}, got {integrity}"
@@ -455,7 +475,7 @@ impl Ctx<'_> {
                 RedactedUrl::new(index.as_str())
             ))));
         };
-        let url = RedactedUrl::new(listed.url.as_str());
+        let url = listed.url.clone();
         let (path, digests) = match self.download(&url, &file, listed.sha256, false, target, reporter)? {
             Fetch::Found(d) => d,
             Fetch::Missing(said) => return Ok(Some(Fetch::Missing(format!("pypi: {said}")))),
@@ -582,53 +602,6 @@ fn github_asset(target: Target) -> String {
 
 fn mismatch(file: &str, url: &RedactedUrl, reason: String) -> TargetError {
     TargetError::Mismatch(format!("{file} from {url}: {reason}"))
-}
-
-#[derive(Debug, Deserialize)]
-struct Packument {
-    #[serde(default)]
-    versions: HashMap<String, NpmVersion>,
-}
-
-#[derive(Debug, Deserialize)]
-struct NpmVersion {
-    dist: NpmDist,
-}
-
-#[derive(Debug, Deserialize)]
-struct NpmDist {
-    tarball: Option<String>,
-    integrity: Option<String>,
-}
-
-/// The registry's document of `@openai/codex`: every version's `dist`.
-fn npm_packument(http: &Http, registry: &str) -> Result<HashMap<String, NpmVersion>, UpdateError> {
-    let url = RedactedUrl::new(join(registry, "@openai%2fcodex"));
-    let index_error =
-        |reason: String| UpdateError::Index { what: "npm package document", url: url.to_string(), reason };
-    let (_, body) = http.get(&url).map_err(|e| index_error(error_chain(&e)))?;
-    let packument: Packument = serde_json::from_reader(io::BufReader::new(body))
-        .map_err(|e| index_error(format!("not a package document: {e}")))?;
-    Ok(packument.versions)
-}
-
-/// A file the index lists.
-#[derive(Debug, Clone, PartialEq)]
-struct IndexFile {
-    url: String,
-    sha256: Option<Sha256>,
-}
-
-/// The index page of the wheel's distribution, by file name.
-fn pypi_files(http: &Http, index: &str) -> Result<HashMap<String, IndexFile>, UpdateError> {
-    let listed =
-        crate::sources::pypi::list(http, &crate::fetch::download::NetworkOptions::from_env(), index, DISTRIBUTION)
-            .map_err(|e| UpdateError::Index {
-                what: "Python index page",
-                url: crate::net::redact(&join(index, &format!("{DISTRIBUTION}/"))),
-                reason: error_chain(&e),
-            })?;
-    Ok(listed.into_iter().map(|f| (f.name, IndexFile { url: f.url.expose().to_owned(), sha256: f.sha256 })).collect())
 }
 
 /// Check `codex-package.json` and find the entrypoint among the hashed regular files.

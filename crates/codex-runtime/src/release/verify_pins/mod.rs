@@ -34,13 +34,10 @@ pub use manifests::{check_history_manifest, check_manifest};
 pub use online::{Online, check_freshness, check_online};
 pub use pin_files::{check_package_json, check_pyproject};
 
-/// The PyPI distribution of the runtime wheels, as SDKs pin it.
-pub const PYPI_DISTRIBUTION: &str = "openai-codex-cli-bin";
 /// The npm package of the runtime and its platform packages.
-pub const NPM_PACKAGE: &str = "@openai/codex";
-
-/// The largest metadata document read (a whole npm packument can be tens of MiB).
-const METADATA_LIMIT: u64 = 256 * 1024 * 1024;
+pub use crate::sources::npm::PACKAGE as NPM_PACKAGE;
+/// The PyPI distribution of the runtime wheels, as SDKs pin it.
+pub use crate::sources::pypi::DISTRIBUTION as PYPI_DISTRIBUTION;
 
 /// What a check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

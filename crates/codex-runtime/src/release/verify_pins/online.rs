@@ -1,15 +1,17 @@
 //! The registries still publish what is pinned: metadata, and with `rehash` the artifacts
 //! themselves, block by block where blocks are pinned; the heads are the newest versions.
 
-use super::{Check, METADATA_LIMIT, Report, Verdict};
+use super::{Check, Report, Verdict};
 use crate::fetch::blocks::{BadBlock, Blocks};
 use crate::fetch::download::{DownloadError, NetworkOptions, TryError};
 use crate::model::digest::{Hasher, Integrity, Sha256};
+use crate::model::error::error_chain;
 use crate::model::manifest::{BlockPins, Channel, Manifest, NpmArtifact, WheelArtifact};
 use crate::model::target::Target;
 use crate::model::version::RuntimeVersion;
-use crate::net::{Http, HttpError, RedactedUrl, join, redact};
-use crate::sources::pypi::{self, IndexError, IndexFile};
+use crate::net::{Http, HttpError, RedactedUrl, redact};
+use crate::sources::npm::{Packument, Registry, RegistryError, VersionDocument};
+use crate::sources::pypi::{self, IndexError, Listed};
 use std::cell::OnceCell;
 use std::io::{self, Read};
 
@@ -37,6 +39,8 @@ pub fn check_online(manifest: &Manifest, online: &Online<'_>, report: &mut Repor
     if !npm_pins.is_empty() {
         match &online.npm_registry {
             Some(registry) => {
+                let network = NetworkOptions::from_env();
+                let registry = Registry::new(online.http, &network, registry);
                 let npm = NpmRegistry { http: online.http, registry, packument: OnceCell::new() };
                 for (target, pin) in npm_pins {
                     report.checks.extend(npm.check(manifest.channel, target, pin, online.rehash));
@@ -110,9 +114,9 @@ pub fn check_freshness(
 
 pub(super) struct NpmRegistry<'a> {
     http: &'a Http,
-    registry: &'a str,
+    registry: Registry<'a>,
     /// The whole package document, fetched only when a registry has no per-version documents.
-    packument: OnceCell<Result<serde_json::Value, Fetch>>,
+    packument: OnceCell<Result<Packument, Fetch>>,
 }
 
 impl NpmRegistry<'_> {
@@ -128,10 +132,10 @@ impl NpmRegistry<'_> {
             }
             Err(Fetch::Failed(reason)) => return vec![Check::new(name, subject, Verdict::Unavailable, reason)],
         };
-        let dist = &doc["dist"];
-        let integrity = dist["integrity"].as_str().unwrap_or_default();
-        let published = integrity.split_whitespace().find_map(|i| i.parse::<Integrity>().ok());
-        let tarball = dist["tarball"].as_str().unwrap_or_default();
+        let dist = &doc.dist;
+        let integrity = dist.integrity.as_deref().unwrap_or_default();
+        let published = dist.sha512s().next();
+        let tarball = dist.tarball.as_deref().unwrap_or_default();
         let tarball_name = format!("/codex-{}.tgz", pin.version);
         let (verdict, message) = match published {
             None => (Verdict::Drift, format!("{spec} has no sha512 dist.integrity (`{integrity}`)")),
@@ -158,20 +162,15 @@ impl NpmRegistry<'_> {
         checks
     }
 
-    /// `GET {registry}/@openai%2fcodex/VERSION`, else the version in the whole packument.
-    fn version_document(&self, pin: &NpmArtifact) -> Result<serde_json::Value, Fetch> {
-        let package = pin.package.replace('/', "%2f");
-        let url = RedactedUrl::new(join(self.registry, &format!("{package}/{}", pin.version)));
-        match fetch_json(self.http, &url) {
-            Err(Fetch::Missing(_)) => {}
-            other => return other,
-        }
-        let packument = self.packument.get_or_init(|| {
-            let url = RedactedUrl::new(join(self.registry, &package));
-            fetch_json(self.http, &url)
-        });
+    /// The version's own document, else its entry in the whole packument.
+    fn version_document(&self, pin: &NpmArtifact) -> Result<VersionDocument, Fetch> {
+        let url = match self.registry.version(&pin.package, &pin.version) {
+            Err(RegistryError::NotFound { url }) => url,
+            other => return other.map_err(Fetch::from),
+        };
+        let packument = self.packument.get_or_init(|| self.registry.packument(&pin.package).map_err(Fetch::from));
         match packument {
-            Ok(doc) => doc["versions"].get(&pin.version).cloned().ok_or_else(|| Fetch::Missing(url.to_string())),
+            Ok(doc) => doc.versions.get(&pin.version).cloned().ok_or_else(|| Fetch::Missing(url.to_string())),
             Err(e) => Err(e.clone()),
         }
     }
@@ -186,22 +185,13 @@ pub(super) enum Fetch {
     Failed(String),
 }
 
-pub(super) fn fetch_text(http: &Http, url: &RedactedUrl) -> Result<String, Fetch> {
-    let (_, reader) = http.get(url).map_err(|e| match e {
-        HttpError::NotFound => Fetch::Missing(url.to_string()),
-        e => Fetch::Failed(format!("GET {url}: {e}")),
-    })?;
-    let mut text = String::new();
-    reader
-        .take(METADATA_LIMIT)
-        .read_to_string(&mut text)
-        .map_err(|e| Fetch::Failed(format!("GET {url}: reading the body: {e}")))?;
-    Ok(text)
-}
-
-pub(super) fn fetch_json(http: &Http, url: &RedactedUrl) -> Result<serde_json::Value, Fetch> {
-    let text = fetch_text(http, url)?;
-    serde_json::from_str(&text).map_err(|e| Fetch::Failed(format!("GET {url}: not JSON: {e}")))
+impl From<RegistryError> for Fetch {
+    fn from(e: RegistryError) -> Self {
+        match e {
+            RegistryError::NotFound { url } => Fetch::Missing(url.to_string()),
+            e => Fetch::Failed(error_chain(&e)),
+        }
+    }
 }
 
 pub(super) fn check_wheel(
@@ -216,10 +206,10 @@ pub(super) fn check_wheel(
     let name = "pypi metadata";
     let network = NetworkOptions::from_env();
     let (verdict, message, url) = match pypi::find(http, &network, index, &pin.distribution, &pin.file, pin.sha256) {
-        Ok(IndexFile { url, sha256: Some(_) }) => {
+        Ok(Listed { url, sha256: Some(_), .. }) => {
             (Verdict::Ok, format!("{}: the index's sha256 matches the pin", pin.file), Some(url))
         }
-        Ok(IndexFile { url, sha256: None }) => {
+        Ok(Listed { url, sha256: None, .. }) => {
             (Verdict::Drift, format!("{}: the index lists no sha256 to compare with the pin", pin.file), Some(url))
         }
         Err(IndexError::Digest { listed, .. }) => {
