@@ -507,10 +507,32 @@ fn traffic_goes_through_the_configured_proxy() {
 
     let out = install_from_mirror(&env, &fixture, &mirror, &[("HTTP_PROXY", &proxy.url())]);
     assert_code(&out, 0);
-    // ureq tunnels every proxied request with CONNECT, plain HTTP included.
+    // Plain HTTP goes to the proxy in absolute form.
     let through: Vec<String> = proxy.requests().into_iter().map(|r| format!("{} {}", r.method, r.path)).collect();
-    assert_eq!(through, [format!("CONNECT {}", server.url().trim_start_matches("http://"))]);
+    assert_eq!(through, [format!("GET {}{}", server.url(), wheel_path(&fixture))]);
     assert_eq!(server.hits(&wheel_path(&fixture)), 1);
+}
+
+/// Regression: one proxy served every scheme, `ALL_PROXY` first, whatever `HTTP_PROXY` said.
+#[test]
+fn proxies_are_per_scheme_and_no_proxy_is_honoured() {
+    let proxy = TestServer::proxy();
+    let cases: [(&[(&str, &str)], usize); 4] = [
+        (&[("HTTPS_PROXY", &proxy.url())], 0),
+        (&[("ALL_PROXY", &proxy.url())], 1),
+        (&[("ALL_PROXY", "http://127.0.0.1:9"), ("HTTP_PROXY", &proxy.url())], 1),
+        (&[("HTTP_PROXY", &proxy.url()), ("NO_PROXY", "127.0.0.1")], 0),
+    ];
+    let mut proxied = 0;
+    for (vars, through) in cases {
+        let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+        let mirror = fixture.serve_mirror(&server);
+        let out = install_from_mirror(&env, &fixture, &mirror, vars);
+        assert_code(&out, 0);
+        assert_eq!(server.hits(&wheel_path(&fixture)), 1, "{vars:?}");
+        proxied += through;
+        assert_eq!(proxy.requests().len(), proxied, "{vars:?}");
+    }
 }
 
 /// `pip install --target DIR` of a wheel built from `runtime`.

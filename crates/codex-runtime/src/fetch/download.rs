@@ -163,14 +163,7 @@ pub enum Retry {
 /// The retry rules (see the module docs).
 pub fn retry_of(error: &TryError) -> Retry {
     match error {
-        TryError::Http(HttpError::Status { status, retry_after }) => match status {
-            429 => Retry::After(*retry_after),
-            408 | 500..=599 => Retry::After(*retry_after),
-            _ => Retry::Never,
-        },
-        TryError::Http(HttpError::NotFound | HttpError::Redirect { .. }) => Retry::Never,
-        TryError::Http(HttpError::Transport(e)) => transport_retry(e),
-        TryError::Http(HttpError::TimedOut(_)) => Retry::After(None),
+        TryError::Http(e) => http_retry(e),
         TryError::Body { source, .. } => io_retry(source),
         TryError::Truncated { .. }
         | TryError::WrongRange { .. }
@@ -180,22 +173,30 @@ pub fn retry_of(error: &TryError) -> Retry {
     }
 }
 
-fn transport_retry(error: &ureq::Error) -> Retry {
+fn http_retry(error: &HttpError) -> Retry {
     match error {
-        ureq::Error::Timeout(_) => Retry::After(None),
-        ureq::Error::Io(e) => io_retry(e),
-        // Protocol: a response cut off inside its head.
-        ureq::Error::Protocol(_) => Retry::After(None),
-        // HostNotFound, ConnectionFailed (refused), TLS and certificate errors, bad URLs,
-        // proxy configuration: retrying cannot help.
-        _ => Retry::Never,
+        HttpError::Status { status, retry_after } => match status {
+            429 | 408 | 500..=599 => Retry::After(*retry_after),
+            _ => Retry::Never,
+        },
+        // A stall, or a connection that broke before or during the answer.
+        HttpError::TimedOut { .. } | HttpError::Interrupted(_) | HttpError::Body(_) => Retry::After(None),
+        // Not found, a redirect gone wrong, host not found, refused, TLS and certificate
+        // errors, bad URLs, a client that cannot be set up: retrying cannot help.
+        HttpError::NotFound
+        | HttpError::Redirect { .. }
+        | HttpError::Connect(_)
+        | HttpError::Tls(_)
+        | HttpError::InvalidUrl
+        | HttpError::Client(_) => Retry::Never,
     }
 }
 
 fn io_retry(error: &io::Error) -> Retry {
     use io::ErrorKind::*;
-    if let Some(inner) = error.get_ref().and_then(|e| e.downcast_ref::<ureq::Error>()) {
-        return transport_retry(inner);
+    // A body read failed: what the HTTP client says it was.
+    if let Some(inner) = error.get_ref().and_then(|e| e.downcast_ref::<HttpError>()) {
+        return http_retry(inner);
     }
     match error.kind() {
         ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof | TimedOut | Interrupted | WouldBlock => {
@@ -634,9 +635,23 @@ fn copy(body: &mut dyn Read, sink: &mut Sink<'_>, limit: u64, reporter: &dyn Rep
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::Stage;
 
     fn io(kind: io::ErrorKind) -> TryError {
         TryError::Body { received: 10, source: io::Error::new(kind, "x") }
+    }
+
+    const SEC: Duration = Duration::from_secs(1);
+    const AGAIN: Retry = Retry::After(None);
+    const NEVER: Retry = Retry::Never;
+
+    fn http(error: HttpError) -> TryError {
+        TryError::Http(error)
+    }
+
+    /// A body read that failed as the HTTP client reports it: an `io::Error` around an `HttpError`.
+    fn body(kind: io::ErrorKind, error: HttpError) -> TryError {
+        TryError::Body { received: 10, source: io::Error::new(kind, error) }
     }
 
     fn status(status: u16, retry_after: Option<u64>) -> TryError {
@@ -673,20 +688,21 @@ mod tests {
                 },
                 Retry::Never,
             ),
-            ("a timeout in words", TryError::Http(HttpError::TimedOut("no data".into())), Retry::After(None)),
-            ("host not found", TryError::Http(HttpError::Transport(ureq::Error::HostNotFound)), Retry::Never),
-            ("refused", TryError::Http(HttpError::Transport(ureq::Error::ConnectionFailed)), Retry::Never),
-            ("TLS", TryError::Http(HttpError::Transport(ureq::Error::Tls("bad certificate"))), Retry::Never),
+            ("response head too slow", http(HttpError::TimedOut { stage: Stage::ResponseHead, limit: SEC }), AGAIN),
+            ("connect timeout", http(HttpError::TimedOut { stage: Stage::Connect, limit: SEC }), AGAIN),
+            ("host not found", http(HttpError::Connect(io::Error::other("dns error: no such host").into())), NEVER),
+            ("refused", http(HttpError::Connect(io::Error::from(ConnectionRefused).into())), NEVER),
+            ("TLS", http(HttpError::Tls("invalid peer certificate: UnknownIssuer".into())), NEVER),
+            ("closed before the head", http(HttpError::Interrupted(io::Error::from(ConnectionReset).into())), AGAIN),
+            ("redirect loop", http(HttpError::Redirect { message: "more than 10 redirects".into() }), NEVER),
+            ("not an http URL", http(HttpError::InvalidUrl), NEVER),
+            ("a stall in the body", body(TimedOut, HttpError::TimedOut { stage: Stage::Body, limit: SEC }), AGAIN),
             (
-                "ureq timeout inside an io error",
-                TryError::Body { received: 0, source: io::Error::other(ureq::Error::Timeout(ureq::Timeout::RecvBody)) },
-                Retry::After(None),
+                "a body cut short",
+                body(UnexpectedEof, HttpError::Body("end of file before message length".into())),
+                AGAIN,
             ),
-            (
-                "transport timeout",
-                TryError::Http(HttpError::Transport(ureq::Error::Timeout(ureq::Timeout::Connect))),
-                Retry::After(None),
-            ),
+            ("a malformed body", body(Other, HttpError::Body("invalid chunk size line".into())), AGAIN),
         ];
         for (name, error, expected) in cases {
             assert_eq!(retry_of(&error), expected, "{name}");

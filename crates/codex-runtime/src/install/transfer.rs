@@ -136,7 +136,7 @@ pub(super) fn download_failure(error: DownloadError, subject: &str) -> Failure {
         DownloadError::Failed(TryError::Http(HttpError::NotFound)) => Failure::Attempt(AttemptFailure::NotFound),
         DownloadError::Failed(e) => {
             let mut reason = error_chain(&e);
-            if matches!(&e, TryError::Http(HttpError::Transport(ureq::Error::Tls(_) | ureq::Error::Rustls(_)))) {
+            if matches!(&e, TryError::Http(HttpError::Tls(_))) {
                 reason.push_str(" (behind a proxy with its own CA? set SSL_CERT_FILE or SSL_CERT_DIR)");
             }
             Failure::Attempt(AttemptFailure::Unavailable(reason))

@@ -254,9 +254,7 @@ impl SourceOptions {
         // A local mirror that is not there is a mistake to say at once, not a source to skip.
         let mirror = |value: &str| match Location::parse(value) {
             Location::File(path) if !path.is_dir() => Err(SourceError::MirrorNotADirectory { path }),
-            Location::Url(_)
-                if value.parse::<ureq::http::Uri>().ok().and_then(|u| u.host().map(str::is_empty)) != Some(false) =>
-            {
+            Location::Url(url) if url.url().and_then(|u| u.host_str()).is_none_or(str::is_empty) => {
                 Err(SourceError::BadMirrorUrl { value: crate::net::redact(value) })
             }
             location => Ok(Source::Mirror(location)),

@@ -77,7 +77,7 @@ pub enum RegistryError {
     Fetch {
         url: RedactedUrl,
         #[source]
-        source: TryError,
+        source: Box<TryError>,
     },
     #[error("GET {url}: the document is larger than {limit} bytes")]
     TooLarge { url: RedactedUrl, limit: u64 },
@@ -138,7 +138,7 @@ impl<'a> Registry<'a> {
         let body = match body {
             Ok(body) => body,
             Err(TryError::Http(HttpError::NotFound)) => return Err(RegistryError::NotFound { url }),
-            Err(source) => return Err(RegistryError::Fetch { url, source }),
+            Err(source) => return Err(RegistryError::Fetch { url, source: Box::new(source) }),
         };
         if body.len() as u64 > MAX_DOCUMENT {
             return Err(RegistryError::TooLarge { url, limit: MAX_DOCUMENT });
