@@ -49,10 +49,12 @@ pub const PIP_INDEX_URL: &str = "PIP_INDEX_URL";
 pub const PIP_CONFIG_FILE: &str = "PIP_CONFIG_FILE";
 pub const UV_INDEX_URL: &str = "UV_INDEX_URL";
 pub const UV_DEFAULT_INDEX: &str = "UV_DEFAULT_INDEX";
+/// Certificates to trust besides the platform's: a bundle file, and directories of them.
+pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+pub const SSL_CERT_DIR: &str = "SSL_CERT_DIR";
 
-/// Every variable above with what it does, for `codex-runtime env` and the README. The proxy
-/// and CA variables (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, `SSL_CERT_FILE`,
-/// `SSL_CERT_DIR`) are read by the HTTP client itself, as curl and pip read them.
+/// Every variable above. The proxy variables (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
+/// `NO_PROXY`, lower case too) are read by reqwest itself, as curl and pip read them.
 pub const ALL: &[&str] = &[
     CACHE_DIR,
     LOCK_TIMEOUT,
@@ -79,6 +81,8 @@ pub const ALL: &[&str] = &[
     PIP_CONFIG_FILE,
     UV_INDEX_URL,
     UV_DEFAULT_INDEX,
+    SSL_CERT_FILE,
+    SSL_CERT_DIR,
 ];
 
 /// A snapshot of environment variables.

@@ -5,6 +5,7 @@ use std::io::Read;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use crate::model::env::{self, Env};
 use reqwest::blocking::Client;
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE, RETRY_AFTER};
 use url::{Origin, Url};
@@ -31,16 +32,14 @@ impl Timeouts {
     /// The defaults, overridden by `CODEX_RUNTIME_CONNECT_TIMEOUT_SECS` and
     /// `CODEX_RUNTIME_READ_TIMEOUT_SECS` (seconds, a fraction allowed).
     pub fn from_env() -> Timeouts {
-        let secs = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .filter(|s| *s > 0.0)
-                .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        };
+        Timeouts::from_vars(Env::process())
+    }
+
+    /// [`Timeouts::from_env`] with the environment `env`.
+    pub fn from_vars(env: &Env) -> Timeouts {
         Timeouts {
-            connect: secs("CODEX_RUNTIME_CONNECT_TIMEOUT_SECS").unwrap_or(Self::DEFAULT_CONNECT),
-            read: secs("CODEX_RUNTIME_READ_TIMEOUT_SECS").unwrap_or(Self::DEFAULT_READ),
+            connect: env.seconds(env::CONNECT_TIMEOUT_SECS).unwrap_or(Self::DEFAULT_CONNECT),
+            read: env.seconds(env::READ_TIMEOUT_SECS).unwrap_or(Self::DEFAULT_READ),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The certificates TLS trusts: the platform's, plus those `SSL_CERT_FILE` and `SSL_CERT_DIR`
 //! name.
 
+use crate::model::env::{self, Env};
 use std::path::PathBuf;
 
 use rustls::pki_types::CertificateDer;
@@ -17,9 +18,11 @@ pub(super) struct CertLocations {
 
 impl CertLocations {
     pub fn from_env() -> CertLocations {
+        let env = Env::process();
         CertLocations {
-            file: std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()).map(PathBuf::from),
-            dirs: std::env::var_os("SSL_CERT_DIR")
+            file: env.os(env::SSL_CERT_FILE).map(PathBuf::from),
+            dirs: env
+                .os(env::SSL_CERT_DIR)
                 .map(|dirs| std::env::split_paths(&dirs).filter(|p| !p.as_os_str().is_empty()).collect())
                 .unwrap_or_default(),
         }

@@ -248,7 +248,7 @@ impl SourceOptions {
     /// orders them.
     pub fn resolve(&self) -> Result<Vec<Source>, SourceError> {
         let github = || Source::Github {
-            base_url: std::env::var("CODEX_RUNTIME_GITHUB_BASE_URL").unwrap_or_else(|_| GITHUB_RELEASES.to_owned()),
+            base_url: Env::process().get(env::GITHUB_BASE_URL).unwrap_or(GITHUB_RELEASES).to_owned(),
         };
         let installed = || Source::Installed { python: self.python.clone() };
         // A local mirror that is not there is a mistake to say at once, not a source to skip.

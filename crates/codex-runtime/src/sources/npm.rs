@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 
 use crate::fetch::download::{NetworkOptions, TryError, retry_of, with_retries};
 use crate::model::digest::Integrity;
+use crate::model::env::{self, Env};
 use crate::net::{Get, Http, HttpError, RedactedUrl, join};
 use crate::sources::url_from_client;
 
@@ -155,37 +156,38 @@ fn escape(package: &str) -> String {
 /// The npm registry, from (in order) the flag, `CODEX_RUNTIME_NPM_REGISTRY`,
 /// `npm_config_registry`, the `.npmrc` files, and finally the npm client itself.
 pub fn npm_registry(explicit: Option<&str>) -> Option<String> {
-    let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    npm_registry_in(explicit, Env::process())
+}
+
+/// [`npm_registry`] with the environment `env`.
+pub fn npm_registry_in(explicit: Option<&str>, env: &Env) -> Option<String> {
     explicit
         .map(str::to_owned)
-        .or_else(|| from_env("CODEX_RUNTIME_NPM_REGISTRY"))
-        .or_else(|| from_env("npm_config_registry"))
-        .or_else(|| from_env("NPM_CONFIG_REGISTRY"))
-        .or_else(|| npmrc_files().iter().find_map(|f| npmrc_registry(f)))
+        .or_else(|| env.get(env::NPM_REGISTRY).map(str::to_owned))
+        .or_else(|| env.first(&env::NPM_CONFIG_REGISTRY).map(str::to_owned))
+        .or_else(|| npmrc_files(env).iter().find_map(|f| npmrc_registry(f, env)))
         .or_else(npm_client_registry)
 }
 
 /// The `.npmrc` files npm reads, most specific first: the project's (from the current
 /// directory upward), the user's, the global one.
-fn npmrc_files() -> Vec<PathBuf> {
+fn npmrc_files(env: &Env) -> Vec<PathBuf> {
     let mut files = Vec::new();
     if let Ok(cwd) = std::env::current_dir() {
         files.extend(cwd.ancestors().map(|d| d.join(".npmrc")));
     }
-    match std::env::var_os("npm_config_userconfig").or_else(|| std::env::var_os("NPM_CONFIG_USERCONFIG")) {
+    match env.os(env::NPM_CONFIG_USERCONFIG[0]).or_else(|| env.os(env::NPM_CONFIG_USERCONFIG[1])) {
         Some(user) => files.push(PathBuf::from(user)),
         None => files.extend(directories::BaseDirs::new().map(|d| d.home_dir().join(".npmrc"))),
     }
-    if let Some(global) =
-        std::env::var_os("npm_config_globalconfig").or_else(|| std::env::var_os("NPM_CONFIG_GLOBALCONFIG"))
-    {
+    if let Some(global) = env.os(env::NPM_CONFIG_GLOBALCONFIG[0]).or_else(|| env.os(env::NPM_CONFIG_GLOBALCONFIG[1])) {
         files.push(PathBuf::from(global));
     }
     files
 }
 
 /// The registry an `.npmrc` sets for `@openai` packages (scoped first, then the default).
-fn npmrc_registry(path: &Path) -> Option<String> {
+fn npmrc_registry(path: &Path, env: &Env) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     let mut default = None;
     let mut scoped = None;
@@ -195,7 +197,7 @@ fn npmrc_registry(path: &Path) -> Option<String> {
             continue;
         }
         let Some((key, value)) = line.split_once('=') else { continue };
-        let value = expand_env(value.trim().trim_matches('"'));
+        let value = expand_env(value.trim().trim_matches('"'), env);
         match key.trim() {
             "@openai:registry" => scoped = Some(value),
             "registry" => default = Some(value),
@@ -206,7 +208,7 @@ fn npmrc_registry(path: &Path) -> Option<String> {
 }
 
 /// npm expands `${VAR}` in `.npmrc` values.
-fn expand_env(value: &str) -> String {
+fn expand_env(value: &str, env: &Env) -> String {
     let mut out = String::new();
     let mut rest = value;
     while let Some(start) = rest.find("${") {
@@ -214,7 +216,7 @@ fn expand_env(value: &str) -> String {
         match rest[start + 2..].find('}') {
             Some(end) => {
                 let name = &rest[start + 2..start + 2 + end];
-                out.push_str(&std::env::var(name).unwrap_or_default());
+                out.push_str(env.expand(name));
                 rest = &rest[start + 3 + end..];
             }
             None => {
@@ -252,11 +254,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let rc = dir.path().join(".npmrc");
         std::fs::write(&rc, "# comment\nregistry=http://127.0.0.1:9/default/\n").unwrap();
-        assert_eq!(npmrc_registry(&rc).unwrap(), "http://127.0.0.1:9/default/");
+        assert_eq!(npmrc_registry(&rc, &Env::default()).unwrap(), "http://127.0.0.1:9/default/");
         std::fs::write(&rc, "registry=http://127.0.0.1:9/default/\n@openai:registry = \"${CODEX_RUNTIME_TEST_UNSET_VAR}http://127.0.0.1:9/scoped/\"\n").unwrap();
-        assert_eq!(npmrc_registry(&rc).unwrap(), "http://127.0.0.1:9/scoped/");
+        assert_eq!(npmrc_registry(&rc, &Env::default()).unwrap(), "http://127.0.0.1:9/scoped/");
         std::fs::write(&rc, "always-auth=true\n").unwrap();
-        assert_eq!(npmrc_registry(&rc), None);
+        assert_eq!(npmrc_registry(&rc, &Env::default()), None);
+        // `${VAR}` is read from the environment handed in, not the process's.
+        std::fs::write(&rc, "registry=${MIRROR_HOST}/npm/\n").unwrap();
+        let env = Env::from_pairs([("MIRROR_HOST", "http://127.0.0.1:9")]);
+        assert_eq!(npmrc_registry(&rc, &env).unwrap(), "http://127.0.0.1:9/npm/");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::fetch::download::{DownloadError, NetworkOptions, with_retries};
 use crate::model::digest::Sha256;
+use crate::model::env::{self, Env};
 pub use crate::model::manifest::normalize;
 use crate::model::manifest::{ArtifactKind, Pinned};
 use crate::net::{Get, Http, RedactedUrl, join, origin, resolve};
@@ -275,21 +276,25 @@ fn pip_default_index() -> Option<String> {
 /// The index to use, from (in order) the flag, `CODEX_RUNTIME_PYPI_INDEX`, `PIP_INDEX_URL`,
 /// `UV_DEFAULT_INDEX`, `UV_INDEX_URL`, and `[global] index-url` of pip's configuration files.
 pub fn index_url(explicit: Option<&str>) -> Option<String> {
-    let from_env = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    index_url_in(explicit, Env::process())
+}
+
+/// [`index_url`] with the environment `env`.
+pub fn index_url_in(explicit: Option<&str>, env: &Env) -> Option<String> {
     explicit
         .map(str::to_owned)
-        .or_else(|| from_env("CODEX_RUNTIME_PYPI_INDEX"))
-        .or_else(|| from_env("PIP_INDEX_URL"))
-        .or_else(|| from_env("UV_DEFAULT_INDEX"))
-        .or_else(|| from_env("UV_INDEX_URL"))
-        .or_else(|| pip_config_files().iter().find_map(|f| pip_config_index(&std::fs::read_to_string(f).ok()?)))
+        .or_else(|| {
+            env.first(&[env::PYPI_INDEX, env::PIP_INDEX_URL, env::UV_DEFAULT_INDEX, env::UV_INDEX_URL])
+                .map(str::to_owned)
+        })
+        .or_else(|| pip_config_files(env).iter().find_map(|f| pip_config_index(&std::fs::read_to_string(f).ok()?)))
 }
 
 /// pip's configuration files, the one that wins first: `PIP_CONFIG_FILE`, the user's
 /// (`$XDG_CONFIG_HOME/pip/pip.conf`, then the legacy `~/.pip/pip.conf`), the global ones.
-fn pip_config_files() -> Vec<PathBuf> {
+fn pip_config_files(env: &Env) -> Vec<PathBuf> {
     let mut files = Vec::new();
-    if let Some(file) = std::env::var_os("PIP_CONFIG_FILE").filter(|v| !v.is_empty()) {
+    if let Some(file) = env.os(env::PIP_CONFIG_FILE) {
         if file == "os.devnull" || file == "/dev/null" {
             return files;
         }
