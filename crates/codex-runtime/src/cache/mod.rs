@@ -66,6 +66,9 @@ pub enum CacheError {
         path.display(), foreign.join(", ")
     )]
     NotACache { path: PathBuf, foreign: Vec<String> },
+    /// A file operation failed; the message names the operation and the path (fs-err).
+    #[error(transparent)]
+    Fs(#[from] std::io::Error),
     #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
@@ -122,7 +125,7 @@ impl Cache {
     /// Whether the root carries codex-runtime's [`CACHEDIR_TAG`] (another program's tag does
     /// not count: a build directory tagged by cargo is not this cache).
     pub fn is_tagged(&self) -> bool {
-        std::fs::read_to_string(self.root.join(CACHEDIR_TAG)).is_ok_and(|tag| {
+        fs_err::read_to_string(self.root.join(CACHEDIR_TAG)).is_ok_and(|tag| {
             let mut lines = tag.lines();
             lines.next() == Some(CACHEDIR_SIGNATURE) && lines.next() == Some(CACHEDIR_COMMENT)
         })
@@ -178,7 +181,7 @@ impl Cache {
             );
             return Ok(());
         }
-        std::fs::create_dir_all(&self.root).map_err(CacheError::io("create", &self.root))?;
+        fs_err::create_dir_all(&self.root).map_err(CacheError::from)?;
         self.write_tag()
     }
 
@@ -202,7 +205,7 @@ impl Cache {
     pub fn scratch(&self) -> Result<Scratch, CacheError> {
         self.tag()?;
         let tmp = self.tmp_dir();
-        std::fs::create_dir_all(&tmp).map_err(CacheError::io("create", &tmp))?;
+        fs_err::create_dir_all(&tmp).map_err(CacheError::from)?;
         let dir = tempfile::Builder::new()
             .prefix(SCRATCH_PREFIX)
             .tempdir_in(&tmp)
@@ -218,7 +221,7 @@ impl Cache {
             &crate::reporter::NoReporter,
         )?;
         let path = dir.path().join(SCRATCH_LOCK);
-        std::fs::rename(&taking, &path).map_err(CacheError::io("create", &path))?;
+        fs_err::rename(&taking, &path).map_err(CacheError::from)?;
         Ok(Scratch { dir, _lock: lock })
     }
 
@@ -236,7 +239,7 @@ impl Cache {
                 return true;
             }
         }
-        std::fs::symlink_metadata(path)
+        fs_err::symlink_metadata(path)
             .and_then(|m| m.modified())
             .is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= unlocked_age))
     }
@@ -245,7 +248,7 @@ impl Cache {
     /// not a link to one, named `install-*`. Nothing else in `tmp/` is ever removed.
     pub fn is_scratch(path: &Path) -> bool {
         path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(SCRATCH_PREFIX))
-            && std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
+            && fs_err::symlink_metadata(path).is_ok_and(|m| m.is_dir())
     }
 
     /// Remove the scratch directories killed processes left in `tmp/` (see
@@ -257,7 +260,7 @@ impl Cache {
         for entry in entries.flatten() {
             let path = entry.path();
             if Cache::is_scratch(&path) && Cache::is_stale_scratch(&path, SCRATCH_GRACE) {
-                match std::fs::remove_dir_all(&path) {
+                match fs_err::remove_dir_all(&path) {
                     Ok(()) => removed += 1,
                     Err(e) => tracing::warn!("cannot remove {} left by an interrupted install: {e}", path.display()),
                 }
@@ -363,7 +366,7 @@ pub struct ReceiptFile {
 
 impl Receipt {
     pub fn read(runtime_dir: &Path) -> Option<Receipt> {
-        let bytes = std::fs::read(runtime_dir.join(RECEIPT)).ok()?;
+        let bytes = fs_err::read(runtime_dir.join(RECEIPT)).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 
@@ -392,7 +395,7 @@ impl Receipt {
 
     /// A file's modification time in nanoseconds since the Unix epoch.
     pub fn modified_ns(path: &Path) -> Option<u64> {
-        let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+        let modified = fs_err::metadata(path).ok()?.modified().ok()?;
         u64::try_from(modified.duration_since(UNIX_EPOCH).ok()?.as_nanos()).ok()
     }
 

@@ -74,7 +74,7 @@ pub fn cached(pinned: &Pinned<'_>, cache: &Cache) -> Cached {
     }
     let entrypoint = dir.join(&pin.path);
     let damaged = |reason: String| Cached::Damaged { entrypoint: entrypoint.clone(), reason };
-    let meta = match std::fs::metadata(&entrypoint) {
+    let meta = match fs_err::metadata(&entrypoint) {
         Ok(meta) if meta.is_file() => meta,
         Ok(_) => return damaged("it is not a file".into()),
         Err(e) => return damaged(format!("it cannot be read: {e}")),

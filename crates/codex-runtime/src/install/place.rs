@@ -26,7 +26,7 @@ pub(super) fn adopt_candidate(
     let subject = format!("runtime installed by {} at {}", candidate.installer, candidate.root.display());
     // Cheap checks first: another version or target is not this runtime at all.
     let package: Option<CodexPackage> =
-        std::fs::read(candidate.root.join("codex-package.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        fs_err::read(candidate.root.join("codex-package.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
     let version = &pinned.manifest.version;
     match &package {
         Some(p)
@@ -41,7 +41,7 @@ pub(super) fn adopt_candidate(
         _ => {}
     }
     let pin = &pinned.pins.entrypoint;
-    if let Ok(meta) = std::fs::metadata(candidate.root.join(&pin.path))
+    if let Ok(meta) = fs_err::metadata(candidate.root.join(&pin.path))
         && meta.len() != pin.size
     {
         return Err(verification(VerifyError::Size {
@@ -108,7 +108,7 @@ pub(super) fn install_artifact(
         },
     };
     // The download is verified and extracted; free its space before the move.
-    let _ = std::fs::remove_file(&download);
+    let _ = fs_err::remove_file(&download);
     let receipt_artifact = ReceiptArtifact {
         kind: artifact.kind,
         file: artifact.file.clone(),
@@ -156,7 +156,7 @@ pub(super) fn finish_install(pinned: &Pinned<'_>, staged: Staged<'_>, cache: &Ca
         _ => return Err(layout(format!("{} codex-package.json files in the archive; expected one", roots.len()))),
     };
     let root = tree.join(&prefix);
-    let package: CodexPackage = std::fs::read(root.join("codex-package.json"))
+    let package: CodexPackage = fs_err::read(root.join("codex-package.json"))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or_else(|| layout("codex-package.json is not valid".into()))?;
@@ -182,7 +182,7 @@ pub(super) fn finish_install(pinned: &Pinned<'_>, staged: Staged<'_>, cache: &Ca
     }
     let runtime_files: Vec<&ExtractedFile> = files.iter().filter(|f| f.path.starts_with(&prefix)).collect();
     // Nothing in the tree may pose as the receipt: it is written below, by this process only.
-    if std::fs::symlink_metadata(root.join(RECEIPT)).is_ok() {
+    if fs_err::symlink_metadata(root.join(RECEIPT)).is_ok() {
         return Err(layout(format!("the archive holds a {RECEIPT}, a name reserved for the cache's receipt")));
     }
     check_links(&root, !pinned.pins.files.is_empty()).map_err(layout)?;
@@ -269,15 +269,15 @@ pub(super) fn finish_install(pinned: &Pinned<'_>, staged: Staged<'_>, cache: &Ca
 /// root cannot be moved in, what was there is moved back.
 pub(super) fn move_into_place(root: &Path, dest: &Path, scratch: &Path) -> Result<(), CacheError> {
     let parent = dest.parent().expect("runtime dirs have a parent");
-    std::fs::create_dir_all(parent).map_err(CacheError::io("create", parent))?;
+    fs_err::create_dir_all(parent).map_err(CacheError::from)?;
     let replaced = scratch.join("replaced");
-    let moved_aside = std::fs::symlink_metadata(dest).is_ok();
+    let moved_aside = fs_err::symlink_metadata(dest).is_ok();
     if moved_aside {
-        std::fs::rename(dest, &replaced).map_err(CacheError::io("move aside the runtime at", dest))?;
+        fs_err::rename(dest, &replaced).map_err(CacheError::from)?;
     }
-    std::fs::rename(root, dest).map_err(CacheError::io("move the runtime into", dest)).inspect_err(|_| {
+    fs_err::rename(root, dest).map_err(CacheError::from).inspect_err(|_| {
         if moved_aside {
-            let _ = std::fs::rename(&replaced, dest);
+            let _ = fs_err::rename(&replaced, dest);
         }
     })
 }
@@ -300,7 +300,7 @@ pub(super) fn check_links(root: &Path, files_pinned: bool) -> Result<(), String>
                 if files_pinned {
                     return Err(format!("{rel} is a symbolic link; the pinned runtime has none"));
                 }
-                let target = std::fs::read_link(&path).map_err(|e| format!("cannot read the link {rel}: {e}"))?;
+                let target = fs_err::read_link(&path).map_err(|e| format!("cannot read the link {rel}: {e}"))?;
                 crate::extract::symlink_target(&rel, &target.to_string_lossy())
                     .map_err(|reason| format!("the link {rel} is refused: {reason} (of the runtime root)"))?;
             }
@@ -313,7 +313,7 @@ pub(super) fn set_executable(path: &Path) -> Result<(), CacheError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        fs_err::set_permissions(path, std::fs::Permissions::from_mode(0o755))
             .map_err(CacheError::io("set the exec bits of", path))?;
     }
     #[cfg(not(unix))]

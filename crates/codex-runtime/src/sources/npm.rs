@@ -188,7 +188,7 @@ fn npmrc_files(env: &Env) -> Vec<PathBuf> {
 
 /// The registry an `.npmrc` sets for `@openai` packages (scoped first, then the default).
 fn npmrc_registry(path: &Path, env: &Env) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = fs_err::read_to_string(path).ok()?;
     let mut default = None;
     let mut scoped = None;
     for line in text.lines() {

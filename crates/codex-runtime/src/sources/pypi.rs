@@ -287,7 +287,7 @@ pub fn index_url_in(explicit: Option<&str>, env: &Env) -> Option<String> {
             env.first(&[env::PYPI_INDEX, env::PIP_INDEX_URL, env::UV_DEFAULT_INDEX, env::UV_INDEX_URL])
                 .map(str::to_owned)
         })
-        .or_else(|| pip_config_files(env).iter().find_map(|f| pip_config_index(&std::fs::read_to_string(f).ok()?)))
+        .or_else(|| pip_config_files(env).iter().find_map(|f| pip_config_index(&fs_err::read_to_string(f).ok()?)))
 }
 
 /// pip's configuration files, the one that wins first: `PIP_CONFIG_FILE`, the user's
