@@ -71,7 +71,7 @@ impl<'a> Context<'a> {
             Some(t) => t,
             None => Target::host().map_err(codex_runtime::Error::from)?,
         };
-        let (manifest, requested) = self.resolve(selection)?;
+        let (manifest, requested) = self.select(selection)?;
         if let Some(requested) = requested {
             if !self.global.quiet && !requested.exact {
                 eprintln!("{} resolved to codex {}", requested.describe(), manifest.version);
@@ -81,11 +81,11 @@ impl<'a> Context<'a> {
         Ok(manifest.pinned(target).map_err(codex_runtime::Error::from)?)
     }
 
-    fn resolve(&self, selection: &Selection) -> Result<(&Manifest, Option<Requested>)> {
+    fn select(&self, selection: &Selection) -> Result<(&Manifest, Option<Requested>)> {
         let lib = |e: codex_runtime::SelectError| codex_runtime::Error::from(e);
         if let Some(file) = &selection.version_from {
             let by = version_from::read(file).map_err(codex_runtime::Error::from)?;
-            let manifest = self.manifests.resolve_pinned_by(&by).map_err(lib)?;
+            let manifest = self.manifests.select_pinned_by(&by).map_err(lib)?;
             let from = format!("{}:{}", by.file.display(), by.line);
             let requested = Requested {
                 request: format!("{} {}", by.package, by.requirement).trim().to_owned(),
@@ -109,7 +109,7 @@ impl<'a> Context<'a> {
             return Ok((self.manifest(selection.channel, None)?, None));
         };
         let manifest =
-            self.manifests.resolve(selection.channel.unwrap_or(Channel::Stable), Some(&request)).map_err(lib)?;
+            self.manifests.select_request(selection.channel.unwrap_or(Channel::Stable), Some(&request)).map_err(lib)?;
         let exact = matches!(request, VersionRequest::Exact { .. }) && from.is_none();
         Ok((manifest, Some(Requested { request: request.to_string(), from, exact })))
     }
@@ -156,7 +156,7 @@ impl<'a> Context<'a> {
             only: sources.sources.clone(),
         };
         Ok(InstallOptions {
-            sources: options.resolve().map_err(codex_runtime::Error::from)?,
+            sources: options.sources().map_err(codex_runtime::Error::from)?,
             offline: self.global.offline,
         })
     }

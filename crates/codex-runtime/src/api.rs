@@ -84,15 +84,15 @@ pub fn resolve(request: &Request, reporter: &dyn Reporter) -> Result<Installed, 
         None => Target::host()?,
     };
     let manifest = match &request.version_from {
-        Some(file) => manifests.resolve_pinned_by(&version_from::read(file)?)?,
-        None => manifests.resolve(request.channel, request.version.as_ref())?,
+        Some(file) => manifests.select_pinned_by(&version_from::read(file)?)?,
+        None => manifests.select_request(request.channel, request.version.as_ref())?,
     };
     let pinned = manifest.pinned(target)?;
     let cache = Cache::locate(request.cache_dir.clone())?;
     if let Some(installed) = install::find_installed(&pinned, &cache) {
         return Ok(installed);
     }
-    let options = InstallOptions { sources: request.sources.resolve()?, offline: request.offline };
+    let options = InstallOptions { sources: request.sources.sources()?, offline: request.offline };
     install::install(&pinned, &options, &cache, reporter)
 }
 

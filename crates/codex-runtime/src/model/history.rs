@@ -254,7 +254,7 @@ impl Manifests {
 
     /// The manifest a request names: the channel's head without one, else the newest pinned
     /// version the request accepts (releases only unless it names a pre-release).
-    pub fn resolve(&self, channel: Channel, request: Option<&VersionRequest>) -> Result<&Manifest, SelectError> {
+    pub fn select_request(&self, channel: Channel, request: Option<&VersionRequest>) -> Result<&Manifest, SelectError> {
         match request {
             None => self.channel(channel),
             Some(VersionRequest::Exact { version, .. }) => self.version(version),
@@ -264,8 +264,8 @@ impl Manifests {
 
     /// The manifest of the version a consumer's pin file asks for; errors name the file, the
     /// line and the requirement.
-    pub fn resolve_pinned_by(&self, by: &PinnedBy) -> Result<&Manifest, SelectError> {
-        self.resolve(Channel::Stable, Some(&by.request)).map_err(|reason| SelectError::PinFile {
+    pub fn select_pinned_by(&self, by: &PinnedBy) -> Result<&Manifest, SelectError> {
+        self.select_request(Channel::Stable, Some(&by.request)).map_err(|reason| SelectError::PinFile {
             file: by.file.clone(),
             line: by.line,
             package: by.package.clone(),

@@ -31,4 +31,4 @@ mod urls;
 
 pub use client::{Get, Http, Response, Timeouts};
 pub use error::{Cause, HttpError, Stage};
-pub use urls::{RedactedUrl, join, origin, redact, resolve};
+pub use urls::{RedactedUrl, join, origin, redact, resolve_href};

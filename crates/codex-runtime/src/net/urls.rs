@@ -144,7 +144,7 @@ pub fn join(base: &str, path: &str) -> String {
 /// Resolve a link found on the page at `base` (RFC 3986 reference resolution): the result
 /// keeps the page's credentials only when the link is relative to the page's host. A `base`
 /// that is not a URL leaves `href` as it is.
-pub fn resolve(base: &str, href: &str) -> String {
+pub fn resolve_href(base: &str, href: &str) -> String {
     match Url::parse(base).and_then(|base| base.join(href)) {
         Ok(url) => url.into(),
         Err(_) => href.to_owned(),
@@ -232,10 +232,10 @@ mod tests {
             ("../../../../x", "http://u:p@h:1/x"),
         ];
         for (href, expected) in cases {
-            assert_eq!(resolve(page, href), expected, "{href}");
+            assert_eq!(resolve_href(page, href), expected, "{href}");
         }
-        assert_eq!(resolve("http://h/dir/page?q", "b"), "http://h/dir/b");
-        assert_eq!(resolve("not a url", "b"), "b");
+        assert_eq!(resolve_href("http://h/dir/page?q", "b"), "http://h/dir/b");
+        assert_eq!(resolve_href("not a url", "b"), "b");
     }
 
     #[test]

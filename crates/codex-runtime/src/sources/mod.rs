@@ -246,7 +246,7 @@ impl SourceOptions {
     /// The sources to try, in order. The default is mirror (when set), installed, github, npm
     /// (when a registry is known), pypi (when an index is known). `--source` restricts and
     /// orders them.
-    pub fn resolve(&self) -> Result<Vec<Source>, SourceError> {
+    pub fn sources(&self) -> Result<Vec<Source>, SourceError> {
         let github = || Source::Github {
             base_url: Env::process().get(env::GITHUB_BASE_URL).unwrap_or(GITHUB_RELEASES).to_owned(),
         };

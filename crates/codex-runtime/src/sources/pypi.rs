@@ -16,7 +16,7 @@ use crate::model::digest::Sha256;
 use crate::model::env::{self, Env};
 pub use crate::model::manifest::normalize;
 use crate::model::manifest::{ArtifactKind, Pinned};
-use crate::net::{Get, Http, RedactedUrl, join, origin, resolve};
+use crate::net::{Get, Http, RedactedUrl, join, origin, resolve_href};
 use crate::sources::offer::{FailedLookup, LookupError, Offer};
 use crate::sources::{Location, url_from_client};
 
@@ -166,13 +166,13 @@ fn read_page(page: &str, content_type: &str, body: &str) -> Result<Vec<Listed>, 
         || content_type.starts_with("application/json")
         || body.trim_start().starts_with('{');
     let (base, files) = if json { (None, parse_json(body)?) } else { parse_html(body) };
-    let base = base.map(|base| resolve(page, &base));
+    let base = base.map(|base| resolve_href(page, &base));
     let base = base.as_deref().unwrap_or(page);
     Ok(files
         .into_iter()
         .map(|(href, name, sha256)| Listed {
             name,
-            url: RedactedUrl::new(with_credentials(page, &resolve(base, &href))),
+            url: RedactedUrl::new(with_credentials(page, &resolve_href(base, &href))),
             sha256,
         })
         .collect())
