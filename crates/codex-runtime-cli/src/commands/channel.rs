@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use codex_runtime::release::channel_sync::{self, SyncRequest};
 use codex_runtime::release::channel_update::{self, UpdateRequest};
-use codex_runtime::sources::{GITHUB_RELEASES, npm_registry};
+use codex_runtime::sources::npm_registry;
 
 use crate::cli::{ChannelArgs, ChannelCommand, ChannelSyncArgs, ChannelUpdateArgs};
 use crate::context::Context;
@@ -33,10 +33,7 @@ fn online_only(ctx: &Context, command: &str) -> Result<()> {
 }
 
 fn github_base_url(no_github: bool) -> Option<String> {
-    (!no_github).then(|| {
-        let env = codex_runtime::model::env::Env::process();
-        env.get(codex_runtime::model::env::GITHUB_BASE_URL).unwrap_or(GITHUB_RELEASES).to_owned()
-    })
+    (!no_github).then(|| codex_runtime::sources::github_base_url(codex_runtime::model::env::Env::process()))
 }
 
 fn update(ctx: &Context, args: &ChannelUpdateArgs) -> Result<ExitCode> {

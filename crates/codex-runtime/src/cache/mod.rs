@@ -4,7 +4,9 @@
 //! CACHE/
 //!   runtimes/VERSION/TARGET/          a verified runtime root, moved into place whole
 //!     .codex-runtime-receipt.json     what was installed, from where, with which digests
-//!   tmp/                              downloads and extractions in progress
+//!   downloads/                        partial downloads kept for resumption
+//!   locks/VERSION/TARGET.lock         held while a runtime is installed (see [`lock`])
+//!   tmp/                              scratch directories of installs in progress
 //!   CACHEDIR.TAG                      marks the directory as a cache (https://bford.info/cachedir/)
 //! ```
 //! A directory under `runtimes/` exists only once it is complete: it is assembled in `tmp/`

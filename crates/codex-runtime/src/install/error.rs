@@ -14,7 +14,7 @@ use crate::model::version::RuntimeVersion;
 use crate::sources::SourceError;
 
 /// Everything an install, a resolve or a check can fail with. The command line maps
-/// [`Error::kind`] to its exit codes (CONTRACT.md); each variant names its code.
+/// [`Error::kind`] to its exit codes (the README's "Exit codes"); each variant names its code.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A manifest given with `--manifest` does not parse or validate. Exit 1.

@@ -1,4 +1,4 @@
-//! From a verified artifact (or a linked installed runtime) to a runtime in the cache: find the
+//! From a verified artifact (or an installed runtime copied in) to a runtime in the cache: find the
 //! runtime root, verify it against the pins, write the receipt, rename it into place.
 
 use super::{
@@ -10,7 +10,7 @@ use crate::model::manifest::{ArtifactPin, Pinned};
 use crate::model::version::RuntimeVersion;
 use crate::reporter::Reporter;
 use crate::sources::Location;
-use crate::sources::installed::{self, Candidate, LinkError};
+use crate::sources::installed::{self, Candidate, CopyError};
 use serde::Deserialize;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -55,9 +55,9 @@ pub(super) fn adopt_candidate(
     let max_bytes = pins.iter().map(|p| p.max_unpacked_size).max().unwrap_or(pin.size.saturating_mul(4));
     let scratch = cache.scratch()?;
     let tree = scratch.path().join("tree");
-    let files = match installed::link_tree(&candidate.root, &tree, max_entries, max_bytes) {
+    let files = match installed::copy_tree(&candidate.root, &tree, max_entries, max_bytes) {
         Ok(files) => files,
-        Err(LinkError::Write { path, source }) => return Err(CacheError::Io { action: "write", path, source }.into()),
+        Err(CopyError::Write { path, source }) => return Err(CacheError::Io { action: "write", path, source }.into()),
         Err(e) => return Err(verification(VerifyError::Layout { subject, reason: e.to_string() })),
     };
     let kind = candidate.kind();
@@ -140,7 +140,7 @@ pub(super) struct Staged<'a> {
     pub(super) from: String,
 }
 
-/// Find the runtime root in an extracted (or linked) tree, verify it against the pins, write
+/// Find the runtime root in an extracted (or copied) tree, verify it against the pins, write
 /// the receipt and move the root into place.
 pub(super) fn finish_install(pinned: &Pinned<'_>, staged: Staged<'_>, cache: &Cache) -> Result<Installed, Failure> {
     let Staged { scratch, tree, files, subject, artifact, source, from } = staged;

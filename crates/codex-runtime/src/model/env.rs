@@ -15,7 +15,7 @@ use std::time::Duration;
 pub const CACHE_DIR: &str = "CODEX_RUNTIME_CACHE_DIR";
 /// Seconds to wait for another process's lock on the cache (default 600).
 pub const LOCK_TIMEOUT: &str = "CODEX_RUNTIME_LOCK_TIMEOUT";
-/// A version or requirement to select when `--version` and `--channel` are not given.
+/// A version or requirement to select when `--version` is not given.
 pub const VERSION: &str = "CODEX_RUNTIME_VERSION";
 /// A channel manifest file to use instead of the pins compiled in (`--manifest`).
 pub const MANIFEST: &str = "CODEX_RUNTIME_MANIFEST";

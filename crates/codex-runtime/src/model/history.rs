@@ -244,14 +244,6 @@ impl Manifests {
         found.ok_or_else(|| SelectError::VersionNotPinned { version: version.clone(), pinned: self.range() })
     }
 
-    /// Select a manifest by explicit version, else by channel.
-    pub fn select(&self, channel: Channel, version: Option<&RuntimeVersion>) -> Result<&Manifest, SelectError> {
-        match version {
-            Some(v) => self.version(v),
-            None => self.channel(channel),
-        }
-    }
-
     /// The manifest a request names: the channel's head without one, else the newest pinned
     /// version the request accepts (releases only unless it names a pre-release).
     pub fn select_request(&self, channel: Channel, request: Option<&VersionRequest>) -> Result<&Manifest, SelectError> {

@@ -1,6 +1,7 @@
 //! What is pinned and what is asked for: digests, targets, versions and requirements, the channel
-//! manifests and the history compiled into this build, and the pin files a project keeps. Pure
-//! data and parsing: no I/O beyond reading the files it is handed, no network.
+//! manifests and the history compiled into this build, the pin files a project keeps, the
+//! environment variables the tool reads (`env`) and the kinds of failure. Data and parsing: no I/O
+//! beyond reading the files it is handed and one snapshot of the process's environment, no network.
 
 pub mod digest;
 pub mod env;

@@ -7,7 +7,7 @@
 //! - npm: `node_modules/@openai/codex*/vendor/TRIPLE` (and one level of nested
 //!   `node_modules`) in the current directory and every parent, then under `npm root -g`.
 //!
-//! A candidate is only a hint. [`crate::install`] links (or copies) its files into a scratch
+//! A candidate is only a hint. [`crate::install`] copies its files into a scratch
 //! directory of the cache and verifies that copy against the pins exactly as it verifies an
 //! extracted artifact before anything is renamed into place.
 
@@ -154,7 +154,7 @@ fn codex_packages(node_modules: &Path) -> Vec<PathBuf> {
 
 /// Why a tree cannot be adopted.
 #[derive(Debug, thiserror::Error)]
-pub enum LinkError {
+pub enum CopyError {
     #[error("{} is a symbolic link; an installed runtime holds regular files only", path.display())]
     Symlink { path: PathBuf },
     #[error("{} is not a regular file (a fifo, socket or device); an installed runtime holds regular files only", path.display())]
@@ -179,29 +179,29 @@ pub enum LinkError {
 /// Recreate the tree at `root` under `dest`, copying each file (the kernel copies; a hard link
 /// would let whoever owns the installed file change the cached one later), and hash the
 /// copies. Python's `__pycache__` is left out.
-pub fn link_tree(root: &Path, dest: &Path, max_entries: u64, max_bytes: u64) -> Result<Vec<ExtractedFile>, LinkError> {
+pub fn copy_tree(root: &Path, dest: &Path, max_entries: u64, max_bytes: u64) -> Result<Vec<ExtractedFile>, CopyError> {
     let mut files = Vec::new();
     let mut total = 0u64;
     let mut stack = vec![String::new()];
     // Bounded: every directory is visited once and the entry count is capped.
     while let Some(rel) = stack.pop() {
         let dir = root.join(&rel);
-        let read = |source| LinkError::Read { action: "list", path: dir.clone(), source };
+        let read = |source| CopyError::Read { action: "list", path: dir.clone(), source };
         std::fs::create_dir_all(dest.join(&rel))
-            .map_err(|source| LinkError::Write { path: dest.join(&rel), source })?;
+            .map_err(|source| CopyError::Write { path: dest.join(&rel), source })?;
         let mut entries: Vec<_> = std::fs::read_dir(&dir).map_err(read)?.collect::<Result<_, _>>().map_err(read)?;
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = entry.path();
             let child = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
-            let kind = entry.file_type().map_err(|source| LinkError::Read {
+            let kind = entry.file_type().map_err(|source| CopyError::Read {
                 action: "inspect",
                 path: path.clone(),
                 source,
             })?;
             if kind.is_symlink() {
-                return Err(LinkError::Symlink { path });
+                return Err(CopyError::Symlink { path });
             }
             if kind.is_dir() {
                 if name != "__pycache__" {
@@ -212,31 +212,31 @@ pub fn link_tree(root: &Path, dest: &Path, max_entries: u64, max_bytes: u64) -> 
             // Only regular files, and within the bounds before a byte is copied: a fifo would
             // block forever, a huge or sparse file would be copied for nothing.
             if !kind.is_file() {
-                return Err(LinkError::NotRegular { path });
+                return Err(CopyError::NotRegular { path });
             }
             let len = entry
                 .metadata()
-                .map_err(|source| LinkError::Read { action: "inspect", path: path.clone(), source })?
+                .map_err(|source| CopyError::Read { action: "inspect", path: path.clone(), source })?
                 .len();
             if files.len() as u64 >= max_entries || total.saturating_add(len) > max_bytes {
-                return Err(LinkError::TooBig { max_entries, max_bytes });
+                return Err(CopyError::TooBig { max_entries, max_bytes });
             }
             let target = dest.join(&child);
-            std::fs::copy(&path, &target).map_err(|source| LinkError::Write { path: target.clone(), source })?;
-            let file = std::fs::File::open(&target).map_err(|source| LinkError::Read {
+            std::fs::copy(&path, &target).map_err(|source| CopyError::Write { path: target.clone(), source })?;
+            let file = std::fs::File::open(&target).map_err(|source| CopyError::Read {
                 action: "read",
                 path: target.clone(),
                 source,
             })?;
             let executable = is_executable(&file);
-            let (sha256, size) = Sha256::of_reader(file).map_err(|source| LinkError::Read {
+            let (sha256, size) = Sha256::of_reader(file).map_err(|source| CopyError::Read {
                 action: "read",
                 path: target.clone(),
                 source,
             })?;
             total += size;
             if files.len() as u64 >= max_entries || total > max_bytes {
-                return Err(LinkError::TooBig { max_entries, max_bytes });
+                return Err(CopyError::TooBig { max_entries, max_bytes });
             }
             files.push(ExtractedFile { path: child, sha256, size, executable });
         }
@@ -279,7 +279,7 @@ mod tests {
     }
 
     #[test]
-    fn link_tree_copies_regular_files_and_refuses_symlinks() {
+    fn copy_tree_copies_regular_files_and_refuses_symlinks() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");
         std::fs::create_dir_all(root.join("bin")).unwrap();
@@ -287,18 +287,18 @@ mod tests {
         std::fs::write(root.join("bin/codex"), b"binary").unwrap();
         std::fs::write(root.join("__pycache__/x.pyc"), b"cache").unwrap();
         std::fs::write(root.join("codex-package.json"), b"{}").unwrap();
-        let files = link_tree(&root, &dir.path().join("out"), 10, 1000).unwrap();
+        let files = copy_tree(&root, &dir.path().join("out"), 10, 1000).unwrap();
         let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["bin/codex", "codex-package.json"]);
         assert_eq!(files[0].sha256, Sha256::of_reader(&b"binary"[..]).unwrap().0);
         assert_eq!(std::fs::read(dir.path().join("out/bin/codex")).unwrap(), b"binary");
 
-        assert!(matches!(link_tree(&root, &dir.path().join("small"), 1, 1000), Err(LinkError::TooBig { .. })));
+        assert!(matches!(copy_tree(&root, &dir.path().join("small"), 1, 1000), Err(CopyError::TooBig { .. })));
 
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink("/etc/passwd", root.join("bin/evil")).unwrap();
-            assert!(matches!(link_tree(&root, &dir.path().join("out2"), 10, 1000), Err(LinkError::Symlink { .. })));
+            assert!(matches!(copy_tree(&root, &dir.path().join("out2"), 10, 1000), Err(CopyError::Symlink { .. })));
         }
     }
 }

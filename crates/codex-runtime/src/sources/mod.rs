@@ -28,6 +28,11 @@ use crate::net::{Http, RedactedUrl, join};
 /// The canonical public location of GitHub release assets.
 pub const GITHUB_RELEASES: &str = "https://github.com/openai/codex/releases/download";
 
+/// The GitHub releases base URL: `CODEX_RUNTIME_GITHUB_BASE_URL` in `env`, else [`GITHUB_RELEASES`].
+pub fn github_base_url(env: &Env) -> String {
+    env.get(env::GITHUB_BASE_URL).unwrap_or(GITHUB_RELEASES).to_owned()
+}
+
 /// A place artifacts are fetched from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
@@ -247,9 +252,7 @@ impl SourceOptions {
     /// (when a registry is known), pypi (when an index is known). `--source` restricts and
     /// orders them.
     pub fn sources(&self) -> Result<Vec<Source>, SourceError> {
-        let github = || Source::Github {
-            base_url: Env::process().get(env::GITHUB_BASE_URL).unwrap_or(GITHUB_RELEASES).to_owned(),
-        };
+        let github = || Source::Github { base_url: github_base_url(Env::process()) };
         let installed = || Source::Installed { python: self.python.clone() };
         // A local mirror that is not there is a mistake to say at once, not a source to skip.
         let mirror = |value: &str| match Location::parse(value) {
