@@ -154,16 +154,6 @@ impl Hasher {
         self.size
     }
 
-    /// Take the sha512 state out, to feed it on another thread; [`Hasher::put_sha512`] puts
-    /// it back. Meanwhile `update` feeds sha256 only.
-    pub fn take_sha512(&mut self) -> Option<Sha512> {
-        self.sha512.take()
-    }
-
-    pub fn put_sha512(&mut self, sha512: Option<Sha512>) {
-        self.sha512 = sha512;
-    }
-
     pub fn finish(self) -> Digests {
         Digests {
             sha256: Sha256(self.sha256.finalize().into()),
