@@ -29,10 +29,12 @@ use crate::sources::pypi::{self};
 mod manifests;
 mod online;
 mod pin_files;
+mod rehash;
 
 pub use manifests::{check_history_manifest, check_manifest};
 pub use online::{Online, check_freshness, check_online};
 pub use pin_files::{check_package_json, check_pyproject};
+pub use rehash::Rehash;
 
 /// The PyPI distribution of the runtime wheels, as SDKs pin it.
 pub const PYPI_DISTRIBUTION: &str = "openai-codex-cli-bin";
