@@ -468,7 +468,7 @@ fn write_file(data: &mut dyn Read, file: &FileToWrite, limit: u64) -> Result<Wri
     let pipe =
         if file.declared_size < PIPELINE_THRESHOLD { Pipe::inline(64 * 1024) } else { Pipe::threaded(1024 * 1024, 4) };
     let mut total = 0u64;
-    let mut hasher = Hasher::new(false);
+    let mut hasher = Hasher::new();
     let copied = pipe.copy(
         |buf| {
             let n = fill(&mut limited, buf, &file.name)?;
@@ -485,8 +485,8 @@ fn write_file(data: &mut dyn Read, file: &FileToWrite, limit: u64) -> Result<Wri
     );
     match copied {
         Ok(()) => {
-            let digests = hasher.finish();
-            Ok(Written { sha256: digests.sha256, size: digests.size })
+            let (sha256, size) = hasher.finish();
+            Ok(Written { sha256, size })
         }
         Err(Stopped::Fill(e)) => Err(e),
         Err(Stopped::Drain(e)) => Err(write_err(e)),
