@@ -1,6 +1,8 @@
 //! verify-pins: broken manifests and pin files, one defect at a time; online checks against a
 //! loopback npm registry and PyPI index; --launch against the fake app-server.
 
+use std::process::Command;
+
 use codex_runtime_test_support::app_server::{MODE_ENV, VERSION_ENV, fake_app_server_path};
 use codex_runtime_test_support::fixture::{self, FixtureRuntime, integrity, sha256_hex};
 use codex_runtime_test_support::http::{Fault, TestServer};
@@ -711,9 +713,71 @@ fn rehash_checks_each_pinned_block_and_names_the_first_that_differs() {
     assert!(message.contains(&block), "{message}");
 }
 
+/// Regression: `--rehash` read each artifact straight from the HTTP client, so one connection
+/// reset in the middle of a body left the artifact unproven.
+#[test]
+fn a_rehash_resumes_after_a_connection_reset_and_says_which_failures_are_whose() {
+    let env = Env::new();
+    let six = SixTargets::new(None);
+    let manifest = env.manifest(&six.manifest);
+    let (runtime, npm, _) = &six.runtimes[0];
+    let subject = format!("stable {} npm", runtime.target);
+    let tarball = format!("/registry/@openai/codex/-/codex-0.163.0-{}.tgz", runtime.npm_suffix);
+    let cache = env.path("cache");
+    let rehash = |server: &TestServer, retries: &str| {
+        let mut cmd = online_cmd(&env, server, &manifest, None, true);
+        cmd.env("CODEX_RUNTIME_CACHE_DIR", &cache).env("CODEX_RUNTIME_RETRIES", retries).output().unwrap()
+    };
+
+    // The tarball's connection is reset halfway through: the retry asks for the rest.
+    let server = TestServer::start();
+    six.serve(&server);
+    let half = npm.len() as u64 / 2;
+    server.faults(&tarball, [Fault::Reset { after: half }]);
+    let out = rehash(&server, "2");
+    assert_code(&out, 0);
+    let requests = server.requests_for(&tarball);
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    let range = requests[1].header("range").unwrap_or_default().to_owned();
+    let from: u64 = range.strip_prefix("bytes=").and_then(|r| r.strip_suffix('-')).unwrap().parse().unwrap();
+    assert!(from > 0 && from <= half, "{range}");
+    let leftovers: Vec<_> = ["tmp", "downloads"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(cache.join(dir)).into_iter().flatten())
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(leftovers.is_empty(), "the artifacts are removed once hashed: {leftovers:?}");
+
+    // A reset after every 100 bytes, and only one retry: unproven, not drift.
+    let server = TestServer::start();
+    six.serve(&server);
+    server.fault(&tarball, Fault::Reset { after: 100 });
+    let out = rehash(&server, "1");
+    assert_code(&out, 5);
+    let doc = stdout_json(&out);
+    assert_eq!(failures(&doc), failure("npm artifact", &subject, "unavailable"));
+    assert_eq!(server.hits(&tarball), 2);
+
+    // The registry no longer has the tarball it names: drift.
+    let server = TestServer::start();
+    six.serve(&server);
+    server.fault(&tarball, Fault::Status(404));
+    let out = rehash(&server, "2");
+    assert_code(&out, 7);
+    let doc = stdout_json(&out);
+    assert_eq!(failures(&doc), failure("npm artifact", &subject, "drift"));
+    assert!(failed_check(&doc)["message"].as_str().unwrap().ends_with("the artifact is gone (404)"));
+}
+
 /// `verify-pins --online` against the registry and index a [`SixTargets`] serves (or another
 /// index).
 fn online(env: &Env, server: &TestServer, manifest: &str, index: Option<&str>, rehash: bool) -> std::process::Output {
+    online_cmd(env, server, manifest, index, rehash).output().unwrap()
+}
+
+/// The command [`online`] runs, without retries.
+fn online_cmd(env: &Env, server: &TestServer, manifest: &str, index: Option<&str>, rehash: bool) -> Command {
     let registry = format!("{}/registry/", server.url());
     let index = index.map_or_else(|| format!("{}/simple/", server.url()), str::to_owned);
     let mut cmd = env.cmd();
@@ -723,7 +787,7 @@ fn online(env: &Env, server: &TestServer, manifest: &str, index: Option<&str>, r
     if rehash {
         cmd.arg("--rehash");
     }
-    cmd.output().unwrap()
+    cmd
 }
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]

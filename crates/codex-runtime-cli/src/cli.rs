@@ -231,7 +231,7 @@ pub struct VerifyPinsArgs {
     /// Re-fetch every artifact's published metadata (npm integrity, the PyPI index's sha256) from --npm-registry and --pypi-index (default: your npm and pip configuration) and compare it with the pins
     #[arg(long, conflicts_with = "offline")]
     pub online: bool,
-    /// With --online, also download every artifact and hash it
+    /// With --online, also download every artifact (retried and resumed, as install downloads) into the cache and hash it
     #[arg(long, requires = "online")]
     pub rehash: bool,
     /// With --online, fail (exit 7) when a channel head is older than the newest release (or

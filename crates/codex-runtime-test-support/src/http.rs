@@ -41,6 +41,9 @@ pub enum Fault {
     Redirect(String),
     /// Send `good` body bytes, then `bad` more with the first of them flipped, then close.
     Garble { good: u64, bad: u64 },
+    /// Send this many body bytes, then reset the connection (a TCP RST, as a crashed proxy
+    /// sends) instead of closing it.
+    Reset { after: u64 },
     /// Send this response verbatim (head and body), then close.
     Reply(String),
     /// Send the status line, then `lines` extra header lines `delay_ms` apart, then the rest.
@@ -299,6 +302,16 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
             out.write_all(&garbled)?;
             out.flush()?;
             out.shutdown(Shutdown::Both)?;
+        }
+        Some(Fault::Reset { after }) => {
+            std::io::copy(&mut (&mut reader).take(after), &mut out)?;
+            out.flush()?;
+            // Time for the client to read them: what it has not read when the reset arrives
+            // may be lost.
+            std::thread::sleep(Duration::from_millis(100));
+            // With a zero linger, closing the socket (both of its handles go at the end of this
+            // request) sends a reset instead of the orderly end of the stream.
+            rustix::net::sockopt::set_socket_linger(&out, Some(Duration::ZERO))?;
         }
         Some(Fault::Stall { after, ms }) => {
             std::io::copy(&mut (&mut reader).take(after), &mut out)?;

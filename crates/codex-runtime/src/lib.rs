@@ -51,6 +51,7 @@ pub mod fetch;
 pub mod install;
 pub mod model;
 pub mod net;
+pub mod pipe;
 pub mod release;
 pub mod reporter;
 pub mod sources;

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 /// The stages, lowest first. Stages of one rank are independent of each other.
 const STAGES: &[(&str, u8)] = &[
     ("model", 0),
+    ("pipe", 0),
     ("reporter", 1),
     ("net", 1),
     ("extract", 1),

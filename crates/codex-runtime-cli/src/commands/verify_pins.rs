@@ -5,9 +5,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
+use codex_runtime::fetch::download::NetworkOptions;
 use codex_runtime::model::error::error_chain;
 use codex_runtime::release::channel_update::Listings;
-use codex_runtime::release::verify_pins::{self, Check, Online, Report, Verdict};
+use codex_runtime::release::verify_pins::{self, Check, Online, Rehash, Report, Verdict};
 use codex_runtime::{Cache, Channel, ErrorKind, Manifest, Manifests, RuntimeVersion, Target};
 
 use crate::cli::{GlobalArgs, VerifyPinsArgs};
@@ -74,11 +75,17 @@ pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCod
 
     if args.online {
         let http = codex_runtime::net::Http::new();
+        // --rehash downloads each artifact into the cache's scratch space, as an install does.
+        let cache = if args.rehash {
+            Some(Cache::locate(global.cache_dir.clone()).map_err(codex_runtime::Error::from)?)
+        } else {
+            None
+        };
         let online = Online {
             http: &http,
             npm_registry: codex_runtime::sources::npm_registry(args.sources.npm_registry.as_deref()),
             pypi_index: verify_pins::pypi_index(args.sources.pypi_index.as_deref()),
-            rehash: args.rehash,
+            rehash: cache.as_ref().map(|cache| Rehash { cache, network: NetworkOptions::from_env() }),
         };
         // The registry checks cover the channel heads (and every --manifest), or with
         // --all-versions the whole history, limited to --target.

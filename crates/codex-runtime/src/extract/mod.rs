@@ -12,10 +12,10 @@ use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Component, Path, PathBuf};
-use std::sync::mpsc;
 
 use crate::model::digest::{Hasher, Sha256};
 use crate::model::manifest::ArchiveFormat;
+use crate::pipe::{Pipe, Stopped};
 
 mod zip_stream;
 pub use zip_stream::{Growing, extract_zip_stream};
@@ -449,7 +449,6 @@ impl<'a> Sink<'a> {
 
 /// Members smaller than this are hashed and written on the reading thread.
 const PIPELINE_THRESHOLD: u64 = 4 * 1024 * 1024;
-const CHUNK: usize = 1024 * 1024;
 
 /// Write one member's bytes to a new file (never following or replacing anything), hashing
 /// them, and refusing more than `limit` bytes. Large members are hashed and written by a
@@ -464,83 +463,46 @@ fn write_file(data: &mut dyn Read, file: &FileToWrite, limit: u64) -> Result<Wri
         options.mode(if file.executable { 0o755 } else { 0o644 });
     }
     let mut out = options.open(&file.target).map_err(write_err)?;
-    let too_large = || ExtractError::TooLarge { member: file.name.clone(), limit };
     // Read at most one byte past the limit: that byte proves the member lies about its size.
     let mut limited = data.take(limit.saturating_add(1));
-    if file.declared_size < PIPELINE_THRESHOLD {
-        let mut hasher = Hasher::new(false);
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = read_some(&mut limited, &mut buf, &file.name)?;
-            if n == 0 {
-                break;
+    let pipe =
+        if file.declared_size < PIPELINE_THRESHOLD { Pipe::inline(64 * 1024) } else { Pipe::threaded(1024 * 1024, 4) };
+    let mut total = 0u64;
+    let mut hasher = Hasher::new();
+    let copied = pipe.copy(
+        |buf| {
+            let n = fill(&mut limited, buf, &file.name)?;
+            total += n as u64;
+            if total > limit {
+                return Err(ExtractError::TooLarge { member: file.name.clone(), limit });
             }
-            if hasher.size() + n as u64 > limit {
-                return Err(too_large());
-            }
-            hasher.update(&buf[..n]);
-            out.write_all(&buf[..n]).map_err(write_err)?;
+            Ok((n, ()))
+        },
+        |bytes, ()| {
+            hasher.update(bytes);
+            out.write_all(bytes)
+        },
+    );
+    match copied {
+        Ok(()) => {
+            let (sha256, size) = hasher.finish();
+            Ok(Written { sha256, size })
         }
-        let digests = hasher.finish();
-        return Ok(Written { sha256: digests.sha256, size: digests.size });
+        Err(Stopped::Fill(e)) => Err(e),
+        Err(Stopped::Drain(e)) => Err(write_err(e)),
     }
-
-    let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(4);
-    let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
-    for _ in 0..6 {
-        empty_tx.send(vec![0u8; CHUNK]).expect("the receiver is alive");
-    }
-    std::thread::scope(|scope| {
-        let writer = scope.spawn(move || -> io::Result<Written> {
-            let mut hasher = Hasher::new(false);
-            for buf in full_rx {
-                hasher.update(&buf);
-                out.write_all(&buf)?;
-                // The reader may have stopped already; then the buffer is simply dropped.
-                let _ = empty_tx.send(buf);
-            }
-            let digests = hasher.finish();
-            Ok(Written { sha256: digests.sha256, size: digests.size })
-        });
-        let read = pump(&mut limited, &empty_rx, full_tx, limit, &file.name).map_err(|e| e.unwrap_or_else(too_large));
-        let written = writer.join().expect("the writer thread panicked").map_err(write_err);
-        read?;
-        written
-    })
 }
 
-/// Fill buffers from `reader` and hand them to the writer until the member ends. `Err(None)`
-/// means more than `limit` bytes. Stops quietly when the writer has stopped: its error wins.
-fn pump(
-    reader: &mut dyn Read,
-    empty: &mpsc::Receiver<Vec<u8>>,
-    full: mpsc::SyncSender<Vec<u8>>,
-    limit: u64,
-    member: &str,
-) -> Result<(), Option<ExtractError>> {
-    let mut total = 0u64;
-    while let Ok(mut buf) = empty.recv() {
-        buf.resize(CHUNK, 0);
-        let mut filled = 0;
-        while filled < CHUNK {
-            match read_some(reader, &mut buf[filled..], member).map_err(Some)? {
-                0 => break,
-                n => filled += n,
-            }
-        }
-        if filled == 0 {
-            return Ok(());
-        }
-        total += filled as u64;
-        if total > limit {
-            return Err(None);
-        }
-        buf.truncate(filled);
-        if full.send(buf).is_err() {
-            return Ok(());
+/// Fill `buf` from `reader` as far as the member goes: fewer, larger buffers for the writer.
+fn fill(reader: &mut dyn Read, buf: &mut [u8], member: &str) -> Result<usize, ExtractError> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match read_some(reader, &mut buf[filled..], member)? {
+            0 => break,
+            n => filled += n,
         }
     }
-    Ok(())
+    Ok(filled)
 }
 
 /// Read, retrying interruptions; a failure is a corrupt archive.

@@ -16,6 +16,7 @@
 //! | a size in the headers other than the pin | never retried on that source; nothing is cut, the partial file stays |
 //! | wrong bytes (size or digest) | never retried on that source: the partial file is dropped and the next source is asked |
 //! | a bad block that began before the request that completed it | tried once more from that block, then as wrong bytes |
+//! | a whole file that fails its size or digests after resuming bytes of an earlier run | tried once more from the first byte, then as wrong bytes |
 //!
 //! A partial download lives at `CACHE/downloads/SHA256.part`, keyed by the pinned digest, so
 //! a later run (or the next retry) resumes it. A server that answers a `Range` request with
@@ -24,21 +25,21 @@
 //! When the manifest pins each block of the artifact, every block is checked as soon as it is
 //! written ([`crate::fetch::blocks`]): a bad block stops the download at once, a resumed file keeps
 //! only its blocks that still match, and a [`VerifiedStream`] lets a caller read the verified
-//! bytes while the rest arrives.
+//! bytes while the rest arrives. What is checked, and how, is [`crate::fetch::verify`]'s.
 
 use std::fs::File;
 use std::hash::{BuildHasher, Hasher as _};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::cache::{Cache, CacheError};
-use crate::fetch::blocks::{BadBlock, Blocks, VerifiedStream};
-use crate::model::digest::{Digests, Hasher};
+use crate::fetch::blocks::VerifiedStream;
+use crate::fetch::verify::{CopyError, Expected, Verifier, VerifyError};
+use crate::model::digest::Digests;
 use crate::model::error::error_chain;
-use crate::model::manifest::ArtifactPin;
 use crate::net::{Get, Http, HttpError, RedactedUrl, Timeouts};
+use crate::pipe::Pipe;
 use crate::reporter::Reporter;
 
 /// How patient the network code is. [`NetworkOptions::default`] reads the environment.
@@ -245,15 +246,12 @@ pub enum DownloadError {
     /// A try failed and will not be retried (or the retries ran out).
     #[error(transparent)]
     Failed(#[from] TryError),
-    /// More bytes than the pins allow.
-    #[error("more than the {limit} bytes the pins allow")]
-    TooLarge { limit: u64, received: u64 },
     /// `Content-Length` or `Content-Range` announces another size than the pin.
     #[error("announced {announced} bytes, the pin is {expected}")]
     WrongSize { expected: u64, announced: u64 },
-    /// A block differs from its pin.
+    /// The bytes are not the pinned ones: too many, a bad block, or the wrong digests.
     #[error(transparent)]
-    BadBlock(#[from] BadBlock),
+    Verify(#[from] VerifyError),
     #[error(transparent)]
     Cache(#[from] CacheError),
 }
@@ -273,35 +271,31 @@ impl DownloadError {
     }
 }
 
+/// The buffers of a download: a network read rarely returns more than 256 KiB, and eight of
+/// them waiting for the writer let a burst through while the disk catches up.
+const PIPE: Pipe = Pipe::threaded(256 * 1024, 8);
+
 /// Where the bytes go: a resumable part file in `CACHE/downloads/` (locked while in use), or a
 /// plain file in the caller's scratch directory.
 struct Sink<'s> {
     path: PathBuf,
     file: File,
     resumable: bool,
-    sha512: bool,
-    hasher: Hasher,
-    /// The block check, when the blocks are pinned.
-    blocks: Option<Blocks>,
+    /// What the bytes in `file` are checked against, and how far they got.
+    verifier: Verifier,
     stream: Option<&'s VerifiedStream>,
 }
 
 impl<'s> Sink<'s> {
     fn open(
         cache: &Cache,
-        artifact: &ArtifactPin,
+        file_name: &str,
+        verifier: Verifier,
         scratch: &Path,
         stream: Option<&'s VerifiedStream>,
     ) -> Result<Sink<'s>, CacheError> {
-        let sha512 = artifact.integrity.is_some();
-        let blocks = match (&artifact.blocks, artifact.size) {
-            (Some(pins), Some(size)) => Some(Blocks::new(pins, size)),
-            _ => None,
-        };
-        if let Some(sha256) = artifact.sha256 {
-            let dir = cache.root().join("downloads");
-            fs_create_dir_all(&dir)?;
-            let path = dir.join(format!("{sha256}.part"));
+        if let Some(path) = part_file(cache, verifier.expected()) {
+            fs_create_dir_all(path.parent().expect("in the downloads directory"))?;
             let file = File::options()
                 .read(true)
                 .write(true)
@@ -317,11 +311,11 @@ impl<'s> Sink<'s> {
                 }
                 Ok(()) => {
                     // Continue a previous run.
-                    let hasher = Hasher::new(sha512);
-                    let mut sink = Sink { path, file, resumable: true, sha512, hasher, blocks, stream };
-                    let len = sink.keep_prefix(artifact.size.unwrap_or(u64::MAX))?;
+                    let upto = verifier.expected().size.unwrap_or(u64::MAX);
+                    let mut sink = Sink { path, file, resumable: true, verifier, stream };
+                    let len = sink.keep_prefix(upto)?;
                     if len > 0 {
-                        tracing::info!("resuming {} from byte {len}", artifact.file);
+                        tracing::info!("resuming {file_name} from byte {len}");
                     }
                     sink.share()?;
                     return Ok(sink);
@@ -330,9 +324,9 @@ impl<'s> Sink<'s> {
                 Err(_) => tracing::debug!("{} is in use; downloading without resume", path.display()),
             }
         }
-        let path = scratch.join(&artifact.file);
+        let path = scratch.join(file_name);
         let file = File::create(&path).map_err(CacheError::io("create", &path))?;
-        let sink = Sink { path, file, resumable: false, sha512, hasher: Hasher::new(sha512), blocks, stream };
+        let sink = Sink { path, file, resumable: false, verifier, stream };
         sink.share()?;
         Ok(sink)
     }
@@ -341,34 +335,24 @@ impl<'s> Sink<'s> {
     fn share(&self) -> Result<(), CacheError> {
         if let Some(stream) = self.stream {
             let reader = File::open(&self.path).map_err(CacheError::io("open", &self.path))?;
-            stream.open(reader, self.blocks.as_ref().map_or(0, Blocks::verified));
+            stream.open(reader, self.verifier.verified());
         }
         Ok(())
     }
 
-    /// Keep the file's first `upto` bytes, but none from the first bad block on: the block
-    /// check and the hasher are brought to cover exactly those, and the rest is cut off.
-    /// Returns how many bytes were kept. Never cuts a verified byte the stream handed out.
+    /// Keep the file's first `upto` bytes, but none from the first bad block on: the verifier
+    /// is brought to cover exactly those, and the rest is cut off. Returns how many bytes were
+    /// kept. Never cuts a verified byte the stream handed out.
     fn keep_prefix(&mut self, upto: u64) -> Result<u64, CacheError> {
         let path = &self.path;
-        self.file.rewind().map_err(CacheError::io("seek", path))?;
-        let mut keep = upto;
-        if let Some(blocks) = &mut self.blocks {
-            *blocks = blocks.restarted();
-            keep = blocks.resume(&mut (&mut self.file).take(upto)).map_err(CacheError::io("read", path))?;
-            self.file.rewind().map_err(CacheError::io("seek", path))?;
-        }
-        let mut hasher = Hasher::new(self.sha512);
-        io::copy(&mut (&mut self.file).take(keep), &mut hasher).map_err(CacheError::io("read", path))?;
-        let len = hasher.size();
+        let len = self.verifier.resume(&mut self.file, upto).map_err(CacheError::io("read", path))?;
         truncate(&self.file, path, len)?;
         self.file.seek(io::SeekFrom::Start(len)).map_err(CacheError::io("seek", path))?;
-        self.hasher = hasher;
         Ok(len)
     }
 
     fn restart(&mut self) -> Result<(), CacheError> {
-        if self.hasher.size() > 0
+        if self.verifier.received() > 0
             && let Some(stream) = self.stream
         {
             // What the reader has had may not be what the new bytes will be.
@@ -376,16 +360,36 @@ impl<'s> Sink<'s> {
         }
         truncate(&self.file, &self.path, 0)?;
         self.file.seek(io::SeekFrom::Start(0)).map_err(CacheError::io("seek", &self.path))?;
-        self.hasher = Hasher::new(self.sha512);
-        if let Some(blocks) = &mut self.blocks {
-            *blocks = blocks.restarted();
-        }
+        self.verifier.restart();
         Ok(())
+    }
+
+    /// Stream `body` into the file, verifying it as it arrives; see [`Verifier::copy`].
+    fn copy(&mut self, body: &mut dyn Read, reporter: &dyn Reporter) -> Result<(), DownloadError> {
+        let Sink { path, file, verifier, stream, .. } = self;
+        let stream = *stream;
+        let write = |bytes: &[u8], verified: u64| {
+            file.write_all(bytes)?;
+            if let Some(stream) = stream {
+                stream.advance(verified);
+            }
+            Ok(())
+        };
+        verifier.copy(PIPE, body, write, &mut |n| reporter.download_progress(n)).map_err(|e| match e {
+            CopyError::Read { received, source } => TryError::Body { received, source }.into(),
+            CopyError::Verify(e) => e.into(),
+            CopyError::Write(source) => CacheError::Io { action: "write", path: path.clone(), source }.into(),
+        })
     }
 
     fn discard(self) {
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// The resumable part file of an artifact, when its sha256 is known: `CACHE/downloads/SHA256.part`.
+fn part_file(cache: &Cache, expected: &Expected) -> Option<PathBuf> {
+    expected.sha256.map(|sha256| cache.root().join("downloads").join(format!("{sha256}.part")))
 }
 
 /// Cut `file` to `len` bytes, only when it is longer: on ext4, truncating a file to zero (even
@@ -403,91 +407,43 @@ fn fs_create_dir_all(dir: &Path) -> Result<(), CacheError> {
     std::fs::create_dir_all(dir).map_err(CacheError::io("create", dir))
 }
 
-/// Download `url` into `scratch/FILE`, retrying and resuming, hashing as the bytes arrive.
-/// Returns the file and its digests; the caller checks them against the pins and calls
-/// [`discard_partial`] when they fail. With `stream`, the verified bytes can be read while the
-/// download goes on; the caller breaks the stream off when this returns an error.
+/// Download `url` into `scratch/FILE`, retrying and resuming, verified as the bytes arrive
+/// (see [`crate::fetch::verify`]): too many bytes or a bad block stop it at once, and the size
+/// and digests are checked against `expected` at the end. A part file kept from an earlier
+/// run that then fails those checks may hold the bad bytes (perhaps from another source), so
+/// the artifact is downloaded once more from its first byte before the source is blamed.
+/// Errors name the artifact as `FILE from URL`. With `stream`, the verified bytes can be read
+/// while the download goes on; the caller breaks the stream off when this returns an error.
 #[allow(clippy::too_many_arguments)]
 pub fn download(
     http: &Http,
     url: &RedactedUrl,
-    artifact: &ArtifactPin,
+    file: &str,
+    expected: &Expected,
     cache: &Cache,
     scratch: &Path,
     options: &NetworkOptions,
     reporter: &dyn Reporter,
     stream: Option<&VerifiedStream>,
 ) -> Result<(PathBuf, Digests), DownloadError> {
-    let mut sink = Sink::open(cache, artifact, scratch, stream)?;
-    let limit = artifact.size.unwrap_or(artifact.max_unpacked_size);
-    if sink.hasher.size() >= limit && artifact.size.is_some() {
-        // A complete file from an earlier run that was killed before it was moved: check it.
-        return finish(sink, scratch, artifact);
-    }
+    let verifier = Verifier::new(format!("{file} from {url}"), expected);
+    let mut sink = Sink::open(cache, file, verifier, scratch, stream)?;
+    // Bytes from an earlier run get one more try from zero when the whole file fails its pins.
+    let mut fresh_chance = sink.verifier.received() > 0;
     // A bad block that began before the request that completed it may hold the last bytes of
     // a connection that broke (in this run or an earlier one): the source gets one more try
     // from that block before it is blamed.
     let mut second_chance = true;
-    // Bounded: a second turn only once, when `second_chance` is spent.
+    // Bounded: a turn after the first only once for each chance, and each chance is spent once.
     let result = loop {
-        // Where the bytes of the latest request began.
-        let mut began = 0;
-        let result = with_retries(options, url, DownloadError::retry, || {
-            let from = (sink.resumable && sink.hasher.size() > 0).then(|| sink.hasher.size());
-            let response = http.request(url, Get { from, accept: None });
-            if let (Some(asked), Err(HttpError::Status { status: 416, .. })) = (from, &response) {
-                // The partial file may be longer than what the server has now; start again.
-                sink.restart()?;
-                return Err(TryError::RangeNotSatisfiable { asked }.into());
-            }
-            let mut response = response?;
-            // What the headers announce is checked before anything is cut: a wrong answer to a
-            // Range request leaves the partial file as it was.
-            let total = match response.range {
-                Some((_, total)) => total,
-                // A 206 without Content-Range: its length is that of a part (see below).
-                None if response.status == 206 => None,
-                None => response.length,
-            };
-            if let (Some(expected), Some(announced)) = (artifact.size, total)
-                && expected != announced
+        // A complete file from an earlier run that was killed before it was moved is only checked.
+        let complete = expected.size.is_some_and(|size| sink.verifier.received() >= size);
+        let (transferred, began) =
+            if complete { (Ok(()), 0) } else { transfer(http, url, file, &mut sink, options, reporter) };
+        match transferred {
+            Err(DownloadError::Verify(VerifyError::Block { source: bad, .. }))
+                if second_chance && sink.resumable && bad.start < began =>
             {
-                return Err(DownloadError::WrongSize { expected, announced });
-            }
-            match (from, response.range) {
-                (Some(asked), Some((sent, _))) if sent != asked => {
-                    sink.restart()?;
-                    return Err(TryError::WrongRange { asked, sent }.into());
-                }
-                (Some(_), Some(_)) => {}
-                // Partial content from an unknown offset: start again from the first byte.
-                (Some(asked), None) if response.status == 206 => {
-                    sink.restart()?;
-                    return Err(TryError::NoRange { asked }.into());
-                }
-                (Some(asked), None) => {
-                    tracing::info!("{url} ignored the Range request (bytes={asked}-); restarting from zero");
-                    sink.restart()?;
-                }
-                (None, _) => sink.restart()?,
-            }
-            let offset = sink.hasher.size();
-            began = offset;
-            reporter.download_started(&artifact.file, artifact.size.or(total));
-            reporter.download_progress(offset);
-            let copied = copy(&mut response.body, &mut sink, limit, reporter);
-            reporter.download_finished();
-            copied?;
-            let received = sink.hasher.size() - offset;
-            if let Some(expected) = response.length
-                && received < expected
-            {
-                return Err(TryError::Truncated { received, expected }.into());
-            }
-            Ok(())
-        });
-        match result {
-            Err(DownloadError::BadBlock(bad)) if second_chance && sink.resumable && bad.start < began => {
                 second_chance = false;
                 tracing::warn!(
                     "{url}: {bad}; the block began before the download was resumed, so trying once more from byte {}",
@@ -495,7 +451,19 @@ pub fn download(
                 );
                 sink.keep_prefix(bad.start)?;
             }
-            result => break result,
+            Err(error) => break Err(error),
+            // The whole file is here: its size and digests decide.
+            Ok(()) => match sink.verifier.finish() {
+                Ok(digests) => break Ok(digests),
+                Err(error) if fresh_chance => {
+                    fresh_chance = false;
+                    tracing::warn!(
+                        "{error}; the download went on from bytes of an earlier run, so trying once more from zero"
+                    );
+                    sink.restart()?;
+                }
+                Err(error) => break Err(error.into()),
+            },
         }
     };
     let result = match result {
@@ -507,9 +475,9 @@ pub fn download(
         result => result,
     };
     match result {
-        Ok(()) => finish(sink, scratch, artifact),
+        Ok(digests) => finish(sink, scratch, file).map(|dest| (dest, digests)),
         // A failed try that wrote nothing leaves no empty part file behind.
-        Err(error) if sink.hasher.size() == 0 => {
+        Err(error) if sink.verifier.received() == 0 => {
             sink.discard();
             Err(error)
         }
@@ -527,109 +495,89 @@ pub fn download(
     }
 }
 
-/// Move a complete part file into the scratch directory.
-fn finish(sink: Sink<'_>, scratch: &Path, artifact: &ArtifactPin) -> Result<(PathBuf, Digests), DownloadError> {
-    let Sink { path, file, hasher, resumable, .. } = sink;
-    let digests = hasher.finish();
-    let dest = scratch.join(&artifact.file);
-    if resumable {
-        std::fs::rename(&path, &dest).map_err(CacheError::io("move", &path))?;
-    }
-    drop(file);
-    Ok((dest, digests))
-}
-
-/// How many bytes of an artifact an interrupted download left to resume from.
-pub fn partial_len(cache: &Cache, artifact: &ArtifactPin) -> u64 {
-    artifact
-        .sha256
-        .and_then(|sha256| std::fs::metadata(cache.root().join("downloads").join(format!("{sha256}.part"))).ok())
-        .map_or(0, |m| m.len())
-}
-
-/// Drop the partial file of an artifact whose bytes failed verification, so the next run
-/// does not resume from bad bytes.
-pub fn discard_partial(cache: &Cache, artifact: &ArtifactPin) {
-    if let Some(sha256) = artifact.sha256 {
-        let _ = std::fs::remove_file(cache.root().join("downloads").join(format!("{sha256}.part")));
-    }
-}
-
-/// Stream the body into the sink. This thread only receives; a second one hashes and writes
-/// behind it, so hashing never slows the transfer.
-fn copy(body: &mut dyn Read, sink: &mut Sink<'_>, limit: u64, reporter: &dyn Reporter) -> Result<(), DownloadError> {
-    const CHUNK: usize = 256 * 1024;
-    let start = sink.hasher.size();
-    // sha512 (npm's integrity) and the block check are fed here, sha256 by the writer: the
-    // hashes of 160 MB would otherwise be the slowest step of a download.
-    let mut sha512 = sink.hasher.take_sha512();
-    let Sink { path, file, hasher, blocks, stream, .. } = sink;
-    let stream = *stream;
-    // Each buffer goes with how many bytes are verified once it is written.
-    let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, u64)>(8);
-    let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
-    for _ in 0..10 {
-        empty_tx.send(vec![0u8; CHUNK]).expect("the receiver is alive");
-    }
-    let result = std::thread::scope(|scope| {
-        let writer = scope.spawn(move || -> Result<(), DownloadError> {
-            for (buf, verified) in full_rx {
-                hasher.update(&buf);
-                file.write_all(&buf).map_err(|source| CacheError::Io {
-                    action: "write",
-                    path: path.clone(),
-                    source,
-                })?;
-                if let Some(stream) = stream {
-                    stream.advance(verified);
-                }
-                // The receiver may have stopped already; then the buffer is simply dropped.
-                let _ = empty_tx.send(buf);
-            }
-            Ok(())
-        });
-        let mut received = start;
-        // Bounded by `limit`: each turn adds bytes or ends.
-        let read = loop {
-            // No buffer back means the writer stopped: its own error says why.
-            let Ok(mut buf) = empty_rx.recv() else { break Ok(()) };
-            buf.resize(CHUNK, 0);
-            let read = loop {
-                match body.read(&mut buf) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    other => break other,
-                }
-            };
-            let n = match read {
-                Ok(0) => break Ok(()),
-                Ok(n) => n,
-                Err(source) => break Err(TryError::Body { received: received - start, source }.into()),
-            };
-            received += n as u64;
-            if received > limit {
-                break Err(DownloadError::TooLarge { limit, received });
-            }
-            buf.truncate(n);
-            if let Some(h) = &mut sha512 {
-                sha2::Digest::update(h, &buf);
-            }
-            let verified = match blocks.as_mut().map(|b| b.update(&buf).map(|()| b.verified())) {
-                Some(Err(bad)) => break Err(bad.into()),
-                Some(Ok(verified)) => verified,
-                None => 0,
-            };
-            reporter.download_progress(n as u64);
-            if full_tx.send((buf, verified)).is_err() {
-                break Ok(());
-            }
+/// The tries of one URL, with retries: each asks for the bytes after those the sink holds.
+/// Returns how it ended and where the bytes of its last request began.
+fn transfer(
+    http: &Http,
+    url: &RedactedUrl,
+    file: &str,
+    sink: &mut Sink<'_>,
+    options: &NetworkOptions,
+    reporter: &dyn Reporter,
+) -> (Result<(), DownloadError>, u64) {
+    let expected_size = sink.verifier.expected().size;
+    let mut began = 0;
+    let result = with_retries(options, url, DownloadError::retry, || {
+        let from = (sink.resumable && sink.verifier.received() > 0).then(|| sink.verifier.received());
+        let response = http.request(url, Get { from, accept: None });
+        if let (Some(asked), Err(HttpError::Status { status: 416, .. })) = (from, &response) {
+            // The partial file may be longer than what the server has now; start again.
+            sink.restart()?;
+            return Err(TryError::RangeNotSatisfiable { asked }.into());
+        }
+        let mut response = response?;
+        // What the headers announce is checked before anything is cut: a wrong answer to a
+        // Range request leaves the partial file as it was.
+        let total = match response.range {
+            Some((_, total)) => total,
+            // A 206 without Content-Range: its length is that of a part (see below).
+            None if response.status == 206 => None,
+            None => response.length,
         };
-        drop(full_tx);
-        writer.join().expect("the download writer panicked")?;
-        read
+        if let (Some(expected), Some(announced)) = (expected_size, total)
+            && expected != announced
+        {
+            return Err(DownloadError::WrongSize { expected, announced });
+        }
+        match (from, response.range) {
+            (Some(asked), Some((sent, _))) if sent != asked => {
+                sink.restart()?;
+                return Err(TryError::WrongRange { asked, sent }.into());
+            }
+            (Some(_), Some(_)) => {}
+            // Partial content from an unknown offset: start again from the first byte.
+            (Some(asked), None) if response.status == 206 => {
+                sink.restart()?;
+                return Err(TryError::NoRange { asked }.into());
+            }
+            (Some(asked), None) => {
+                tracing::info!("{url} ignored the Range request (bytes={asked}-); restarting from zero");
+                sink.restart()?;
+            }
+            (None, _) => sink.restart()?,
+        }
+        let offset = sink.verifier.received();
+        began = offset;
+        reporter.download_started(file, expected_size.or(total));
+        reporter.download_progress(offset);
+        let copied = sink.copy(&mut response.body, reporter);
+        reporter.download_finished();
+        copied?;
+        let received = sink.verifier.received() - offset;
+        if let Some(expected) = response.length
+            && received < expected
+        {
+            return Err(TryError::Truncated { received, expected }.into());
+        }
+        Ok(())
     });
-    // Whatever happened, the hash state goes back: a retry resumes from these bytes.
-    sink.hasher.put_sha512(sha512);
-    result
+    (result, began)
+}
+
+/// Move a complete part file into the scratch directory.
+fn finish(sink: Sink<'_>, scratch: &Path, file: &str) -> Result<PathBuf, DownloadError> {
+    let dest = scratch.join(file);
+    if sink.resumable {
+        std::fs::rename(&sink.path, &dest).map_err(CacheError::io("move", &sink.path))?;
+    }
+    Ok(dest)
+}
+
+/// Drop the partial file of an artifact, so that no later run resumes from its bytes.
+pub fn discard_partial(cache: &Cache, expected: &Expected) {
+    if let Some(path) = part_file(cache, expected) {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,6 @@
 //! What each source said when it was asked for an artifact, and bytes that fail the pins.
 
-use crate::extract::ExtractError;
-use crate::fetch::blocks::BadBlock;
-use crate::model::digest::Sha256;
+use crate::fetch::verify::VerifyError;
 use std::fmt;
 
 /// Why one attempt failed.
@@ -39,29 +37,4 @@ impl fmt::Display for Attempt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}: {}", self.source, self.location, self.failure)
     }
-}
-
-/// Bytes that are not what the pins say.
-#[derive(Debug, thiserror::Error)]
-pub enum VerifyError {
-    #[error("{subject}: sha256 mismatch: expected {expected}, got {actual}")]
-    Sha256 { subject: String, expected: Sha256, actual: Sha256 },
-    #[error("{subject}: sha512 integrity mismatch: expected {expected}, got {actual}")]
-    Integrity { subject: String, expected: String, actual: String },
-    #[error("{subject}: size mismatch: expected {expected} bytes, got {actual}")]
-    Size { subject: String, expected: u64, actual: u64 },
-    #[error("{subject}: {source}")]
-    Block {
-        subject: String,
-        #[source]
-        source: BadBlock,
-    },
-    #[error("{subject}: {reason}")]
-    Layout { subject: String, reason: String },
-    #[error("{subject}: {source}")]
-    Archive {
-        subject: String,
-        #[source]
-        source: ExtractError,
-    },
 }

@@ -18,7 +18,8 @@ pub mod maintenance;
 mod place;
 mod transfer;
 
-pub use attempt::{Attempt, AttemptFailure, VerifyError};
+pub use crate::fetch::verify::VerifyError;
+pub use attempt::{Attempt, AttemptFailure};
 pub use cached::{Cached, Installed, cached, find_installed};
 pub use error::Error;
 pub use import::import;

@@ -6,14 +6,16 @@ use crate::cache::{Cache, CacheError, Scratch};
 use crate::extract::{self, ExtractedFile, Limits};
 use crate::fetch::blocks::{EndOnDrop, VerifiedStream};
 use crate::fetch::download::{self, DownloadError, NetworkOptions, TryError};
-use crate::model::digest::{Digests, Hasher};
+use crate::fetch::verify::{CopyError, Expected, Verifier};
+use crate::model::digest::Digests;
 use crate::model::error::error_chain;
 use crate::model::manifest::{ArchiveFormat, ArtifactPin};
 use crate::net::{Http, HttpError};
+use crate::pipe::Pipe;
 use crate::reporter::Reporter;
 use crate::sources::Location;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// An artifact copied into a scratch directory and verified.
@@ -34,8 +36,8 @@ pub(super) fn limits_of(artifact: &ArtifactPin) -> Limits {
     Limits { max_entries: artifact.max_entries, max_unpacked_size: artifact.max_unpacked_size }
 }
 
-/// Copy the artifact into a fresh scratch directory, hashing as the bytes arrive, then check
-/// its size and digests against the pins. URLs are downloaded with retries and resumption
+/// Copy the artifact into a fresh scratch directory, verifying it as the bytes arrive against
+/// its pins (see [`crate::fetch::verify`]). URLs are downloaded with retries and resumption
 /// (see [`crate::fetch::download`]); local files are read once.
 pub(super) fn fetch<'h>(
     location: &Location,
@@ -46,36 +48,35 @@ pub(super) fn fetch<'h>(
     reporter: &dyn Reporter,
 ) -> Result<Fetched, Failure> {
     let subject = format!("{} from {location}", artifact.file);
+    let expected = Expected::of(artifact);
     let scratch = cache.scratch()?;
     let ((path, digests), extracted) = match location {
-        Location::File(file) => (copy_local(file, artifact, scratch.path(), &subject, reporter)?, None),
+        Location::File(file) => {
+            // Nothing reads a local copy before it is whole and checked: its blocks add nothing
+            // to the whole file's digests, and would cost a third hash of every byte.
+            let whole = Expected { blocks: None, ..expected };
+            (copy_local(file, &artifact.file, &whole, scratch.path(), &subject, reporter)?, None)
+        }
         Location::Url(url) => {
             let http = http();
-            let resumed = download::partial_len(cache, artifact) > 0;
             let get = |stream: Option<&VerifiedStream>| {
-                download::download(http, url, artifact, cache, scratch.path(), network, reporter, stream)
-                    .map_err(|e| download_failure(e, &subject))
+                download::download(
+                    http,
+                    url,
+                    &artifact.file,
+                    &expected,
+                    cache,
+                    scratch.path(),
+                    network,
+                    reporter,
+                    stream,
+                )
+                .map_err(|e| download_failure(e, &subject))
             };
             let (downloaded, extracted) = download_extracting(artifact, &tree_of(&scratch), get);
-            // A bad block is not counted here: the download itself gives the source one more
-            // try from a block that began before it resumed.
-            let bad_digest =
-                matches!(&downloaded, Ok((_, digests)) if check_digests(&subject, artifact, digests).is_err());
-            if resumed && bad_digest {
-                // The bytes kept from an earlier run (perhaps from another source) may be the
-                // bad ones: this source gets one fresh download before it is blamed.
-                download::discard_partial(cache, artifact);
-                let _ = std::fs::remove_dir_all(tree_of(&scratch));
-                (get(None)?, None)
-            } else {
-                (downloaded?, extracted)
-            }
+            (downloaded?, extracted)
         }
     };
-    if let Err(e) = check_digests(&subject, artifact, &digests) {
-        download::discard_partial(cache, artifact);
-        return Err(e);
-    }
     Ok(Fetched { scratch, download: path, digests, extracted })
 }
 
@@ -131,7 +132,6 @@ pub(super) fn download_extracting(
 
 /// How a failed download counts: missing, unavailable, bad bytes, or a broken cache.
 pub(super) fn download_failure(error: DownloadError, subject: &str) -> Failure {
-    let subject = subject.to_owned();
     match error {
         DownloadError::Failed(TryError::Http(HttpError::NotFound)) => Failure::Attempt(AttemptFailure::NotFound),
         DownloadError::Failed(e) => {
@@ -141,82 +141,46 @@ pub(super) fn download_failure(error: DownloadError, subject: &str) -> Failure {
             }
             Failure::Attempt(AttemptFailure::Unavailable(reason))
         }
-        DownloadError::TooLarge { limit, received } => {
-            verification(VerifyError::Size { subject, expected: limit, actual: received })
-        }
         DownloadError::WrongSize { expected, announced } => {
-            verification(VerifyError::Size { subject, expected, actual: announced })
+            verification(VerifyError::Size { subject: subject.to_owned(), expected, actual: announced })
         }
-        DownloadError::BadBlock(source) => verification(VerifyError::Block { subject, source }),
+        DownloadError::Verify(e) => verification(e),
         DownloadError::Cache(e) => Failure::Fatal(Error::Cache(e)),
     }
 }
 
-/// Copy a local artifact into the scratch directory, hashing it.
+/// Copy a local artifact into the scratch directory as `name`, verifying it.
 pub(super) fn copy_local(
     file: &Path,
-    artifact: &ArtifactPin,
+    name: &str,
+    expected: &Expected,
     scratch: &Path,
     subject: &str,
     reporter: &dyn Reporter,
 ) -> Result<(PathBuf, Digests), Failure> {
+    let unreadable = |e: io::Error| Failure::Attempt(AttemptFailure::Unavailable(format!("cannot read: {e}")));
     let mut body = match File::open(file) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(Failure::Attempt(AttemptFailure::NotFound)),
-        Err(e) => return Err(Failure::Attempt(AttemptFailure::Unavailable(format!("cannot read: {e}")))),
+        Err(e) => return Err(unreadable(e)),
     };
-    let path = scratch.join(&artifact.file);
+    let path = scratch.join(name);
     let mut out = File::create(&path).map_err(CacheError::io("create", &path))?;
-    let mut hasher = Hasher::new(artifact.integrity.is_some());
-    let limit = artifact.size.unwrap_or(artifact.max_unpacked_size);
-    reporter.download_started(&artifact.file, artifact.size);
-    let mut buf = vec![0u8; 256 * 1024];
-    let copied = loop {
-        let n = match body.read(&mut buf) {
-            Ok(0) => break Ok(()),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => break Err(Failure::Attempt(AttemptFailure::Unavailable(format!("cannot read: {e}")))),
-        };
-        if hasher.size() + n as u64 > limit {
-            break Err(verification(VerifyError::Size {
-                subject: subject.to_owned(),
-                expected: limit,
-                actual: hasher.size() + n as u64,
-            }));
-        }
-        hasher.update(&buf[..n]);
-        if let Err(e) = out.write_all(&buf[..n]) {
-            break Err(CacheError::Io { action: "write", path: path.clone(), source: e }.into());
-        }
-        reporter.download_progress(n as u64);
-    };
+    let mut verifier = Verifier::new(subject, expected);
+    reporter.download_started(name, expected.size);
+    let write = |bytes: &[u8], _| out.write_all(bytes);
+    let copied = verifier.copy(LOCAL, &mut body, write, &mut |n| reporter.download_progress(n));
     reporter.download_finished();
-    copied?;
-    Ok((path, hasher.finish()))
+    match copied {
+        Ok(()) => {}
+        Err(CopyError::Read { source, .. }) => return Err(unreadable(source)),
+        Err(CopyError::Verify(e)) => return Err(verification(e)),
+        Err(CopyError::Write(source)) => return Err(CacheError::Io { action: "write", path, source }.into()),
+    }
+    let digests = verifier.finish().map_err(verification)?;
+    Ok((path, digests))
 }
 
-pub(super) fn check_digests(subject: &str, artifact: &ArtifactPin, actual: &Digests) -> Result<(), Failure> {
-    let subject = subject.to_owned();
-    if let Some(expected) = artifact.size
-        && actual.size != expected
-    {
-        return Err(verification(VerifyError::Size { subject, expected, actual: actual.size }));
-    }
-    if let Some(expected) = artifact.sha256
-        && actual.sha256 != expected
-    {
-        return Err(verification(VerifyError::Sha256 { subject, expected, actual: actual.sha256 }));
-    }
-    if let Some(expected) = &artifact.integrity
-        && actual.sha512.as_ref() != Some(expected)
-    {
-        return Err(verification(VerifyError::Integrity {
-            subject,
-            expected: expected.to_string(),
-            // Computed whenever it is pinned; "none" would be a bug, and still no pass.
-            actual: actual.sha512.as_ref().map_or_else(|| "none".to_owned(), ToString::to_string),
-        }));
-    }
-    Ok(())
-}
+/// A local copy runs on one thread: a second one measured no faster on two cores, where the
+/// extraction that follows wants them both.
+const LOCAL: Pipe = Pipe::inline(256 * 1024);

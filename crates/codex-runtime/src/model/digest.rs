@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::str::FromStr;
 
 use base64::Engine as _;
-use sha2::{Digest as _, Sha512};
+use sha2::Digest as _;
 
 /// A sha256 digest, printed as 64 lowercase hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -23,9 +23,9 @@ pub struct InvalidDigest {
 impl Sha256 {
     /// Hash a whole reader.
     pub fn of_reader(mut reader: impl io::Read) -> io::Result<(Sha256, u64)> {
-        let mut hasher = Hasher::new(false);
-        let n = io::copy(&mut reader, &mut hasher)?;
-        Ok((hasher.finish().sha256, n))
+        let mut hasher = Hasher::new();
+        io::copy(&mut reader, &mut hasher)?;
+        Ok(hasher.finish())
     }
 }
 
@@ -130,46 +130,27 @@ pub struct Digests {
     pub size: u64,
 }
 
-/// Hashes everything written to it (sha256 always, sha512 on request) and counts bytes.
+/// Hashes everything written to it with sha256 and counts the bytes. Artifacts are checked
+/// by `fetch::verify`, which adds sha512 and the block pins.
+#[derive(Default)]
 pub struct Hasher {
     sha256: sha2::Sha256,
-    sha512: Option<Sha512>,
     size: u64,
 }
 
 impl Hasher {
-    pub fn new(with_sha512: bool) -> Self {
-        Hasher { sha256: sha2::Sha256::new(), sha512: with_sha512.then(Sha512::new), size: 0 }
+    pub fn new() -> Self {
+        Hasher::default()
     }
 
     pub fn update(&mut self, bytes: &[u8]) {
         self.sha256.update(bytes);
-        if let Some(h) = &mut self.sha512 {
-            h.update(bytes);
-        }
         self.size += bytes.len() as u64;
     }
 
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
-    /// Take the sha512 state out, to feed it on another thread; [`Hasher::put_sha512`] puts
-    /// it back. Meanwhile `update` feeds sha256 only.
-    pub fn take_sha512(&mut self) -> Option<Sha512> {
-        self.sha512.take()
-    }
-
-    pub fn put_sha512(&mut self, sha512: Option<Sha512>) {
-        self.sha512 = sha512;
-    }
-
-    pub fn finish(self) -> Digests {
-        Digests {
-            sha256: Sha256(self.sha256.finalize().into()),
-            sha512: self.sha512.map(|h| Integrity(h.finalize().into())),
-            size: self.size,
-        }
+    /// The digest and how many bytes it covers.
+    pub fn finish(self) -> (Sha256, u64) {
+        (Sha256(self.sha256.finalize().into()), self.size)
     }
 }
 
@@ -198,16 +179,12 @@ mod tests {
     }
 
     #[test]
-    fn hasher_matches_known_digests() {
-        let mut h = Hasher::new(true);
+    fn hasher_matches_a_known_digest() {
+        let mut h = Hasher::new();
         h.write_all(b"abc").unwrap();
-        let d = h.finish();
-        assert_eq!(d.sha256.to_string(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-        assert_eq!(
-            d.sha512.unwrap().to_string(),
-            "sha512-3a81oZNherrMQXNJriBBMRLm+k6JqX6iCp7u5ktV05ohkpkqJ0/BqDa6PCOj/uu9RU1EI2Q86A4qmslPpUyknw=="
-        );
-        assert_eq!(d.size, 3);
+        let (sha256, size) = h.finish();
+        assert_eq!(sha256.to_string(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(size, 3);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use out::{check_out, overlaps, publish, staging_dir, write_index};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Mutex;
@@ -35,9 +35,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::{Cache, RECEIPT, Receipt};
+use crate::fetch::verify::{Expected, Verifier, VerifyError, VerifyingReader};
 use crate::install::Error;
 use crate::install::{self, InstallOptions};
-use crate::model::digest::{Hasher, Sha256};
+use crate::model::digest::Sha256;
 use crate::model::manifest::{Channel, Manifest};
 use crate::model::target::Target;
 use crate::model::version::RuntimeVersion;
@@ -137,11 +138,9 @@ pub enum BundleError {
         source: io::Error,
     },
     #[error(
-        "{} changed in the cache since it was installed: expected sha256 {expected} ({expected_size} bytes), \
-         got {actual} ({actual_size} bytes); run `codex-runtime cache verify --repair` and bundle again",
-        path.display()
+        "{mismatch}; it changed in the cache since it was installed: run `codex-runtime cache verify --repair` and bundle again"
     )]
-    CacheModified { path: PathBuf, expected: Sha256, expected_size: u64, actual: Sha256, actual_size: u64 },
+    CacheModified { mismatch: VerifyError },
     #[error(transparent)]
     Install(#[from] Error),
     #[error("{} of {} targets failed; nothing was written to {}:{}", failures.len(), total, out.display(), FailureList(failures))]
@@ -476,62 +475,19 @@ fn is_executable(path: &Path) -> bool {
     path.contains("/bin/") || path.contains("/codex-path/")
 }
 
-/// Reads a cached file, hashing it; at its end, fails unless it is what the receipt recorded.
-pub(crate) struct VerifyingReader<'a> {
-    file: &'a RuntimeFile,
-    inner: File,
-    hasher: Option<Hasher>,
-    digest: Option<Sha256>,
-}
-
-impl<'a> VerifyingReader<'a> {
-    pub fn open(file: &'a RuntimeFile) -> Result<VerifyingReader<'a>, BundleError> {
-        let inner = File::open(&file.source).map_err(BundleError::io("read", &file.source))?;
-        Ok(VerifyingReader { file, inner, hasher: Some(Hasher::new(false)), digest: None })
-    }
-
-    /// The digest of what was read, once the whole file was.
-    pub fn digest(&self) -> Option<Sha256> {
-        self.digest
-    }
-}
-
-impl Read for VerifyingReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n > 0 {
-            if let Some(h) = &mut self.hasher {
-                h.update(&buf[..n]);
-            }
-            return Ok(n);
-        }
-        if let Some(hasher) = self.hasher.take() {
-            let actual = hasher.finish();
-            if actual.sha256 != self.file.sha256 || actual.size != self.file.size {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    BundleError::CacheModified {
-                        path: self.file.source.clone(),
-                        expected: self.file.sha256,
-                        expected_size: self.file.size,
-                        actual: actual.sha256,
-                        actual_size: actual.size,
-                    },
-                ));
-            }
-            self.digest = Some(actual.sha256);
-        }
-        Ok(0)
-    }
+/// A cached file opened through the verifier: read to its end, it fails unless it is what the
+/// receipt recorded ([`BundleError::CacheModified`] through [`write_error`]).
+pub(crate) fn open_verified(file: &RuntimeFile) -> Result<VerifyingReader<File>, BundleError> {
+    let inner = File::open(&file.source).map_err(BundleError::io("read", &file.source))?;
+    let expected = Expected::exactly(file.sha256, file.size);
+    Ok(VerifyingReader::new(inner, Verifier::new(file.source.display().to_string(), &expected)))
 }
 
 /// An I/O error while writing `path`, unless it is a cached file failing its receipt.
 pub(crate) fn write_error(path: &Path) -> impl FnOnce(io::Error) -> BundleError + '_ {
-    move |e| {
-        if e.get_ref().is_some_and(|inner| inner.is::<BundleError>()) {
-            return *e.into_inner().expect("checked above").downcast::<BundleError>().expect("checked above");
-        }
-        BundleError::Io { action: "write", path: path.to_owned(), source: e }
+    move |e| match VerifyError::from_io(e) {
+        Ok(mismatch) => BundleError::CacheModified { mismatch },
+        Err(source) => BundleError::Io { action: "write", path: path.to_owned(), source },
     }
 }
 
@@ -562,7 +518,6 @@ pub(crate) fn write_archive(
 fn stage_dir(runtime: &RuntimeRoot, staging: &Path, target: Target) -> Result<(Output, Vec<WrittenFile>), BundleError> {
     let root = staging.join(target.triple());
     let mut written = Vec::new();
-    let mut buf = Vec::new();
     for file in &runtime.files {
         let dest = root.join(&file.path);
         if let Some(parent) = dest.parent() {
@@ -579,17 +534,12 @@ fn stage_dir(runtime: &RuntimeRoot, staging: &Path, target: Target) -> Result<(O
             }
             file.sha256
         } else {
-            buf.resize(1 << 20, 0);
-            let mut reader = VerifyingReader::open(file)?;
-            let mut out = File::create(&dest).map_err(BundleError::io("create", &dest))?;
-            loop {
-                let n = reader.read(&mut buf).map_err(write_error(&dest))?;
-                if n == 0 {
-                    break;
-                }
-                out.write_all(&buf[..n]).map_err(write_error(&dest))?;
-            }
-            reader.digest().expect("read to the end")
+            let mut reader = open_verified(file)?;
+            let out = File::create(&dest).map_err(BundleError::io("create", &dest))?;
+            let mut out = io::BufWriter::with_capacity(1 << 20, out);
+            io::copy(&mut reader, &mut out).map_err(write_error(&dest))?;
+            out.flush().map_err(write_error(&dest))?;
+            reader.digests().expect("read to the end").sha256
         };
         set_mode(&dest, file.executable)?;
         written.push(WrittenFile { path: format!("{}/{}", target.triple(), file.path), sha256, size: file.size });
@@ -715,9 +665,9 @@ mod tests {
         let (sha256, size) = Sha256::of_reader(&b"original"[..]).unwrap();
         let file = RuntimeFile { path: "bin/codex".into(), source: source.clone(), executable: true, sha256, size };
         let mut ok = Vec::new();
-        io::copy(&mut VerifyingReader::open(&file).unwrap(), &mut ok).unwrap();
+        io::copy(&mut open_verified(&file).unwrap(), &mut ok).unwrap();
         std::fs::write(&source, b"tampered").unwrap();
-        let err = io::copy(&mut VerifyingReader::open(&file).unwrap(), &mut Vec::new()).unwrap_err();
+        let err = io::copy(&mut open_verified(&file).unwrap(), &mut Vec::new()).unwrap_err();
         let err = write_error(Path::new("dest"))(err);
         assert!(matches!(err, BundleError::CacheModified { .. }), "{err}");
         assert!(err.to_string().contains(&sha256.to_string()), "{err}");

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::{BundleError, Format, Output, RuntimeRoot, VerifyingReader, WrittenFile, write_archive, write_error};
+use super::{BundleError, Format, Output, RuntimeRoot, WrittenFile, open_verified, write_archive, write_error};
 use crate::model::manifest::Manifest;
 use crate::model::target::Target;
 
@@ -73,7 +73,7 @@ pub(super) fn write(
         for file in &runtime.files {
             let member = format!("package/vendor/{}/{}", target.triple(), file.path);
             // The tar builder reads to the end, where the reader checks the receipt's digest.
-            let mut reader = VerifyingReader::open(file)?;
+            let mut reader = open_verified(file)?;
             tar.append_data(&mut header(file.size, file.executable), &member, &mut reader)
                 .map_err(write_error(&path))?;
         }

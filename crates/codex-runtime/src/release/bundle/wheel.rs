@@ -16,7 +16,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 
-use super::{BundleError, Format, Output, RuntimeRoot, VerifyingReader, WrittenFile, write_archive, write_error};
+use super::{BundleError, Format, Output, RuntimeRoot, WrittenFile, open_verified, write_archive, write_error};
 use crate::model::manifest::Manifest;
 use crate::model::target::Target;
 
@@ -154,9 +154,9 @@ pub(super) fn write(
         for file in described.into_iter().chain(rest) {
             let member = format!("{PACKAGE}/{}", file.path);
             zip.start_file(member.as_str(), options(file.executable, file.size)).map_err(zip_error)?;
-            let mut reader = VerifyingReader::open(file)?;
+            let mut reader = open_verified(file)?;
             io::copy(&mut reader, &mut zip).map_err(write_error(&path))?;
-            let sha256 = reader.digest().expect("read to the end");
+            let sha256 = reader.digests().expect("read to the end").sha256;
             record.push_str(&format!("{member},{},{}\n", record_hash(&sha256), file.size));
         }
         let dist_info = format!("{}-{pep440}.dist-info", DISTRIBUTION.replace('-', "_"));

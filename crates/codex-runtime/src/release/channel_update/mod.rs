@@ -31,12 +31,12 @@ use serde::Deserialize;
 
 use crate::cache::{Cache, CacheError};
 use crate::fetch::download::{self, DownloadError, NetworkOptions, TryError};
+use crate::fetch::verify::{Expected, VerifyError};
 use crate::install::Error;
-use crate::model::digest::{Digests, Integrity, Sha256, block_sha256s};
+use crate::model::digest::{Digests, Sha256, block_sha256s};
 use crate::model::error::error_chain;
 use crate::model::manifest::{
-    ArtifactKind, ArtifactPin, Artifacts, BlockPins, Channel, FilePin, GithubArtifact, Manifest, NpmArtifact,
-    TargetPins, WheelArtifact,
+    Artifacts, BlockPins, Channel, FilePin, GithubArtifact, Manifest, NpmArtifact, TargetPins, WheelArtifact,
 };
 use crate::model::target::Target;
 use crate::model::version::RuntimeVersion;
@@ -476,19 +476,11 @@ impl Ctx<'_> {
             ))));
         };
         let url = listed.url.clone();
+        // The index's sha256 is checked as the wheel downloads.
         let (path, digests) = match self.download(&url, &file, listed.sha256, false, target, reporter)? {
             Fetch::Found(d) => d,
             Fetch::Missing(said) => return Ok(Some(Fetch::Missing(format!("pypi: {said}")))),
         };
-        if let Some(claimed) = listed.sha256
-            && claimed != digests.sha256
-        {
-            let _ = std::fs::remove_file(&path);
-            return Err(TargetError::Mismatch(format!(
-                "{file} from {url}: sha256 mismatch: the index says {claimed}, got {}",
-                digests.sha256
-            )));
-        }
         reporter.target_step(target, &format!("inspecting {file}"));
         let seen = inspect_zip(&path, &self.request.version, target).map_err(|e| mismatch(&file, &url, e));
         let blocks = block_pins(&path);
@@ -532,8 +524,9 @@ impl Ctx<'_> {
     }
 
     /// Download `url` as `file` into the scratch directory with the install's downloader
-    /// (retried; resumable when the registry claims a sha256), hashing as the bytes arrive.
-    /// What the registry claims is checked by the caller.
+    /// (retried; resumable and checked when the registry claims a sha256), verified as the
+    /// bytes arrive; with `sha512` the digests include it, for the caller to compare with the
+    /// registry's integrity.
     #[allow(clippy::too_many_arguments)]
     fn download(
         &self,
@@ -544,25 +537,31 @@ impl Ctx<'_> {
         target: Target,
         reporter: &dyn Reporter,
     ) -> Result<Fetch<(PathBuf, Digests)>, TargetError> {
-        let artifact = ArtifactPin {
-            kind: ArtifactKind::Npm,
-            file: file.to_owned(),
-            sha256: claimed_sha256,
-            // Asks the downloader for the sha512 too; the value is the registry's to check.
-            integrity: sha512.then_some(Integrity([0; 64])),
-            size: None,
-            max_unpacked_size: MAX_ARTIFACT_SIZE,
-            max_entries: 0,
-            blocks: None,
-        };
+        let expected = Expected { sha256: claimed_sha256, sha512, ..Expected::at_most(MAX_ARTIFACT_SIZE) };
         let labelled = TargetReporter { target, inner: reporter };
-        match download::download(self.http, url, &artifact, self.cache, self.scratch, &self.network, &labelled, None) {
+        let got = download::download(
+            self.http,
+            url,
+            file,
+            &expected,
+            self.cache,
+            self.scratch,
+            &self.network,
+            &labelled,
+            None,
+        );
+        match got {
             Ok(done) => Ok(Fetch::Found(done)),
             Err(DownloadError::Failed(TryError::Http(HttpError::NotFound))) => {
                 Ok(Fetch::Missing(format!("{url}: not found")))
             }
+            Err(DownloadError::Verify(VerifyError::Sha256 { expected, actual, .. })) => Err(TargetError::Mismatch(
+                format!("{file} from {url}: sha256 mismatch: the index says {expected}, got {actual}"),
+            )),
+            // More than any artifact may be; the bytes are gone already.
+            Err(DownloadError::Verify(e)) => Err(TargetError::Unavailable(e.to_string())),
             Err(e) => {
-                download::discard_partial(self.cache, &artifact);
+                download::discard_partial(self.cache, &expected);
                 Err(TargetError::Unavailable(format!("{url}: {}", error_chain(&e))))
             }
         }

@@ -29,10 +29,12 @@ use crate::sources::pypi::{self};
 mod manifests;
 mod online;
 mod pin_files;
+mod rehash;
 
 pub use manifests::{check_history_manifest, check_manifest};
 pub use online::{Online, check_freshness, check_online};
 pub use pin_files::{check_package_json, check_pyproject};
+pub use rehash::Rehash;
 
 /// The npm package of the runtime and its platform packages.
 pub use crate::sources::npm::PACKAGE as NPM_PACKAGE;

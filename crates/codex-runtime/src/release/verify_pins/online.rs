@@ -1,19 +1,17 @@
 //! The registries still publish what is pinned: metadata, and with `rehash` the artifacts
 //! themselves, block by block where blocks are pinned; the heads are the newest versions.
 
+use super::rehash::{Pins, Rehash};
 use super::{Check, Report, Verdict};
-use crate::fetch::blocks::{BadBlock, Blocks};
 use crate::fetch::download::{DownloadError, NetworkOptions, TryError};
-use crate::model::digest::{Hasher, Integrity, Sha256};
 use crate::model::error::error_chain;
-use crate::model::manifest::{BlockPins, Channel, Manifest, NpmArtifact, WheelArtifact};
+use crate::model::manifest::{Channel, Manifest, NpmArtifact, WheelArtifact};
 use crate::model::target::Target;
 use crate::model::version::RuntimeVersion;
 use crate::net::{Http, HttpError, RedactedUrl, redact};
 use crate::sources::npm::{Packument, Registry, RegistryError, VersionDocument};
 use crate::sources::pypi::{self, IndexError, Listed};
 use std::cell::OnceCell;
-use std::io::{self, Read};
 
 /// Where the online checks look, and how far they go.
 pub struct Online<'a> {
@@ -22,14 +20,14 @@ pub struct Online<'a> {
     pub npm_registry: Option<String>,
     /// The PyPI simple index (see [`pypi_index`]); `None` when none is configured.
     pub pypi_index: Option<String>,
-    /// Also download every artifact and hash it.
-    pub rehash: bool,
+    /// Also download every artifact and hash it, through this cache's scratch space.
+    pub rehash: Option<Rehash<'a>>,
 }
 
 /// Re-fetch the published metadata of every artifact the manifest pins (the npm registry's
 /// `dist.integrity` and `dist.tarball`, the PyPI index's sha256 and size) and compare it with
-/// the pins; with `rehash`, download the artifacts too and hash them (and each pinned block)
-/// while streaming.
+/// the pins; with `rehash`, download the artifacts too, verifying them (and each pinned block)
+/// as an install does.
 pub fn check_online(manifest: &Manifest, online: &Online<'_>, report: &mut Report) {
     let npm_pins: Vec<(Target, &NpmArtifact)> =
         manifest.targets.iter().filter_map(|(t, p)| Some((*t, p.artifacts.npm.as_ref()?))).collect();
@@ -43,7 +41,7 @@ pub fn check_online(manifest: &Manifest, online: &Online<'_>, report: &mut Repor
                 let registry = Registry::new(online.http, &network, registry);
                 let npm = NpmRegistry { http: online.http, registry, packument: OnceCell::new() };
                 for (target, pin) in npm_pins {
-                    report.checks.extend(npm.check(manifest.channel, target, pin, online.rehash));
+                    report.checks.extend(npm.check(manifest.channel, target, pin, online.rehash.as_ref()));
                 }
             }
             None => report.push(Check::new(
@@ -58,7 +56,8 @@ pub fn check_online(manifest: &Manifest, online: &Online<'_>, report: &mut Repor
         match &online.pypi_index {
             Some(index) => {
                 for (target, pin) in wheel_pins {
-                    report.checks.extend(check_wheel(online.http, index, manifest.channel, target, pin, online.rehash));
+                    let rehash = online.rehash.as_ref();
+                    report.checks.extend(check_wheel(online.http, index, manifest.channel, target, pin, rehash));
                 }
             }
             None => report.push(Check::new(
@@ -120,7 +119,7 @@ pub(super) struct NpmRegistry<'a> {
 }
 
 impl NpmRegistry<'_> {
-    fn check(&self, channel: Channel, target: Target, pin: &NpmArtifact, rehash: bool) -> Vec<Check> {
+    fn check(&self, channel: Channel, target: Target, pin: &NpmArtifact, rehash: Option<&Rehash<'_>>) -> Vec<Check> {
         let subject = format!("{channel} {target} npm");
         let name = "npm metadata";
         let spec = format!("{}@{}", pin.package, pin.version);
@@ -149,15 +148,9 @@ impl NpmRegistry<'_> {
             Some(_) => (Verdict::Ok, format!("{spec} dist.integrity matches the pin")),
         };
         let mut checks = vec![Check::new(name, subject.clone(), verdict, message)];
-        if rehash && !tarball.is_empty() {
+        if let (Some(rehash), false) = (rehash, tarball.is_empty()) {
             let url = RedactedUrl::new(tarball);
-            let expected = Expected {
-                sha256: pin.sha256,
-                integrity: Some(&pin.integrity),
-                size: pin.size,
-                blocks: pin.blocks.as_ref(),
-            };
-            checks.push(rehash_artifact(self.http, &url, &expected, "npm artifact", subject));
+            checks.push(rehash.check(self.http, &url, &Pins::npm(pin), "npm artifact", subject));
         }
         checks
     }
@@ -200,7 +193,7 @@ pub(super) fn check_wheel(
     channel: Channel,
     target: Target,
     pin: &WheelArtifact,
-    rehash: bool,
+    rehash: Option<&Rehash<'_>>,
 ) -> Vec<Check> {
     let subject = format!("{channel} {target} wheel");
     let name = "pypi metadata";
@@ -226,97 +219,8 @@ pub(super) fn check_wheel(
         Err(e) => (Verdict::Unavailable, format!("{} ({}): {e}", pin.file, redact(index)), None),
     };
     let mut checks = vec![Check::new(name, subject.clone(), verdict, message)];
-    if let (true, Some(url)) = (rehash, url) {
-        let expected = Expected { sha256: pin.sha256, integrity: None, size: pin.size, blocks: pin.blocks.as_ref() };
-        checks.push(rehash_artifact(http, &url, &expected, "pypi artifact", subject));
+    if let (Some(rehash), Some(url)) = (rehash, url) {
+        checks.push(rehash.check(http, &url, &Pins::wheel(pin), "pypi artifact", subject));
     }
     checks
-}
-
-pub(super) struct Expected<'a> {
-    sha256: Sha256,
-    integrity: Option<&'a Integrity>,
-    size: u64,
-    blocks: Option<&'a BlockPins>,
-}
-
-/// Download an artifact, hashing it (and each block, when blocks are pinned) as it streams by,
-/// and compare with its pins.
-pub(super) fn rehash_artifact(
-    http: &Http,
-    url: &RedactedUrl,
-    expected: &Expected<'_>,
-    name: &'static str,
-    subject: String,
-) -> Check {
-    let unavailable = |reason: String| Check::new(name, subject.clone(), Verdict::Unavailable, reason);
-    let (_, reader) = match http.get(url) {
-        Ok(r) => r,
-        Err(HttpError::NotFound) => {
-            return Check::new(name, subject.clone(), Verdict::Drift, format!("GET {url}: the artifact is gone (404)"));
-        }
-        Err(e) => return unavailable(format!("GET {url}: {e}")),
-    };
-    let mut hashing = HashingReader {
-        inner: reader,
-        hasher: Hasher::new(expected.integrity.is_some()),
-        blocks: expected.blocks.map(|pins| Blocks::new(pins, expected.size)),
-        bad_block: None,
-    };
-    if let Err(e) = io::copy(&mut hashing, &mut io::sink()) {
-        let received = hashing.hasher.size();
-        return unavailable(format!("GET {url}: the download broke off after {received} bytes: {e}"));
-    }
-    let HashingReader { hasher, bad_block, .. } = hashing;
-    let got = hasher.finish();
-    let problem = if got.size != expected.size {
-        Some(format!("size mismatch: expected {} bytes, got {}", expected.size, got.size))
-    } else if got.sha256 != expected.sha256 {
-        Some(format!("sha256 mismatch: expected {}, got {}", expected.sha256, got.sha256))
-    } else if let (Some(want), Some(have)) = (expected.integrity, &got.sha512)
-        && want != have
-    {
-        Some(format!("sha512 integrity mismatch: expected {want}, got {have}"))
-    } else {
-        None
-    };
-    let problem = match (problem, bad_block.map(|b| b.to_string())) {
-        (Some(p), Some(b)) => Some(format!("{p}; {b}")),
-        // The bytes are the pinned ones, so the block pins themselves are wrong.
-        (None, Some(b)) => Some(format!("block pins mismatch: {b}")),
-        (p, None) => p,
-    };
-    match problem {
-        Some(p) => Check::new(name, subject, Verdict::Digest, format!("{url}: {p}")),
-        None => {
-            let blocks = match expected.blocks {
-                Some(pins) if pins.sha256.len() == 1 => ", its one block too".to_owned(),
-                Some(pins) => format!(", each of its {} blocks too", pins.sha256.len()),
-                None => String::new(),
-            };
-            Check::new(name, subject, Verdict::Ok, format!("{} bytes from {url} hash to the pins{blocks}", got.size))
-        }
-    }
-}
-
-/// Feeds every byte read through it to a [`Hasher`] and, when blocks are pinned, to the same
-/// block check an install makes ([`Blocks`]), keeping the first block that fails.
-pub(super) struct HashingReader<R> {
-    inner: R,
-    hasher: Hasher,
-    blocks: Option<Blocks>,
-    bad_block: Option<BadBlock>,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        if self.bad_block.is_none()
-            && let Some(blocks) = &mut self.blocks
-        {
-            self.bad_block = blocks.update(&buf[..n]).err();
-        }
-        Ok(n)
-    }
 }
