@@ -198,6 +198,25 @@ fn no_file_is_over_the_size_limit() {
     assert!(long.is_empty(), "files over {MAX_CODE_LINES} code lines before their tests: {long:?}");
 }
 
+/// Environment variables are named and read in one place (`model/env.rs`); every other file
+/// takes an `Env` or the settings read from one.
+#[test]
+fn only_model_env_reads_the_environment() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let readers: Vec<String> = files
+        .iter()
+        .filter(|f| !f.ends_with("model/env.rs"))
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            let code = code_of(text.split("#[cfg(test)]").next().unwrap());
+            ["env::var(", "env::var_os(", "env::vars(", "env::vars_os("].iter().any(|call| code.contains(call))
+        })
+        .map(|f| f.strip_prefix(src()).unwrap().display().to_string())
+        .collect();
+    assert!(readers.is_empty(), "files reading the environment themselves (use model::env): {readers:?}");
+}
+
 #[test]
 fn the_checker_sees_imports_and_skips_comments() {
     let code = code_of(

@@ -37,6 +37,7 @@ use crate::cache::{Cache, CacheError};
 use crate::fetch::blocks::VerifiedStream;
 use crate::fetch::verify::{CopyError, Expected, Verifier, VerifyError};
 use crate::model::digest::Digests;
+use crate::model::env::{self, Env};
 use crate::model::error::error_chain;
 use crate::net::{Get, Http, HttpError, RedactedUrl, Timeouts};
 use crate::pipe::Pipe;
@@ -73,12 +74,16 @@ impl NetworkOptions {
     /// `CODEX_RUNTIME_CONNECT_TIMEOUT_SECS` and `CODEX_RUNTIME_READ_TIMEOUT_SECS` (seconds may
     /// have a fraction).
     pub fn from_env() -> NetworkOptions {
-        let var = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let mut options = Self { timeouts: Timeouts::from_env(), ..Self::builtin() };
-        if let Some(n) = var("CODEX_RUNTIME_RETRIES").and_then(|v| v.parse().ok()) {
+        NetworkOptions::from_vars(Env::process())
+    }
+
+    /// [`NetworkOptions::from_env`] with the environment `env`.
+    pub fn from_vars(env: &Env) -> NetworkOptions {
+        let mut options = Self { timeouts: Timeouts::from_vars(env), ..Self::builtin() };
+        if let Some(n) = env.number(env::RETRIES) {
             options.retries = n;
         }
-        if let Some(ms) = var("CODEX_RUNTIME_RETRY_BASE_MS").and_then(|v| v.parse().ok()) {
+        if let Some(ms) = env.number(env::RETRY_BASE_MS) {
             options.backoff_base = Duration::from_millis(ms);
         }
         options
