@@ -1,15 +1,21 @@
 //! What each source said when it was asked for an artifact, and bytes that fail the pins.
 
-use crate::fetch::verify::VerifyError;
 use std::fmt;
+use std::io;
+
+use crate::fetch::download::TryError;
+use crate::fetch::verify::VerifyError;
+use crate::model::error::error_chain;
+use crate::net::HttpError;
+use crate::sources::ProgramError;
 
 /// Why one attempt failed.
 #[derive(Debug)]
 pub enum AttemptFailure {
     /// The source does not have the artifact.
     NotFound,
-    /// The source could not be reached or answered with an error.
-    Unavailable(String),
+    /// The source could not be reached, answered with an error, or could not be used.
+    Unavailable(Unavailable),
     /// The source served bytes that fail the pins.
     Verification(VerifyError),
 }
@@ -18,8 +24,69 @@ impl fmt::Display for AttemptFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AttemptFailure::NotFound => f.write_str("not found"),
-            AttemptFailure::Unavailable(reason) => f.write_str(reason),
+            AttemptFailure::Unavailable(why) => why.fmt(f),
             AttemptFailure::Verification(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Why a source could not be used, by cause: an SDK can tell a TLS failure from an HTTP 503
+/// from a connection refused without reading the message.
+#[derive(Debug)]
+pub enum Unavailable {
+    /// The transfer failed after its retries: an HTTP status, TLS, a connection, a timeout, a
+    /// body that broke off.
+    Transfer(TryError),
+    /// A local artifact exists but cannot be read.
+    Unreadable(io::Error),
+    /// What the source lists (an index page, a registry document) cannot be used.
+    Listing { what: &'static str, reason: String },
+    /// A program the source asks (pip's Python, npm) could not answer.
+    Program(ProgramError),
+    /// The source holds another runtime than the pinned one.
+    OtherRuntime { version: String, target: String, pinned_version: String, pinned_target: String },
+}
+
+impl Unavailable {
+    /// The HTTP error, when the transfer got as far as HTTP.
+    pub fn http(&self) -> Option<&HttpError> {
+        match self {
+            Unavailable::Transfer(TryError::Http(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status the source answered with, when it answered with one.
+    pub fn status(&self) -> Option<u16> {
+        match self.http()? {
+            HttpError::Status { status, .. } => Some(*status),
+            HttpError::NotFound => Some(404),
+            _ => None,
+        }
+    }
+
+    /// Whether the TLS handshake failed (a proxy with its own CA, a bad certificate).
+    pub fn is_tls(&self) -> bool {
+        matches!(self.http(), Some(HttpError::Tls(_)))
+    }
+}
+
+impl fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unavailable::Transfer(e) => {
+                f.write_str(&error_chain(e))?;
+                if self.is_tls() {
+                    f.write_str(" (behind a proxy with its own CA? set SSL_CERT_FILE or SSL_CERT_DIR)")?;
+                }
+                Ok(())
+            }
+            Unavailable::Unreadable(e) => write!(f, "cannot read: {e}"),
+            Unavailable::Listing { what, reason } => write!(f, "{what} is not valid: {reason}"),
+            Unavailable::Program(e) => f.write_str(&error_chain(e)),
+            Unavailable::OtherRuntime { version, target, pinned_version, pinned_target } => {
+                write!(f, "holds codex {version} for {target}, not the pinned {pinned_version} for {pinned_target}")
+            }
         }
     }
 }

@@ -19,7 +19,7 @@ mod place;
 mod transfer;
 
 pub use crate::fetch::verify::VerifyError;
-pub use attempt::{Attempt, AttemptFailure};
+pub use attempt::{Attempt, AttemptFailure, Unavailable};
 pub use cached::{Cached, Installed, cached, find_installed};
 pub use error::Error;
 pub use import::import;
@@ -30,7 +30,6 @@ use std::cell::OnceCell;
 
 use crate::cache::{Cache, CacheError};
 use crate::fetch::download::NetworkOptions;
-use crate::model::error::error_chain;
 use crate::model::manifest::Pinned;
 use crate::net::Http;
 use crate::reporter::Reporter;
@@ -173,8 +172,10 @@ fn lookup_failure(error: LookupError, location: &str) -> Failure {
             verification(VerifyError::Sha256 { subject, expected: pinned, actual: listed })
         }
         LookupError::Download(e) => download_failure(e, location),
-        e @ LookupError::Invalid { .. } => Failure::Attempt(AttemptFailure::Unavailable(e.to_string())),
-        LookupError::Program(e) => Failure::Attempt(AttemptFailure::Unavailable(error_chain(&e))),
+        LookupError::Invalid { what, reason } => {
+            Failure::Attempt(AttemptFailure::Unavailable(Unavailable::Listing { what, reason }))
+        }
+        LookupError::Program(e) => Failure::Attempt(AttemptFailure::Unavailable(Unavailable::Program(e))),
     }
 }
 
@@ -249,7 +250,9 @@ mod tests {
 
     use super::*;
     use crate::model::manifest::Manifest;
+    use crate::net::HttpError;
     use crate::reporter::NoReporter;
+    use crate::sources::Location;
 
     /// Regression: when the new root could not be renamed in, the runtime moved aside was
     /// deleted with the scratch directory.
@@ -291,5 +294,47 @@ mod tests {
         std::fs::write(&stable_file, stable.github_tgz()).unwrap();
         assert_eq!(import(&stable_file, &manifests, &cache, &NoReporter).unwrap().version.to_string(), "0.163.0");
         assert_eq!(import(&file, &manifests, &cache, &NoReporter).unwrap().version.to_string(), "0.162.0-alpha.15");
+    }
+
+    /// An SDK can tell why each source failed without reading the messages: here a 503 from a
+    /// mirror and a refused connection, over a real loopback server.
+    #[test]
+    fn attempts_carry_typed_reasons() {
+        use codex_runtime_test_support::http::{Fault, TestServer};
+        let runtime = FixtureRuntime::linux_x64("0.163.0", "0.163.0");
+        let manifest = manifest_of(&runtime, "stable");
+        let pinned = manifest.pinned(runtime.target.parse().unwrap()).unwrap();
+        let server = TestServer::start();
+        for file in [runtime.npm_file_name(), runtime.wheel_file_name()] {
+            server.fault(&format!("/m/{file}"), Fault::Status(503));
+        }
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let refused = format!("http://{}/m", closed.local_addr().unwrap());
+        drop(closed);
+        let sources = vec![
+            Source::Mirror(Location::parse(&format!("{}/m", server.url()))),
+            Source::Mirror(Location::parse(&refused)),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(dir.path().join("cache"));
+        let network = NetworkOptions { retries: 0, ..NetworkOptions::builtin() };
+        let options = InstallOptions { sources, offline: false };
+        let Err(Error::NoSource { attempts, .. }) = install_with(&pinned, &options, &network, &cache, &NoReporter)
+        else {
+            panic!("expected no source");
+        };
+        let unavailable: Vec<&Unavailable> = attempts
+            .iter()
+            .filter_map(|a| match &a.failure {
+                AttemptFailure::Unavailable(u) => Some(u),
+                _ => None,
+            })
+            .collect();
+        assert!(unavailable.len() >= 2, "{attempts:?}");
+        assert_eq!(unavailable[0].status(), Some(503), "{}", unavailable[0]);
+        let last = unavailable.last().unwrap();
+        assert!(matches!(last.http(), Some(HttpError::Connect(_))), "{last:?}");
+        assert_eq!(last.status(), None);
+        assert!(!last.is_tls());
     }
 }

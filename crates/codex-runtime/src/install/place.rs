@@ -2,7 +2,8 @@
 //! runtime root, verify it against the pins, write the receipt, rename it into place.
 
 use super::{
-    AttemptFailure, Error, Failure, Fetched, Installed, VerifyError, find_installed, limits_of, tree_of, verification,
+    AttemptFailure, Error, Failure, Fetched, Installed, Unavailable, VerifyError, find_installed, limits_of, tree_of,
+    verification,
 };
 use crate::cache::{Cache, CacheError, RECEIPT, Receipt, ReceiptArtifact, ReceiptFile, Scratch};
 use crate::extract::{self, ExtractError, ExtractedFile};
@@ -33,10 +34,12 @@ pub(super) fn adopt_candidate(
             if p.version.parse::<RuntimeVersion>().ok().as_ref() != Some(version)
                 || p.target != pinned.target.triple() =>
         {
-            return Err(Failure::Attempt(AttemptFailure::Unavailable(format!(
-                "holds codex {} for {}, not the pinned {version} for {}",
-                p.version, p.target, pinned.target
-            ))));
+            return Err(Failure::Attempt(AttemptFailure::Unavailable(Unavailable::OtherRuntime {
+                version: p.version.clone(),
+                target: p.target.clone(),
+                pinned_version: version.to_string(),
+                pinned_target: pinned.target.to_string(),
+            })));
         }
         _ => {}
     }

@@ -1,7 +1,7 @@
 //! An artifact copied into a scratch directory of the cache, its digests checked against the pins;
 //! extracted from its verified blocks while it downloads when the blocks are pinned.
 
-use super::{AttemptFailure, Error, Failure, VerifyError, verification};
+use super::{AttemptFailure, Error, Failure, Unavailable, VerifyError, verification};
 use crate::cache::{Cache, CacheError, Scratch};
 use crate::extract::{self, ExtractedFile, Limits};
 use crate::fetch::blocks::{EndOnDrop, VerifiedStream};
@@ -134,13 +134,7 @@ pub(super) fn download_extracting(
 pub(super) fn download_failure(error: DownloadError, subject: &str) -> Failure {
     match error {
         DownloadError::Failed(TryError::Http(HttpError::NotFound)) => Failure::Attempt(AttemptFailure::NotFound),
-        DownloadError::Failed(e) => {
-            let mut reason = error_chain(&e);
-            if matches!(&e, TryError::Http(HttpError::Tls(_))) {
-                reason.push_str(" (behind a proxy with its own CA? set SSL_CERT_FILE or SSL_CERT_DIR)");
-            }
-            Failure::Attempt(AttemptFailure::Unavailable(reason))
-        }
+        DownloadError::Failed(e) => Failure::Attempt(AttemptFailure::Unavailable(Unavailable::Transfer(e))),
         DownloadError::WrongSize { expected, announced } => {
             verification(VerifyError::Size { subject: subject.to_owned(), expected, actual: announced })
         }
@@ -158,7 +152,7 @@ pub(super) fn copy_local(
     subject: &str,
     reporter: &dyn Reporter,
 ) -> Result<(PathBuf, Digests), Failure> {
-    let unreadable = |e: io::Error| Failure::Attempt(AttemptFailure::Unavailable(format!("cannot read: {e}")));
+    let unreadable = |e: io::Error| Failure::Attempt(AttemptFailure::Unavailable(Unavailable::Unreadable(e)));
     let mut body = match File::open(file) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(Failure::Attempt(AttemptFailure::NotFound)),
