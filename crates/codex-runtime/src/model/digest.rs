@@ -61,14 +61,38 @@ impl FromStr for Sha256 {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let invalid = || InvalidDigest { value: s.to_owned(), expected: "a sha256 (64 lowercase hex digits)" };
-        if s.len() != 64 || s.bytes().any(|b| b.is_ascii_uppercase()) {
+        let bytes = s.as_bytes();
+        if bytes.len() != 64 {
             return Err(invalid());
         }
+        // A table lookup per digit: `path` parses every digest of a manifest (a thousand or so).
         let mut out = [0u8; 32];
-        hex::decode_to_slice(s, &mut out).map_err(|_| invalid())?;
+        for (byte, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+            let (hi, lo) = (LOWER_HEX[pair[0] as usize], LOWER_HEX[pair[1] as usize]);
+            if (hi | lo) & 0xf0 != 0 {
+                return Err(invalid());
+            }
+            *byte = hi << 4 | lo;
+        }
         Ok(Sha256(out))
     }
 }
+
+/// The value of each lowercase hex digit; 0xff for every other byte.
+const LOWER_HEX: [u8; 256] = {
+    let mut table = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 impl serde::Serialize for Sha256 {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -78,7 +102,18 @@ impl serde::Serialize for Sha256 {
 
 impl<'de> serde::Deserialize<'de> for Sha256 {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer)?.parse().map_err(serde::de::Error::custom)
+        // Parsed from the borrowed text where the format allows it: no String per digest.
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Sha256;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a sha256 (64 lowercase hex digits)")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Sha256, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Visitor)
     }
 }
 
