@@ -95,10 +95,7 @@ fn report(error: &anyhow::Error, json: bool) -> ExitCode {
     let code = exit_code(error);
     let mut message = error.to_string();
     for cause in error.chain().skip(1) {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(&format!("\n  caused by: {text}"));
-        }
+        message.push_str(&format!("\n  caused by: {cause}"));
     }
     eprintln!("error: {message}");
     if json {

@@ -446,7 +446,7 @@ pub fn download(
         let (transferred, began) =
             if complete { (Ok(()), 0) } else { transfer(http, url, file, &mut sink, options, reporter) };
         match transferred {
-            Err(DownloadError::Verify(VerifyError::Block { source: bad, .. }))
+            Err(DownloadError::Verify(VerifyError::Block { block: bad, .. }))
                 if second_chance && sink.resumable && bad.start < began =>
             {
                 second_chance = false;

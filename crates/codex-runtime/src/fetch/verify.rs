@@ -45,20 +45,14 @@ pub enum VerifyError {
     Integrity { subject: String, expected: String, actual: String },
     #[error("{subject}: size mismatch: expected {expected} bytes, got {actual}")]
     Size { subject: String, expected: u64, actual: u64 },
-    #[error("{subject}: {source}")]
-    Block {
-        subject: String,
-        #[source]
-        source: BadBlock,
-    },
+    /// A block does not match its pin (the cause is in the message, not repeated as a source).
+    #[error("{subject}: {block}")]
+    Block { subject: String, block: BadBlock },
     #[error("{subject}: {reason}")]
     Layout { subject: String, reason: String },
-    #[error("{subject}: {source}")]
-    Archive {
-        subject: String,
-        #[source]
-        source: ExtractError,
-    },
+    /// The archive cannot be extracted; the message holds the extraction error and its causes.
+    #[error("{subject}: {}", crate::model::error::error_chain(error))]
+    Archive { subject: String, error: ExtractError },
 }
 
 impl VerifyError {
@@ -177,7 +171,7 @@ impl Front {
             return Err(VerifyError::Size { subject: subject.to_owned(), expected: limit, actual: received });
         }
         if let Some(blocks) = &mut self.blocks {
-            blocks.update(bytes).map_err(|source| VerifyError::Block { subject: subject.to_owned(), source })?;
+            blocks.update(bytes).map_err(|block| VerifyError::Block { subject: subject.to_owned(), block })?;
         }
         if let Some(h) = &mut self.sha512 {
             h.update(bytes);
@@ -451,7 +445,7 @@ mod tests {
         let mut bad = bytes.clone();
         bad[140_000] ^= 1;
         let (result, out) = copy_through(pipe, &expected, &bad);
-        assert!(matches!(result, Err(VerifyError::Block { ref source, .. }) if source.index == 2), "{result:?}");
+        assert!(matches!(result, Err(VerifyError::Block { ref block, .. }) if block.index == 2), "{result:?}");
         assert!(out.len() < 196_608, "{}", out.len());
 
         // Without block pins the whole file is read, and its sha256 fails.

@@ -107,7 +107,7 @@ pub(super) fn install_artifact(
             Err(ExtractError::Write { path, source }) => {
                 return Err(CacheError::Io { action: "write", path, source }.into());
             }
-            Err(source) => return Err(verification(VerifyError::Archive { subject: subject.clone(), source })),
+            Err(error) => return Err(verification(VerifyError::Archive { subject: subject.clone(), error })),
         },
     };
     // The download is verified and extracted; free its space before the move.

@@ -25,11 +25,8 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut source = e.source();
     while let Some(inner) = source {
-        let text = inner.to_string();
-        if !s.contains(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
         source = inner.source();
     }
     s

@@ -80,7 +80,7 @@ impl Rehash<'_> {
             Err(e) => e,
         };
         let (bad_block, artifact) = match failure {
-            DownloadError::Verify(VerifyError::Block { subject, source }) => (source, subject),
+            DownloadError::Verify(VerifyError::Block { subject, block }) => (block, subject),
             failure => {
                 return match mismatch(failure, pins.file, url) {
                     Ok(problem) => verdict(Verdict::Digest, problem),
