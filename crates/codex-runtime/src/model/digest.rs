@@ -102,18 +102,7 @@ impl serde::Serialize for Sha256 {
 
 impl<'de> serde::Deserialize<'de> for Sha256 {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // Parsed from the borrowed text where the format allows it: no String per digest.
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = Sha256;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a sha256 (64 lowercase hex digits)")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Sha256, E> {
-                v.parse().map_err(E::custom)
-            }
-        }
-        deserializer.deserialize_str(Visitor)
+        super::parse_str(deserializer, "a sha256 (64 lowercase hex digits)")
     }
 }
 
@@ -153,7 +142,7 @@ impl serde::Serialize for Integrity {
 
 impl<'de> serde::Deserialize<'de> for Integrity {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer)?.parse().map_err(serde::de::Error::custom)
+        super::parse_str(deserializer, "a sha512 integrity (`sha512-` and base64)")
     }
 }
 

@@ -12,3 +12,28 @@ pub mod requirement;
 pub mod target;
 pub mod version;
 pub mod version_from;
+
+/// Deserialize a value written as a string through its `FromStr`, from the borrowed text where
+/// the format allows it (no `String` per value: `path` reads a thousand digests); `expecting`
+/// names it in the message when the value is not a string.
+pub(crate) fn parse_str<'de, D, T>(deserializer: D, expecting: &'static str) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    struct Visitor<T>(&'static str, std::marker::PhantomData<T>);
+    impl<T: std::str::FromStr> serde::de::Visitor<'_> for Visitor<T>
+    where
+        T::Err: std::fmt::Display,
+    {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+            v.parse().map_err(E::custom)
+        }
+    }
+    deserializer.deserialize_str(Visitor(expecting, std::marker::PhantomData))
+}

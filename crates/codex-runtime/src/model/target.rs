@@ -167,8 +167,7 @@ impl serde::Serialize for Target {
 
 impl<'de> serde::Deserialize<'de> for Target {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(deserializer)?;
-        s.parse().map_err(serde::de::Error::custom)
+        super::parse_str(deserializer, "a target triple")
     }
 }
 

@@ -83,8 +83,7 @@ impl serde::Serialize for RuntimeVersion {
 
 impl<'de> serde::Deserialize<'de> for RuntimeVersion {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(deserializer)?;
-        s.parse().map_err(serde::de::Error::custom)
+        super::parse_str(deserializer, "a version such as 0.163.0")
     }
 }
 
