@@ -151,6 +151,16 @@ mod tests {
         assert_eq!(Env::from_pairs([(LOCK_TIMEOUT, "-1")]).seconds(LOCK_TIMEOUT), None);
     }
 
+    /// The README's "Environment" table names every variable the tool reads (npm's own
+    /// variables in either case, as npm reads them).
+    #[test]
+    fn the_readme_lists_every_variable() {
+        let readme = include_str!("../../../../README.md");
+        let section = readme.split("## Environment").nth(1).unwrap().split("\n## ").next().unwrap().to_lowercase();
+        let missing: Vec<&str> = ALL.iter().copied().filter(|name| !section.contains(&name.to_lowercase())).collect();
+        assert!(missing.is_empty(), "README's Environment section does not name {missing:?}");
+    }
+
     #[test]
     fn every_name_is_listed_once() {
         let mut names = ALL.to_vec();
