@@ -9,6 +9,9 @@ use serde_json::Value;
 
 pub const LINUX: &str = "x86_64-unknown-linux-musl";
 
+/// Where [`Fixture::serve_npm`] serves the package document.
+pub const NPM_PACKUMENT: &str = "/registry/@openai%2fcodex";
+
 /// A scratch home for one test: a cache dir, a manifest, and the binary to run.
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -35,12 +38,16 @@ impl Env {
             "CODEX_RUNTIME_NPM_REGISTRY",
             "CODEX_RUNTIME_CACHE_DIR",
             "CODEX_RUNTIME_GITHUB_BASE_URL",
-            "npm_config_registry",
-            "NPM_CONFIG_REGISTRY",
-            "npm_config_userconfig",
-            "NPM_CONFIG_USERCONFIG",
+            "NETRC",
+            "VIRTUAL_ENV",
         ] {
             cmd.env_remove(var);
+        }
+        // npm's environment layer: every `npm_config_*`, in any case.
+        for (var, _) in std::env::vars_os() {
+            if var.to_str().is_some_and(|v| v.to_ascii_lowercase().starts_with("npm_config_")) {
+                cmd.env_remove(var);
+            }
         }
         cmd.env("HOME", self.dir.path()).env("XDG_CACHE_HOME", self.path("xdg-cache"));
         // Retries of failing test servers back off in milliseconds, not seconds.
@@ -107,9 +114,17 @@ impl Fixture {
         format!("{}/mirror", server.url())
     }
 
-    /// Serve the npm tarball where a registry keeps it.
+    /// Serve the npm tarball where a registry keeps it, and the package document that lists it
+    /// (`/registry/@openai%2fcodex`, with this version only).
     pub fn serve_npm(&self, server: &TestServer) -> String {
         server.add(&self.npm_registry_path(), self.npm.clone());
+        let version = format!("{}-{}", self.runtime.version, self.runtime.npm_suffix);
+        let dist = serde_json::json!({
+            "tarball": format!("{}{}", server.url(), self.npm_registry_path()),
+            "integrity": fixture::integrity(&self.npm),
+        });
+        let packument = serde_json::json!({"name": "@openai/codex", "versions": {version: {"dist": dist}}});
+        server.add(NPM_PACKUMENT, packument.to_string().into_bytes());
         format!("{}/registry/", server.url())
     }
 

@@ -191,7 +191,7 @@ fn no_source_with_the_artifact_is_exit_5_listing_every_attempt() {
     let fixture = Fixture::stable();
     let server = TestServer::start();
     let manifest = env.manifest(&fixture.manifest);
-    let registry = format!("{}/registry/", server.url());
+    let registry = fixture.serve_npm(&server);
     server.fault(&fixture.npm_registry_path(), Fault::Status(503));
 
     let mirror = format!("{}/empty", server.url());

@@ -12,6 +12,7 @@ mod file_pins;
 mod history;
 mod hostile;
 mod install;
+mod private;
 mod real;
 mod recipes;
 // What the snapshots pin is a Linux x86_64 host's (the fake app-server reports the host).

@@ -557,7 +557,7 @@ fn no_source_could_provide_the_artifact() {
     let snap = Snap::new();
     let fixture = Fixture::stable();
     let server = TestServer::start();
-    let registry = format!("{}/registry/", server.url());
+    let registry = fixture.serve_npm(&server);
     server.fault(&fixture.npm_registry_path(), Fault::Status(503));
     let manifest = snap.manifest(&fixture.manifest);
     let empty = format!("{}/empty", server.url());

@@ -101,7 +101,7 @@ pub struct SourceArgs {
     /// Restrict and order the sources (repeatable): mirror, installed, github, npm, pypi
     #[arg(long = "source", value_name = "NAME")]
     pub sources: Vec<SourceName>,
-    /// The npm registry [default: CODEX_RUNTIME_NPM_REGISTRY, npm_config_registry, .npmrc, npm's own config]
+    /// The npm registry [default: CODEX_RUNTIME_NPM_REGISTRY, then npm's config: @openai:registry, registry]
     #[arg(long, value_name = "URL")]
     pub npm_registry: Option<String>,
     /// The PyPI simple index [default: CODEX_RUNTIME_PYPI_INDEX, PIP_INDEX_URL, UV_DEFAULT_INDEX, pip.conf]
@@ -110,6 +110,9 @@ pub struct SourceArgs {
     /// The Python whose environment the installed source looks in [default: python3 on PATH]
     #[arg(long, value_name = "PATH")]
     pub python: Option<PathBuf>,
+    /// Say on stderr where each source's registry, index and credential were configured (the file and key, never the secret)
+    #[arg(long)]
+    pub explain_sources: bool,
 }
 
 #[derive(Debug, Args)]

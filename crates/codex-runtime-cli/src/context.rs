@@ -133,6 +133,9 @@ impl<'a> Context<'a> {
 
     pub fn install_pinned(&self, pinned: &Pinned<'_>, sources: &SourceArgs) -> Result<Installed> {
         if let Some(installed) = install::find_installed(pinned, &self.cache) {
+            if sources.explain_sources {
+                self.install_options(sources)?;
+            }
             return Ok(installed);
         }
         let options = self.install_options(sources)?;
@@ -146,6 +149,19 @@ impl<'a> Context<'a> {
         Ok(installed)
     }
 
+    /// `--explain-sources`: on stderr, a line for each source to be tried, saying where its
+    /// registry or index was configured and which credential it would send (where that was
+    /// configured, never the secret).
+    fn explain_sources(&self, sources: &[codex_runtime::sources::Source]) {
+        for source in sources {
+            let own = std::slice::from_ref(source);
+            let credentials = codex_runtime::sources::credentials(own, codex_runtime::model::env::Env::process());
+            for line in source.explain(&credentials) {
+                eprintln!("source {line}");
+            }
+        }
+    }
+
     /// Where installs may fetch from, as the source flags and the environment say.
     pub fn install_options(&self, sources: &SourceArgs) -> Result<InstallOptions> {
         let options = SourceOptions {
@@ -155,10 +171,14 @@ impl<'a> Context<'a> {
             python: sources.python.clone(),
             only: sources.sources.clone(),
         };
-        Ok(InstallOptions {
+        let options = InstallOptions {
             sources: options.sources().map_err(codex_runtime::Error::from)?,
             offline: self.global.offline,
-        })
+        };
+        if sources.explain_sources {
+            self.explain_sources(&options.sources);
+        }
+        Ok(options)
     }
 
     /// The `--json` document of an installed runtime, with how it was requested.

@@ -74,7 +74,15 @@ pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCod
     }
 
     if args.online {
-        let http = codex_runtime::net::Http::new();
+        let npm_registry = codex_runtime::sources::npm_registry(args.sources.npm_registry.as_deref());
+        let pypi_index = verify_pins::pypi_index(args.sources.pypi_index.as_deref());
+        let credentials = codex_runtime::sources::credentials_for(
+            npm_registry.as_deref(),
+            pypi_index.as_deref(),
+            None,
+            codex_runtime::model::env::Env::process(),
+        );
+        let http = codex_runtime::net::Http::new().with_credentials(credentials);
         // --rehash downloads each artifact into the cache's scratch space, as an install does.
         let cache = if args.rehash {
             Some(Cache::locate(global.cache_dir.clone()).map_err(codex_runtime::Error::from)?)
@@ -83,8 +91,8 @@ pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCod
         };
         let online = Online {
             http: &http,
-            npm_registry: codex_runtime::sources::npm_registry(args.sources.npm_registry.as_deref()),
-            pypi_index: verify_pins::pypi_index(args.sources.pypi_index.as_deref()),
+            npm_registry,
+            pypi_index,
             rehash: cache.as_ref().map(|cache| Rehash { cache, network: NetworkOptions::from_env() }),
         };
         // The registry checks cover the channel heads (and every --manifest), or with

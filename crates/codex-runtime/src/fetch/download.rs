@@ -190,6 +190,7 @@ fn http_retry(error: &HttpError) -> Retry {
         // Not found, a redirect gone wrong, host not found, refused, TLS and certificate
         // errors, bad URLs, a client that cannot be set up: retrying cannot help.
         HttpError::NotFound
+        | HttpError::Unauthorized { .. }
         | HttpError::Redirect { .. }
         | HttpError::Connect(_)
         | HttpError::Tls(_)

@@ -14,16 +14,27 @@ use crate::sources::ProgramError;
 pub enum AttemptFailure {
     /// The source does not have the artifact.
     NotFound,
+    /// The source does not have the artifact, and says why (a registry without the platform
+    /// version).
+    Absent(String),
     /// The source could not be reached, answered with an error, or could not be used.
     Unavailable(Unavailable),
     /// The source served bytes that fail the pins.
     Verification(VerifyError),
 }
 
+impl AttemptFailure {
+    /// Whether the source simply does not have the artifact.
+    pub fn is_missing(&self) -> bool {
+        matches!(self, AttemptFailure::NotFound | AttemptFailure::Absent(_))
+    }
+}
+
 impl fmt::Display for AttemptFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AttemptFailure::NotFound => f.write_str("not found"),
+            AttemptFailure::Absent(reason) => f.write_str(reason),
             AttemptFailure::Unavailable(why) => why.fmt(f),
             AttemptFailure::Verification(e) => e.fmt(f),
         }
@@ -59,7 +70,7 @@ impl Unavailable {
     /// The HTTP status the source answered with, when it answered with one.
     pub fn status(&self) -> Option<u16> {
         match self.http()? {
-            HttpError::Status { status, .. } => Some(*status),
+            HttpError::Status { status, .. } | HttpError::Unauthorized { status, .. } => Some(*status),
             HttpError::NotFound => Some(404),
             _ => None,
         }
@@ -102,6 +113,27 @@ pub struct Attempt {
 
 impl fmt::Display for Attempt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.source, self.location, self.failure)
+        write!(f, "{} {}: {}", self.source, self.location, explain(&self.source, &self.failure))
     }
+}
+
+/// `failure` as a person reads it, with how to authenticate to `source` after a 401 or 403.
+pub fn explain(source: &str, failure: &AttemptFailure) -> String {
+    let AttemptFailure::Unavailable(why) = failure else { return failure.to_string() };
+    let Some(HttpError::Unauthorized { host, sent, .. }) = why.http() else { return failure.to_string() };
+    let hostname = match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+        _ => host,
+    };
+    let netrc = format!("add `machine {hostname} login USER password PASSWORD` to ~/.netrc (or the file NETRC names)");
+    let hint = match (sent, source) {
+        (Some(_), _) => "check that credential, and that it may read this package".to_owned(),
+        (None, "npm") => format!(
+            "no credential for //{host}/ is in npm's configuration: add `//{host}/:_authToken=${{NPM_TOKEN}}` \
+             (or `:_auth`, or `:username` and `:_password`) to the project's .npmrc or ~/.npmrc"
+        ),
+        (None, "github") => format!("set GITHUB_TOKEN (or GH_TOKEN), or {netrc}"),
+        (None, _) => format!("{netrc}, or put USER:PASSWORD@ in the URL"),
+    };
+    format!("{failure}; {hint}")
 }

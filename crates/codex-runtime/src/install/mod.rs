@@ -30,6 +30,7 @@ use std::cell::OnceCell;
 
 use crate::cache::{Cache, CacheError};
 use crate::fetch::download::NetworkOptions;
+use crate::model::env::Env;
 use crate::model::manifest::Pinned;
 use crate::net::Http;
 use crate::reporter::Reporter;
@@ -104,19 +105,26 @@ fn run(
             entrypoint.display()
         );
     }
+    // One reqwest client for every source; each source sends only its own credentials.
     let http = OnceCell::new();
-    let client = || http.get_or_init(|| client_for(&options.sources, network));
+    let shared = || http.get_or_init(|| Http::with_timeouts(network.timeouts));
     let mut attempts = Vec::new();
     let mut record = |source: &str, location: String, failure: AttemptFailure| {
         // A source without the artifact is routine (the next one is asked); it is listed in
         // the final error if every source fails, but not announced as it happens.
         if !matches!(failure, AttemptFailure::NotFound) {
-            reporter.attempt_failed(source, &location, &failure.to_string());
+            reporter.attempt_failed(source, &location, &attempt::explain(source, &failure));
         }
         attempts.push(Attempt { source: source.to_owned(), location, failure });
     };
     for source in sources {
         let name = source.name().as_str();
+        let own = OnceCell::new();
+        let client = || {
+            own.get_or_init(|| {
+                shared().sharing(crate::sources::credentials(std::slice::from_ref(source), Env::process()))
+            })
+        };
         for offer in source.offers(pinned, &client, network) {
             let (location, result) = match offer {
                 Offer::Artifact { artifact, location } => {
@@ -154,20 +162,15 @@ fn run(
     Err(all_failed(pinned, attempts))
 }
 
-/// The HTTP client, with the bearer token a source sends to its own host (see [`Source::bearer`]).
-fn client_for(sources: &[Source], network: &NetworkOptions) -> Http {
-    let http = Http::with_timeouts(network.timeouts);
-    match sources.iter().find_map(Source::bearer) {
-        Some((base_url, token)) => http.with_bearer(base_url, token),
-        None => http,
-    }
-}
-
 /// How a lookup that found nothing to fetch counts: missing, unavailable, or bad bytes the
 /// source owned up to before they were fetched.
 fn lookup_failure(error: LookupError, location: &str) -> Failure {
     match error {
         LookupError::NotFound => Failure::Attempt(AttemptFailure::NotFound),
+        LookupError::Absent { reason } => Failure::Attempt(AttemptFailure::Absent(reason)),
+        LookupError::Integrity { subject, pinned, listed } => {
+            verification(VerifyError::Integrity { subject, expected: pinned.to_string(), actual: listed.to_string() })
+        }
         LookupError::Digest { subject, pinned, listed } => {
             verification(VerifyError::Sha256 { subject, expected: pinned, actual: listed })
         }
@@ -204,7 +207,7 @@ fn not_installed(pinned: &Pinned<'_>, offline: bool, attempts: &[Attempt]) -> Er
 /// bad bytes, else "no source could provide it".
 fn all_failed(pinned: &Pinned<'_>, attempts: Vec<Attempt>) -> Error {
     let bad = attempts.iter().filter(|a| matches!(a.failure, AttemptFailure::Verification(_))).count();
-    let missing = attempts.iter().filter(|a| matches!(a.failure, AttemptFailure::NotFound)).count();
+    let missing = attempts.iter().filter(|a| a.failure.is_missing()).count();
     let what = format!("codex {} for {}", pinned.manifest.version, pinned.target);
     if bad > 0 && bad + missing == attempts.len() {
         Error::Verification { what, attempts }

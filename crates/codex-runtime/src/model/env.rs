@@ -44,11 +44,27 @@ pub const GH_TOKEN: &str = "GH_TOKEN";
 pub const NPM_CONFIG_REGISTRY: [&str; 2] = ["npm_config_registry", "NPM_CONFIG_REGISTRY"];
 pub const NPM_CONFIG_USERCONFIG: [&str; 2] = ["npm_config_userconfig", "NPM_CONFIG_USERCONFIG"];
 pub const NPM_CONFIG_GLOBALCONFIG: [&str; 2] = ["npm_config_globalconfig", "NPM_CONFIG_GLOBALCONFIG"];
+/// npm's global prefix: its global config is `PREFIX/etc/npmrc`.
+pub const NPM_CONFIG_PREFIX: [&str; 2] = ["npm_config_prefix", "NPM_CONFIG_PREFIX"];
+/// Every `npm_config_KEY` (any case) is npm's configuration key `KEY`, as npm reads it: its
+/// environment layer (`npm_config_@openai:registry`, `npm_config_//host/:_authToken`, ...).
+pub const NPM_CONFIG_ANY: &str = "npm_config_*";
 /// pip's and uv's index configuration, read as they read it.
 pub const PIP_INDEX_URL: &str = "PIP_INDEX_URL";
 pub const PIP_CONFIG_FILE: &str = "PIP_CONFIG_FILE";
 pub const UV_INDEX_URL: &str = "UV_INDEX_URL";
 pub const UV_DEFAULT_INDEX: &str = "UV_DEFAULT_INDEX";
+/// The active virtualenv: pip reads its `pip.conf`.
+pub const VIRTUAL_ENV: &str = "VIRTUAL_ENV";
+/// Where pip's global and user configuration files live (XDG).
+pub const XDG_CONFIG_DIRS: &str = "XDG_CONFIG_DIRS";
+pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+/// The `.netrc` file to read instead of `~/.netrc`.
+pub const NETRC: &str = "NETRC";
+/// The home directory (`~/.npmrc`, `~/.netrc`, pip's user config).
+pub const HOME: &str = "HOME";
+/// Where `node` is looked for, to find npm's global config beside it.
+pub const PATH: &str = "PATH";
 /// Certificates to trust besides the platform's: a bundle file, and directories of them.
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 pub const SSL_CERT_DIR: &str = "SSL_CERT_DIR";
@@ -77,10 +93,19 @@ pub const ALL: &[&str] = &[
     NPM_CONFIG_USERCONFIG[1],
     NPM_CONFIG_GLOBALCONFIG[0],
     NPM_CONFIG_GLOBALCONFIG[1],
+    NPM_CONFIG_PREFIX[0],
+    NPM_CONFIG_PREFIX[1],
+    NPM_CONFIG_ANY,
     PIP_INDEX_URL,
     PIP_CONFIG_FILE,
     UV_INDEX_URL,
     UV_DEFAULT_INDEX,
+    VIRTUAL_ENV,
+    XDG_CONFIG_DIRS,
+    XDG_CONFIG_HOME,
+    NETRC,
+    HOME,
+    PATH,
     SSL_CERT_FILE,
     SSL_CERT_DIR,
 ];
@@ -128,6 +153,16 @@ impl Env {
     /// `name` parsed as a number.
     pub fn number<T: std::str::FromStr>(&self, name: &str) -> Option<T> {
         self.get(name)?.parse().ok()
+    }
+
+    /// Every variable whose name starts with `prefix` in any case, with the rest of its name
+    /// (for [`NPM_CONFIG_ANY`]).
+    pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.vars.iter().filter_map(move |(name, value)| {
+            let head = name.get(..prefix.len())?;
+            let rest = head.eq_ignore_ascii_case(prefix).then(|| &name[prefix.len()..])?;
+            Some((rest, value.to_str()?.trim()))
+        })
     }
 
     /// Any variable, for what npm expands in `.npmrc` (`${NPM_TOKEN}`): the one read of a name

@@ -2,14 +2,15 @@
 //! itself so that credentials go only to their own origin.
 
 use std::io::Read;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::model::env::{self, Env};
 use reqwest::blocking::Client;
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE, RETRY_AFTER};
-use url::{Origin, Url};
+use url::Url;
 
+use super::auth::{Credentials, Secret};
 use super::error::{self, HttpError};
 use super::tls::{self, CertLocations};
 use super::urls::{RedactedUrl, origin, userinfo};
@@ -47,11 +48,12 @@ impl Timeouts {
 /// A blocking HTTP client. Cheap to make: the reqwest client (its runtime thread, TLS roots
 /// and proxies) is built on the first request.
 pub struct Http {
-    client: OnceLock<Client>,
+    /// Shared by the clients [`Http::sharing`] makes.
+    client: Arc<OnceLock<Client>>,
     timeouts: Timeouts,
     certs: CertLocations,
-    /// Sent as `Authorization: Bearer` to this origin only.
-    bearer: Option<(Origin, String)>,
+    /// Sent where [`Credentials::for_url`] says.
+    credentials: Credentials,
 }
 
 /// A successful (2xx) response.
@@ -86,13 +88,33 @@ impl Http {
     }
 
     pub fn with_timeouts(timeouts: Timeouts) -> Http {
-        Http { client: OnceLock::new(), timeouts, certs: CertLocations::from_env(), bearer: None }
+        Http {
+            client: Arc::new(OnceLock::new()),
+            timeouts,
+            certs: CertLocations::from_env(),
+            credentials: Credentials::default(),
+        }
+    }
+
+    /// A client that sends `credentials` instead, on the same connections (and the same
+    /// reqwest client, built once for both).
+    pub fn sharing(&self, credentials: Credentials) -> Http {
+        Http { client: self.client.clone(), timeouts: self.timeouts, certs: self.certs.clone(), credentials }
+    }
+
+    /// Send these credentials, each where it belongs (see [`crate::net::auth`]).
+    pub fn with_credentials(mut self, credentials: Credentials) -> Http {
+        self.credentials = credentials;
+        self
     }
 
     /// Send `token` as a bearer token to the origin of `base_url`, and nowhere else.
-    pub fn with_bearer(mut self, base_url: &str, token: String) -> Http {
-        self.bearer = origin(base_url).map(|o| (o, token));
-        self
+    pub fn with_bearer(self, base_url: &str, token: String, from: &str) -> Http {
+        let Some(origin) = origin(base_url) else { return self };
+        let scope = super::auth::Scope::Origin(origin);
+        let mut credentials = self.credentials.clone();
+        credentials.extend([super::auth::Credential { scope, secret: Secret::Bearer(token), from: from.to_owned() }]);
+        self.with_credentials(credentials)
     }
 
     /// The reqwest client, built on first use.
@@ -139,13 +161,25 @@ impl Http {
             let _ = bare.set_username("");
             let _ = bare.set_password(None);
             let mut request = self.client()?.get(bare.clone());
-            if let Some((user, password)) = userinfo(&current) {
+            // No credential over plain http once a redirect has left https.
+            let downgraded = first.scheme() == "https" && current.scheme() == "http";
+            let sent = if let Some((user, password)) = userinfo(&current) {
                 request = request.basic_auth(user, Some(password));
-            } else if let Some((bearer_origin, token)) = &self.bearer
-                && *bearer_origin == here
-            {
-                request = request.bearer_auth(token);
-            }
+                Some("the user:password@ of the URL".to_owned())
+            } else if let Some(credential) = self.credentials.for_url(&current).filter(|_| !downgraded) {
+                tracing::debug!(
+                    "sending the credential from {} to {}",
+                    credential.from,
+                    RedactedUrl::from(bare.clone())
+                );
+                request = match &credential.secret {
+                    Secret::Bearer(token) => request.bearer_auth(token),
+                    Secret::Basic { user, password } => request.basic_auth(user, Some(password)),
+                };
+                Some(credential.from.clone())
+            } else {
+                None
+            };
             if let Some(from) = get.from {
                 request = request.header(RANGE, format!("bytes={from}-"));
             }
@@ -176,6 +210,11 @@ impl Http {
                     current = next;
                 }
                 404 | 410 => return Err(HttpError::NotFound),
+                401 | 403 => {
+                    let host = bare.host_str().unwrap_or_default();
+                    let host = bare.port().map_or(host.to_owned(), |port| format!("{host}:{port}"));
+                    return Err(HttpError::Unauthorized { status, host, sent });
+                }
                 _ => {
                     let retry_after = header(RETRY_AFTER).and_then(|v| v.trim().parse::<u64>().ok());
                     return Err(HttpError::Status { status, retry_after: retry_after.map(Duration::from_secs) });
@@ -259,7 +298,7 @@ mod tests {
     fn making_a_client_builds_nothing_until_the_first_request() {
         let server = TestServer::start();
         server.add("/a", b"abc".to_vec());
-        let http = Http::new().with_bearer("https://example.test/releases", "token".into());
+        let http = Http::new().with_bearer("https://example.test/releases", "token".into(), "GITHUB_TOKEN");
         assert!(http.client.get().is_none(), "no runtime thread, TLS roots or proxies yet");
         assert!(Http::default().client.get().is_none());
         let (length, mut body) = http.get(&RedactedUrl::new(format!("{}/a", server.url()))).unwrap();
@@ -304,7 +343,7 @@ mod tests {
         github.fault("/releases/a.tgz", Fault::Redirect(format!("{}/signed", cdn.url())));
         cdn.fault("/signed", Fault::Redirect(format!("{}/final", github.url())));
         github.add("/final", b"ok".to_vec());
-        let client = http(5.0).with_bearer(&format!("{}/releases", github.url()), "gh-token".into());
+        let client = http(5.0).with_bearer(&format!("{}/releases", github.url()), "gh-token".into(), "GITHUB_TOKEN");
 
         client.request(&RedactedUrl::new(format!("{}/releases/a.tgz", github.url())), Get::default()).unwrap();
         for path in ["/releases/a.tgz", "/final"] {
@@ -313,9 +352,46 @@ mod tests {
         assert_eq!(cdn.requests_for("/signed")[0].header("authorization"), None);
 
         // The origin has a scheme: the token for https:// is not sent over http://.
-        let other = http(5.0).with_bearer(&github.url().replace("http://", "https://"), "gh-token".into());
+        let other =
+            http(5.0).with_bearer(&github.url().replace("http://", "https://"), "gh-token".into(), "GITHUB_TOKEN");
         other.request(&RedactedUrl::new(format!("{}/final", github.url())), Get::default()).unwrap();
         assert_eq!(github.requests_for("/final")[1].header("authorization"), None);
+    }
+
+    #[test]
+    fn configured_credentials_go_where_they_belong_and_a_refusal_names_them() {
+        use crate::net::auth::{Credential, Scope};
+        let (registry, cdn) = (TestServer::start(), TestServer::start());
+        let host = registry.url().trim_start_matches("http://").to_owned();
+        registry.fault("/npm/a.tgz", Fault::Redirect(format!("{}/signed", cdn.url())));
+        cdn.add("/signed", b"ok".to_vec());
+        registry.fault("/npm/private", Fault::Status(401));
+        cdn.fault("/denied", Fault::Status(403));
+        let credentials = Credentials::new([Credential {
+            scope: Scope::NpmKey(format!("//{host}/npm/")),
+            secret: Secret::Bearer("npm-token".into()),
+            from: "/home/u/.npmrc: //HOST/npm/:_authToken".into(),
+        }]);
+        let client = http(5.0).with_credentials(credentials);
+        let get = |url: String| client.request(&RedactedUrl::new(url), Get::default());
+
+        get(format!("{}/npm/a.tgz", registry.url())).unwrap();
+        assert_eq!(registry.requests_for("/npm/a.tgz")[0].header("authorization"), Some("Bearer npm-token"));
+        assert_eq!(cdn.requests_for("/signed")[0].header("authorization"), None, "not across the redirect");
+
+        let refused = get(format!("{}/npm/private", registry.url())).err().unwrap();
+        assert_eq!(
+            refused.to_string(),
+            "HTTP 401: the server refused the credential from /home/u/.npmrc: //HOST/npm/:_authToken"
+        );
+        assert!(!chain(&refused).contains("npm-token"));
+        let denied = get(format!("{}/denied", cdn.url())).err().unwrap();
+        let cdn_host = cdn.url().trim_start_matches("http://").to_owned();
+        assert!(
+            matches!(&denied, HttpError::Unauthorized { status: 403, sent: None, host } if *host == cdn_host),
+            "{denied:?}"
+        );
+        assert_eq!(denied.to_string(), format!("HTTP 403: no credential was sent to {cdn_host}"));
     }
 
     #[test]

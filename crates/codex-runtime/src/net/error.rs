@@ -15,6 +15,18 @@ pub enum HttpError {
     /// 404 or 410.
     #[error("not found (HTTP 404)")]
     NotFound,
+    /// 401 or 403: the server wants credentials, or refused the ones sent.
+    #[error("HTTP {status}: {}", match sent {
+        Some(from) => format!("the server refused the credential from {from}"),
+        None => format!("no credential was sent to {host}"),
+    })]
+    Unauthorized {
+        status: u16,
+        /// `host[:port]` of the URL that answered.
+        host: String,
+        /// Where the credential sent was configured (never the secret); `None` when none was.
+        sent: Option<String>,
+    },
     /// Any other status that is neither a success nor a redirect.
     #[error("HTTP {status}")]
     Status { status: u16, retry_after: Option<Duration> },

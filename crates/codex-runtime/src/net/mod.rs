@@ -13,22 +13,28 @@
 //!   (comma-separated hosts, domains with their subdomains, IP addresses and networks, or `*`).
 //!   None of them is used when `REQUEST_METHOD` is set (a CGI program, whose `HTTP_PROXY` may
 //!   come from a request header).
-//! - **Redirects** (at most 10) are followed here, not by reqwest, so that credentials go only
-//!   where they belong: the `user:password@` of a URL only to that URL's origin (scheme, host
-//!   and port), also when a redirect comes back to it, and a GitHub token only to the GitHub
-//!   host's origin ([`Http::with_bearer`]). No secret reaches a message: [`RedactedUrl`] shows
-//!   them as `***`, and the errors carry no URL.
+//! - **Credentials** ([`auth`]): the `user:password@` of a URL goes only to that URL's origin
+//!   (scheme, host and port), also when a redirect comes back to it; every other credential
+//!   (npm's per-registry keys, a `.netrc` machine, the GitHub token) is matched against each
+//!   URL a request reaches by [`Credentials::for_url`], so a redirect to another origin carries
+//!   none that is not its own, and a redirect from https to http carries none at all. A 401 or
+//!   403 says which credential was sent, by where it was configured ([`HttpError::Unauthorized`]).
+//!   No secret reaches a message: [`RedactedUrl`] shows them as `***`, and the errors carry no URL.
+//! - **Redirects** (at most 10) are followed here, not by reqwest, so that the rule above holds.
 //! - **Timeouts** ([`Timeouts`]): one to connect, one for the response head and for each
 //!   silence in the body, so a stalled server is given up on and a slow but steady one is not.
 //! - **Errors** ([`HttpError`]) tell a TLS failure from a failed connection, a timeout, an HTTP
 //!   status and a body that broke off; which of them are retried is decided in
 //!   [`crate::fetch::download`].
 
+pub mod auth;
 mod client;
 mod error;
+pub mod netrc;
 mod tls;
 mod urls;
 
+pub use auth::{Credential, Credentials, Scope, Secret};
 pub use client::{Get, Http, Response, Timeouts};
 pub use error::{Cause, HttpError, Stage};
-pub use urls::{RedactedUrl, join, origin, redact, resolve_href};
+pub use urls::{RedactedUrl, join, origin, redact, resolve_href, with_userinfo_of};

@@ -151,6 +151,19 @@ pub fn resolve_href(base: &str, href: &str) -> String {
     }
 }
 
+/// `url` with the `user:password@` of `base`, when it is on `base`'s origin and has none of its
+/// own: pip sends an index's credentials to the files on its host, npm a registry's to its
+/// tarballs.
+pub fn with_userinfo_of(base: &str, url: &str) -> String {
+    let (Ok(base), Ok(mut target)) = (Url::parse(base), Url::parse(url)) else { return url.to_owned() };
+    if userinfo(&base).is_none() || userinfo(&target).is_some() || base.origin() != target.origin() {
+        return url.to_owned();
+    }
+    let _ = target.set_username(base.username());
+    let _ = target.set_password(base.password());
+    target.into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cache::{Cache, CacheError};
 use crate::install::Error;
+use crate::model::env::Env;
 use crate::model::error::ErrorKind;
 use crate::model::history::Heads;
 use crate::model::manifest::{Channel, Manifest, ManifestError};
@@ -181,7 +182,12 @@ pub fn sync(request: &SyncRequest, cache: &Cache, reporter: &dyn Reporter) -> Re
     let mut pinned = read_history(&request.dir)?;
     let heads_path = request.dir.join("heads.json");
     let heads_before = read_heads(&heads_path)?;
-    let http = Http::new();
+    let http = Http::new().with_credentials(crate::sources::credentials_for(
+        request.npm_registry.as_deref(),
+        request.pypi_index.as_deref(),
+        request.github_base_url.as_deref(),
+        Env::process(),
+    ));
     let listings = Listings::fetch(&http, request.npm_registry.as_deref(), request.pypi_index.as_deref())?;
 
     let mut synced = Synced { heads_before: heads_before.clone(), ..Synced::default() };

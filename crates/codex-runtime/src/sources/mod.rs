@@ -13,7 +13,7 @@ pub mod npm;
 pub mod offer;
 pub mod pypi;
 
-pub use npm::npm_registry;
+pub use npm::{NpmSetup, npm_registry, npm_setup};
 pub use offer::{FailedLookup, LookupError, Offer, ProgramError};
 
 use std::fmt;
@@ -23,7 +23,8 @@ use std::str::FromStr;
 use crate::fetch::download::NetworkOptions;
 use crate::model::env::{self, Env};
 use crate::model::manifest::{ArtifactKind, ArtifactPin, Pinned};
-use crate::net::{Http, RedactedUrl, join};
+use crate::net::netrc::Netrc;
+use crate::net::{Credential, Credentials, Http, RedactedUrl, Scope, Secret, join, origin};
 
 /// The canonical public location of GitHub release assets.
 pub const GITHUB_RELEASES: &str = "https://github.com/openai/codex/releases/download";
@@ -40,15 +41,23 @@ pub enum Source {
     Mirror(Location),
     /// GitHub release assets under a base URL (`GITHUB_RELEASES` or an enterprise mirror).
     Github { base_url: String },
-    /// An npm registry.
-    Npm { registry: String },
+    /// An npm registry, with the credentials npm's configuration has.
+    Npm(NpmSetup),
     /// A PyPI-style simple index (PEP 503/691).
-    Pypi { index: String },
+    Pypi(Setting),
     /// A runtime pip or npm already installed on this machine (see [`crate::sources::installed`]).
     Installed {
         /// The Python whose environment to look in; `python3` on `PATH` when `None`.
         python: Option<PathBuf>,
     },
+}
+
+/// A value of a package manager's configuration (a registry, an index) and where it was set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    pub value: String,
+    /// The flag, the variable, or the file and key (never a secret's value).
+    pub from: String,
 }
 
 /// A local path or a URL.
@@ -144,17 +153,17 @@ impl Source {
         match self {
             Source::Mirror(_) => SourceName::Mirror,
             Source::Github { .. } => SourceName::Github,
-            Source::Npm { .. } => SourceName::Npm,
-            Source::Pypi { .. } => SourceName::Pypi,
+            Source::Npm(_) => SourceName::Npm,
+            Source::Pypi(_) => SourceName::Pypi,
             Source::Installed { .. } => SourceName::Installed,
         }
     }
 
     /// What this source offers for `pinned`, in the order to try: the artifacts it would hold
     /// (each kind it carries, in the pins' order), or the runtime trees it found, and the
-    /// lookups that failed. Only the PyPI source asks the network here (its index; `http`
-    /// builds the client on first use), and only the installed source runs programs (Python,
-    /// npm) to look.
+    /// lookups that failed. Only the PyPI and npm sources ask the network here (the index's
+    /// page, the registry's package document; `http` builds the client on first use), and only
+    /// the installed source runs programs (Python, npm) to look.
     pub fn offers<'h>(&self, pinned: &Pinned<'_>, http: &dyn Fn() -> &'h Http, network: &NetworkOptions) -> Vec<Offer> {
         let url = |url: String| Location::Url(RedactedUrl::new(url));
         match self {
@@ -163,23 +172,49 @@ impl Source {
                 let path = format!("{}/{}", pinned.manifest.version.github_tag(), artifact.file);
                 (artifact.kind == ArtifactKind::Github).then(|| url(join(base_url, &path)))
             }),
-            Source::Npm { registry } => artifacts(pinned, |artifact| {
-                let npm = pinned.pins.artifacts.npm.as_ref()?;
-                (artifact.kind == ArtifactKind::Npm)
-                    .then(|| url(npm::tarball_url(registry, &npm.package, &npm.version)))
-            }),
-            Source::Pypi { index } => pypi::offers(index, pinned, http, network),
+            Source::Npm(setup) => npm::offers(&setup.registry.value, pinned, http, network),
+            Source::Pypi(index) => pypi::offers(&index.value, pinned, http, network),
             Source::Installed { python } => installed::offers(pinned, python.as_deref()),
         }
     }
 
-    /// The bearer token this source sends to its own host, with the base URL that names the
-    /// host: the GitHub source's is `GITHUB_TOKEN`, else `GH_TOKEN`. No other source has one.
-    pub fn bearer(&self) -> Option<(&str, String)> {
-        let Source::Github { base_url } = self else { return None };
-        let env = Env::process();
-        let token = env.first(&[env::GITHUB_TOKEN, env::GH_TOKEN])?.to_owned();
-        Some((base_url, token))
+    /// Where this source's settings came from, a line each, for `--explain-sources`: the
+    /// registry or index and the file and key that set it, and the credential `credentials`
+    /// would send to it (where it was configured, never the secret).
+    pub fn explain(&self, credentials: &Credentials) -> Vec<String> {
+        let credential = |url: &str| match url::Url::parse(url).ok().as_ref().and_then(|u| credentials.for_url(u)) {
+            Some(found) => format!("sends the credential from {}", found.from),
+            None if crate::net::redact(url) != url => "sends the user:password@ of its URL".to_owned(),
+            None => "sends no credential".to_owned(),
+        };
+        match self {
+            Source::Npm(setup) => {
+                let registry = &setup.registry;
+                vec![format!(
+                    "npm: registry {} (from {}); {}",
+                    RedactedUrl::new(registry.value.as_str()),
+                    registry.from,
+                    credential(&registry.value)
+                )]
+            }
+            Source::Pypi(index) => {
+                vec![format!(
+                    "pypi: index {} (from {}); {}",
+                    RedactedUrl::new(index.value.as_str()),
+                    index.from,
+                    credential(&index.value)
+                )]
+            }
+            Source::Github { base_url } => {
+                vec![format!("github: {}; {}", RedactedUrl::new(base_url.as_str()), credential(base_url))]
+            }
+            Source::Mirror(Location::Url(url)) => vec![format!("mirror: {url}; {}", credential(url.expose()))],
+            Source::Mirror(Location::File(dir)) => vec![format!("mirror: {}", dir.display())],
+            Source::Installed { python } => vec![format!(
+                "installed: the runtime pip or npm installed ({})",
+                python.as_deref().map_or("python3 on PATH".into(), |p| p.display().to_string())
+            )],
+        }
     }
 
     /// Whether using this source touches the network.
@@ -187,7 +222,7 @@ impl Source {
         match self {
             Source::Mirror(location) => location.is_remote(),
             Source::Installed { .. } => false,
-            Source::Github { .. } | Source::Npm { .. } | Source::Pypi { .. } => true,
+            Source::Github { .. } | Source::Npm(_) | Source::Pypi(_) => true,
         }
     }
 }
@@ -196,6 +231,60 @@ impl Source {
 fn artifacts(pinned: &Pinned<'_>, locate: impl Fn(&ArtifactPin) -> Option<Location>) -> Vec<Offer> {
     let pins = pinned.pins.artifact_pins().into_iter();
     pins.filter_map(|artifact| Some(Offer::Artifact { location: locate(&artifact)?, artifact })).collect()
+}
+
+/// The credentials the client sends for `sources`: npm's per-registry keys for the npm
+/// source, the GitHub token (`GITHUB_TOKEN`, else `GH_TOKEN`) for the GitHub source's origin,
+/// and `.netrc`'s logins when a source reads it (the Python index, an HTTP mirror, GitHub), its
+/// `default` only for those sources' origins.
+pub fn credentials(sources: &[Source], env: &Env) -> Credentials {
+    let mut all = Credentials::default();
+    let mut netrc_origins = Vec::new();
+    for source in sources {
+        match source {
+            Source::Npm(setup) => all.extend(setup.credentials.iter().cloned()),
+            Source::Github { base_url } => {
+                let token =
+                    [env::GITHUB_TOKEN, env::GH_TOKEN].into_iter().find_map(|name| Some((name, env.get(name)?)));
+                if let (Some((name, token)), Some(origin)) = (token, origin(base_url)) {
+                    let secret = Secret::Bearer(token.to_owned());
+                    all.extend([Credential { scope: Scope::Origin(origin), secret, from: name.to_owned() }]);
+                }
+                netrc_origins.extend(origin(base_url));
+            }
+            Source::Pypi(index) => netrc_origins.extend(origin(&index.value)),
+            Source::Mirror(Location::Url(url)) => netrc_origins.extend(origin(url.expose())),
+            Source::Mirror(Location::File(_)) | Source::Installed { .. } => {}
+        }
+    }
+    if !netrc_origins.is_empty()
+        && let Some(netrc) = Netrc::load(env)
+    {
+        all.extend(netrc.credentials(&netrc_origins));
+    }
+    all
+}
+
+/// [`credentials`] for reading these places outside an install (channel update and sync,
+/// verify-pins): npm's configuration for the registry, `.netrc` for the index and GitHub.
+pub fn credentials_for(
+    npm_registry: Option<&str>,
+    pypi_index: Option<&str>,
+    github_base_url: Option<&str>,
+    env: &Env,
+) -> Credentials {
+    let setting = |value: &str| Setting { value: value.to_owned(), from: String::new() };
+    let mut sources = Vec::new();
+    if let Some(registry) = npm_registry {
+        let config = npm::NpmConfig::load(env, std::env::current_dir().ok().as_deref());
+        sources.push(Source::Npm(NpmSetup {
+            registry: setting(registry),
+            credentials: config.credentials(Some(registry)),
+        }));
+    }
+    sources.extend(pypi_index.map(|index| Source::Pypi(setting(index))));
+    sources.extend(github_base_url.map(|base_url| Source::Github { base_url: base_url.to_owned() }));
+    credentials(&sources, env)
 }
 
 /// The URL a package manager's client prints for `args` (its configured registry or index),
@@ -269,11 +358,11 @@ impl SourceOptions {
             }
             sources.push(installed());
             sources.push(github());
-            if let Some(registry) = npm_registry(self.npm_registry.as_deref()) {
-                sources.push(Source::Npm { registry });
+            if let Some(setup) = npm_setup(self.npm_registry.as_deref(), Env::process()) {
+                sources.push(Source::Npm(setup));
             }
-            if let Some(index) = crate::sources::pypi::index_url(self.pypi_index.as_deref()) {
-                sources.push(Source::Pypi { index });
+            if let Some(index) = pypi::index_setting(self.pypi_index.as_deref(), Env::process()) {
+                sources.push(Source::Pypi(index));
             }
             return Ok(sources);
         }
@@ -283,11 +372,11 @@ impl SourceOptions {
                 SourceName::Mirror => mirror(self.mirror.as_deref().ok_or(SourceError::NoMirror)?)?,
                 SourceName::Installed => installed(),
                 SourceName::Github => github(),
-                SourceName::Pypi => Source::Pypi {
-                    index: crate::sources::pypi::index_url(self.pypi_index.as_deref()).ok_or(SourceError::NoIndex)?,
-                },
+                SourceName::Pypi => Source::Pypi(
+                    pypi::index_setting(self.pypi_index.as_deref(), Env::process()).ok_or(SourceError::NoIndex)?,
+                ),
                 SourceName::Npm => {
-                    Source::Npm { registry: npm_registry(self.npm_registry.as_deref()).ok_or(SourceError::NoRegistry)? }
+                    Source::Npm(npm_setup(self.npm_registry.as_deref(), Env::process()).ok_or(SourceError::NoRegistry)?)
                 }
             };
             if !sources.contains(&source) {
@@ -349,9 +438,58 @@ mod tests {
         assert_eq!(mirror[0].1, format!("http://127.0.0.1:9/m/{wheel}"));
         let github_base = Source::Github { base_url: "http://127.0.0.1:9/dl".into() };
         assert_eq!(offers(github_base), [(github.clone(), format!("http://127.0.0.1:9/dl/rust-v0.163.0/{github}"))]);
-        let registry = Source::Npm { registry: "http://127.0.0.1:9/r/".into() };
-        let tarball = "http://127.0.0.1:9/r/@openai/codex/-/codex-0.163.0-linux-x64.tgz";
-        assert_eq!(offers(registry), [(npm, tarball.to_owned())]);
+        let _ = npm;
+    }
+
+    fn npm_source(registry: String) -> Source {
+        Source::Npm(NpmSetup {
+            registry: Setting { value: registry, from: "test".into() },
+            credentials: Credentials::default(),
+        })
+    }
+
+    #[test]
+    fn the_npm_source_downloads_what_the_package_document_lists_once_it_agrees_with_the_pin() {
+        let (runtime, _, manifest) = manifest();
+        let pinned = manifest.pinned(runtime.target.parse().unwrap()).unwrap();
+        let server = TestServer::start();
+        let (http, network) = (Http::new(), NetworkOptions { retries: 0, ..NetworkOptions::builtin() });
+        let document = "/r/@openai%2fcodex";
+        let npm = runtime.npm_tgz();
+        let listing = |tarball: &str, integrity: &str| {
+            let version = serde_json::json!({"dist": {"tarball": tarball, "integrity": integrity}});
+            serde_json::json!({"name": "@openai/codex", "versions": {"0.163.0-linux-x64": version}})
+                .to_string()
+                .into_bytes()
+        };
+        let offers = |registry: &str| summary(npm_source(registry.to_owned()).offers(&pinned, &|| &http, &network));
+        let registry = format!("{}/r/", server.url());
+
+        // Served from another path, or another host: what the document says.
+        server.add(document, listing("http://127.0.0.1:9/elsewhere/codex.tgz", &fixture::integrity(&npm)));
+        assert_eq!(offers(&registry), [(runtime.npm_file_name(), "http://127.0.0.1:9/elsewhere/codex.tgz".to_owned())]);
+        assert!(server.requests()[0].header("accept").unwrap().starts_with("application/vnd.npm.install-v1+json"));
+        // Relative to the registry, on its own host: with the registry's user:password@.
+        server.add(document, listing("/tarballs/codex.tgz", &fixture::integrity(&npm)));
+        let with_login = registry.replace("http://", "http://u:p@");
+        let offered = npm_source(with_login).offers(&pinned, &|| &http, &network);
+        let [Offer::Artifact { location: Location::Url(url), .. }] = &offered[..] else { panic!("{offered:?}") };
+        assert_eq!(url.expose(), format!("{}/tarballs/codex.tgz", server.url().replace("http://", "http://u:p@")));
+
+        // Another integrity than the pin: refused before a byte of it is fetched.
+        server.add(document, listing("/tarballs/codex.tgz", &fixture::integrity(b"other")));
+        let refused = npm_source(registry.clone()).offers(&pinned, &|| &http, &network);
+        let [Offer::Failed(FailedLookup { error: LookupError::Integrity { subject, .. }, .. })] = &refused[..] else {
+            panic!("{refused:?}")
+        };
+        assert_eq!(subject, &format!("@openai/codex@0.163.0-linux-x64 as listed by {}{document}", server.url()));
+
+        // The package without the platform version, and no package at all: said by name.
+        server.add(document, br#"{"name":"@openai/codex","versions":{"0.163.0":{}}}"#.to_vec());
+        let absent = offers(&registry);
+        assert!(absent[0].1.contains("the registry has @openai/codex but not 0.163.0-linux-x64; your mirror may not carry the platform aliases"), "{absent:?}");
+        let absent = offers(&format!("{}/empty/", server.url()));
+        assert!(absent[0].1.contains("the registry has no @openai/codex"), "{absent:?}");
     }
 
     #[test]
@@ -366,7 +504,7 @@ mod tests {
         };
         server.add(page, listing(&sha256_hex(&wheel)));
         let (http, network) = (Http::new(), NetworkOptions { retries: 0, ..NetworkOptions::builtin() });
-        let index = Source::Pypi { index: format!("{}/simple", server.url()) };
+        let index = Source::Pypi(Setting { value: format!("{}/simple", server.url()), from: "test".into() });
         let offers = || summary(index.offers(&pinned, &|| &http, &network));
         let page_url = format!("{}{page}", server.url());
 

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use crate::fetch::download::DownloadError;
-use crate::model::digest::Sha256;
+use crate::model::digest::{Integrity, Sha256};
 use crate::model::manifest::ArtifactPin;
 use crate::sources::Location;
 use crate::sources::installed::Candidate;
@@ -38,13 +38,21 @@ pub enum LookupError {
     /// The source does not have it: an index that does not list the file, no runtime installed.
     #[error("not found")]
     NotFound,
+    /// The source does not have it, and says more than "not found": a registry with the
+    /// package but not the platform version.
+    #[error("{reason}")]
+    Absent { reason: String },
     /// The source lists the artifact with another sha256 than the pin: its bytes are refused
     /// before they are fetched.
     #[error("{subject}: the source lists sha256 {listed}, the pin is {pinned}")]
     Digest { subject: String, pinned: Sha256, listed: Sha256 },
+    /// The registry lists the tarball with another `dist.integrity` than the pin.
+    #[error("{subject}: the source lists {listed}, the pin is {pinned}")]
+    Integrity { subject: String, pinned: Integrity, listed: Integrity },
     /// The source's listing could not be fetched.
     #[error(transparent)]
     Download(DownloadError),
+
     /// The source answered with something that is not a listing.
     #[error("{what} is not valid: {reason}")]
     Invalid { what: &'static str, reason: String },

@@ -34,6 +34,7 @@ use crate::fetch::download::{self, DownloadError, NetworkOptions, TryError};
 use crate::fetch::verify::{Expected, VerifyError};
 use crate::install::Error;
 use crate::model::digest::{Digests, Sha256, block_sha256s};
+use crate::model::env::Env;
 use crate::model::error::error_chain;
 use crate::model::manifest::{
     Artifacts, BlockPins, Channel, FilePin, GithubArtifact, Manifest, NpmArtifact, TargetPins, WheelArtifact,
@@ -245,7 +246,12 @@ pub fn update(request: &UpdateRequest, cache: &Cache, reporter: &dyn Reporter) -
     if request.version.is_prerelease() != (request.channel == Channel::Alpha) {
         return Err(UpdateError::WrongChannel { channel: request.channel, version: request.version.clone() });
     }
-    let http = Http::new();
+    let http = Http::new().with_credentials(crate::sources::credentials_for(
+        request.npm_registry.as_deref(),
+        request.pypi_index.as_deref(),
+        request.github_base_url.as_deref(),
+        Env::process(),
+    ));
     let listings = Listings::fetch(&http, request.npm_registry.as_deref(), request.pypi_index.as_deref())?;
     update_with(request, &http, &listings, cache, reporter)
 }

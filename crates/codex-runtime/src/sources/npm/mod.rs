@@ -8,21 +8,29 @@
 //! lives at [`tarball_url`], by the registries' convention, and its bytes are checked against
 //! the pins.
 
+pub mod config;
+
 use std::collections::HashMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::fetch::download::{NetworkOptions, TryError, retry_of, with_retries};
+use crate::fetch::download::{DownloadError, NetworkOptions, TryError, retry_of, with_retries};
 use crate::model::digest::Integrity;
 use crate::model::env::{self, Env};
-use crate::net::{Get, Http, HttpError, RedactedUrl, join};
-use crate::sources::url_from_client;
+use crate::model::error::error_chain;
+use crate::model::manifest::{ArtifactKind, Pinned};
+use crate::net::auth::Credentials;
+use crate::net::{Get, Http, HttpError, RedactedUrl, join, resolve_href, with_userinfo_of};
+use crate::sources::{FailedLookup, Location, LookupError, Offer, Setting, url_from_client};
+pub use config::NpmConfig;
 
 /// The npm package of the runtime; its platform packages are its versions `V-<suffix>`.
 pub const PACKAGE: &str = "@openai/codex";
+
+/// What npm asks a registry for a package's document: the abbreviated form, else the whole.
+const ABBREVIATED: &str = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*";
 
 /// The largest document read: a whole packument lists every version and can be tens of MiB.
 const MAX_DOCUMENT: u64 = 256 * 1024 * 1024;
@@ -114,20 +122,26 @@ impl<'a> Registry<'a> {
         Registry { http, network, url }
     }
 
-    /// `GET {registry}/@scope%2fname`: the package's document.
+    /// `GET {registry}/@scope%2fname`: the package's document, abbreviated as npm asks for it
+    /// (every version's `dist`, without the rest) where the registry can.
     pub fn packument(&self, package: &str) -> Result<Packument, RegistryError> {
-        self.document(RedactedUrl::new(join(self.url, &escape(package))))
+        self.document(self.packument_url(package), ABBREVIATED)
+    }
+
+    /// Where the package's document is.
+    pub fn packument_url(&self, package: &str) -> RedactedUrl {
+        RedactedUrl::new(join(self.url, &escape(package)))
     }
 
     /// `GET {registry}/@scope%2fname/VERSION`: one version's document (which some registries do
     /// not serve; the packument lists it too).
     pub fn version(&self, package: &str, version: &str) -> Result<VersionDocument, RegistryError> {
-        self.document(RedactedUrl::new(join(self.url, &format!("{}/{version}", escape(package)))))
+        self.document(RedactedUrl::new(join(self.url, &format!("{}/{version}", escape(package)))), "application/json")
     }
 
-    fn document<T: DeserializeOwned>(&self, url: RedactedUrl) -> Result<T, RegistryError> {
+    fn document<T: DeserializeOwned>(&self, url: RedactedUrl, accept: &str) -> Result<T, RegistryError> {
         let body = with_retries(self.network, &url, retry_of, || {
-            let response = self.http.request(&url, Get { from: None, accept: Some("application/json") })?;
+            let response = self.http.request(&url, Get { from: None, accept: Some(accept) })?;
             let mut body = Vec::new();
             response
                 .body
@@ -148,92 +162,99 @@ impl<'a> Registry<'a> {
     }
 }
 
+/// What the npm source offers for `pinned`: the tarball the registry's package document lists
+/// for the pinned platform version (`dist.tarball`, resolved against the registry), once its
+/// `dist.integrity` agrees with the pin; or why not. The document is read only when an npm
+/// tarball is pinned; `http` builds the client then.
+pub(super) fn offers<'h>(
+    registry: &str,
+    pinned: &Pinned<'_>,
+    http: &dyn Fn() -> &'h Http,
+    network: &NetworkOptions,
+) -> Vec<Offer> {
+    let (Some(npm), Some(artifact)) = (
+        pinned.pins.artifacts.npm.as_ref(),
+        pinned.pins.artifact_pins().into_iter().find(|a| a.kind == ArtifactKind::Npm),
+    ) else {
+        return Vec::new();
+    };
+    let reader = Registry::new(http(), network, registry);
+    let document = reader.packument_url(&npm.package);
+    let failed = |error: LookupError| vec![Offer::Failed(FailedLookup { location: document.to_string(), error })];
+    let packument = match reader.packument(&npm.package) {
+        Ok(packument) => packument,
+        Err(RegistryError::NotFound { .. }) => {
+            return failed(LookupError::Absent { reason: format!("the registry has no {}", npm.package) });
+        }
+        Err(RegistryError::Fetch { source, .. }) => {
+            return failed(LookupError::Download(DownloadError::Failed(*source)));
+        }
+        Err(error) => {
+            return failed(LookupError::Invalid { what: "the package document", reason: error_chain(&error) });
+        }
+    };
+    let Some(version) = packument.versions.get(&npm.version) else {
+        let reason = format!(
+            "the registry has {} but not {}; your mirror may not carry the platform aliases",
+            npm.package, npm.version
+        );
+        return failed(LookupError::Absent { reason });
+    };
+    if let Some(pin) = &artifact.integrity {
+        let listed: Vec<Integrity> = version.dist.sha512s().collect();
+        if !listed.is_empty() && !listed.contains(pin) {
+            let subject = format!("{}@{} as listed by {document}", npm.package, npm.version);
+            return failed(LookupError::Integrity { subject, pinned: pin.clone(), listed: listed[0].clone() });
+        }
+    }
+    let tarball = version.dist.tarball.as_deref().filter(|t| !t.is_empty());
+    let url = match tarball {
+        Some(href) => with_userinfo_of(registry, &resolve_href(registry, href)),
+        None => tarball_url(registry, &npm.package, &npm.version),
+    };
+    vec![Offer::Artifact { artifact, location: Location::Url(RedactedUrl::new(url)) }]
+}
+
 /// A scoped name as one path segment: `@openai/codex` is `@openai%2fcodex`.
 fn escape(package: &str) -> String {
     package.replace('/', "%2f")
 }
 
-/// The npm registry, from (in order) the flag, `CODEX_RUNTIME_NPM_REGISTRY`,
-/// `npm_config_registry`, the `.npmrc` files, and finally the npm client itself.
+/// The npm registry and the credentials npm would send, as found here (see [`config`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NpmSetup {
+    pub registry: Setting,
+    pub credentials: Credentials,
+}
+
+/// The npm registry, from (in order) the flag, `CODEX_RUNTIME_NPM_REGISTRY`, npm's
+/// configuration layers (see [`config`]), and finally the npm client itself.
 pub fn npm_registry(explicit: Option<&str>) -> Option<String> {
-    npm_registry_in(explicit, Env::process())
+    npm_setup(explicit, Env::process()).map(|setup| setup.registry.value)
 }
 
-/// [`npm_registry`] with the environment `env`.
-pub fn npm_registry_in(explicit: Option<&str>, env: &Env) -> Option<String> {
-    explicit
-        .map(str::to_owned)
-        .or_else(|| env.get(env::NPM_REGISTRY).map(str::to_owned))
-        .or_else(|| env.first(&env::NPM_CONFIG_REGISTRY).map(str::to_owned))
-        .or_else(|| npmrc_files(env).iter().find_map(|f| npmrc_registry(f, env)))
-        .or_else(npm_client_registry)
+/// The registry (see [`npm_registry`]) and the credentials of npm's configuration, with the
+/// environment `env`, for npm run in the current directory.
+pub fn npm_setup(explicit: Option<&str>, env: &Env) -> Option<NpmSetup> {
+    let config = NpmConfig::load(env, std::env::current_dir().ok().as_deref());
+    let registry = explicit
+        .map(|value| Setting { value: value.to_owned(), from: "--npm-registry".into() })
+        .or_else(|| {
+            env.get(env::NPM_REGISTRY).map(|value| Setting { value: value.to_owned(), from: env::NPM_REGISTRY.into() })
+        })
+        .or_else(|| config.registry())
+        .or_else(npm_client_registry)?;
+    let credentials = config.credentials(Some(&registry.value));
+    Some(NpmSetup { registry, credentials })
 }
 
-/// The `.npmrc` files npm reads, most specific first: the project's (from the current
-/// directory upward), the user's, the global one.
-fn npmrc_files(env: &Env) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    if let Ok(cwd) = std::env::current_dir() {
-        files.extend(cwd.ancestors().map(|d| d.join(".npmrc")));
-    }
-    match env.os(env::NPM_CONFIG_USERCONFIG[0]).or_else(|| env.os(env::NPM_CONFIG_USERCONFIG[1])) {
-        Some(user) => files.push(PathBuf::from(user)),
-        None => files.extend(directories::BaseDirs::new().map(|d| d.home_dir().join(".npmrc"))),
-    }
-    if let Some(global) = env.os(env::NPM_CONFIG_GLOBALCONFIG[0]).or_else(|| env.os(env::NPM_CONFIG_GLOBALCONFIG[1])) {
-        files.push(PathBuf::from(global));
-    }
-    files
-}
-
-/// The registry an `.npmrc` sets for `@openai` packages (scoped first, then the default).
-fn npmrc_registry(path: &Path, env: &Env) -> Option<String> {
-    let text = fs_err::read_to_string(path).ok()?;
-    let mut default = None;
-    let mut scoped = None;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with(['#', ';']) {
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=') else { continue };
-        let value = expand_env(value.trim().trim_matches('"'), env);
-        match key.trim() {
-            "@openai:registry" => scoped = Some(value),
-            "registry" => default = Some(value),
-            _ => {}
-        }
-    }
-    scoped.or(default).filter(|v| !v.is_empty())
-}
-
-/// npm expands `${VAR}` in `.npmrc` values.
-fn expand_env(value: &str, env: &Env) -> String {
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        match rest[start + 2..].find('}') {
-            Some(end) => {
-                let name = &rest[start + 2..start + 2 + end];
-                out.push_str(env.expand(name));
-                rest = &rest[start + 3 + end..];
-            }
-            None => {
-                out.push_str(&rest[start..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Ask the npm client (`npm config get registry`), which knows every layer of its config.
-fn npm_client_registry() -> Option<String> {
+/// Ask the npm client (`npm config get`), which also knows its built-in default.
+fn npm_client_registry() -> Option<Setting> {
     let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };
-    let get = |key: &str| url_from_client(npm, &["config", "get", key]);
-    get("@openai:registry").or_else(|| get("registry"))
+    ["@openai:registry", "registry"].into_iter().find_map(|key| {
+        let value = url_from_client(npm, &["config", "get", key])?;
+        Some(Setting { value, from: format!("`npm config get {key}`") })
+    })
 }
 
 #[cfg(test)]
@@ -247,22 +268,6 @@ mod tests {
 
     fn network() -> NetworkOptions {
         NetworkOptions { retries: 2, backoff_base: Duration::from_millis(1), ..NetworkOptions::builtin() }
-    }
-
-    #[test]
-    fn npmrc_prefers_the_scoped_registry_and_expands_env() {
-        let dir = tempfile::tempdir().unwrap();
-        let rc = dir.path().join(".npmrc");
-        std::fs::write(&rc, "# comment\nregistry=http://127.0.0.1:9/default/\n").unwrap();
-        assert_eq!(npmrc_registry(&rc, &Env::default()).unwrap(), "http://127.0.0.1:9/default/");
-        std::fs::write(&rc, "registry=http://127.0.0.1:9/default/\n@openai:registry = \"${CODEX_RUNTIME_TEST_UNSET_VAR}http://127.0.0.1:9/scoped/\"\n").unwrap();
-        assert_eq!(npmrc_registry(&rc, &Env::default()).unwrap(), "http://127.0.0.1:9/scoped/");
-        std::fs::write(&rc, "always-auth=true\n").unwrap();
-        assert_eq!(npmrc_registry(&rc, &Env::default()), None);
-        // `${VAR}` is read from the environment handed in, not the process's.
-        std::fs::write(&rc, "registry=${MIRROR_HOST}/npm/\n").unwrap();
-        let env = Env::from_pairs([("MIRROR_HOST", "http://127.0.0.1:9")]);
-        assert_eq!(npmrc_registry(&rc, &env).unwrap(), "http://127.0.0.1:9/npm/");
     }
 
     #[test]

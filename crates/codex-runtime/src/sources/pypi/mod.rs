@@ -5,9 +5,10 @@
 //! of the file is checked against the pin before anything is downloaded. [`list`] is the one
 //! reader of an index: the source, `channel update` and `verify-pins` all ask it.
 
+pub mod config;
+
 use std::collections::HashMap;
 use std::io::Read;
-use std::path::PathBuf;
 
 use serde::Deserialize;
 
@@ -16,9 +17,11 @@ use crate::model::digest::Sha256;
 use crate::model::env::{self, Env};
 pub use crate::model::manifest::normalize;
 use crate::model::manifest::{ArtifactKind, Pinned};
-use crate::net::{Get, Http, RedactedUrl, join, origin, resolve_href};
+use crate::net::{Get, Http, RedactedUrl, join, resolve_href, with_userinfo_of};
+use crate::sources::Setting;
 use crate::sources::offer::{FailedLookup, LookupError, Offer};
 use crate::sources::{Location, url_from_client};
+pub use config::PipConfig;
 
 /// The distribution of the runtime wheels.
 pub const DISTRIBUTION: &str = "openai-codex-cli-bin";
@@ -172,29 +175,10 @@ fn read_page(page: &str, content_type: &str, body: &str) -> Result<Vec<Listed>, 
         .into_iter()
         .map(|(href, name, sha256)| Listed {
             name,
-            url: RedactedUrl::new(with_credentials(page, &resolve_href(base, &href))),
+            url: RedactedUrl::new(with_userinfo_of(page, &resolve_href(base, &href))),
             sha256,
         })
         .collect())
-}
-
-/// A file URL on the index's own host keeps the index's credentials (as pip does).
-fn with_credentials(page: &str, file: &str) -> String {
-    let strip = |u: &str| crate::net::redact(u) != u;
-    if strip(file) || origin(page) != origin(file) {
-        return file.to_owned();
-    }
-    let scheme_end = page.find("://").map(|i| i + 3).unwrap_or(0);
-    let rest = &page[scheme_end..];
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    match authority.rfind('@') {
-        Some(at) => {
-            let userinfo = &authority[..=at];
-            let file_scheme_end = file.find("://").map(|i| i + 3).unwrap_or(0);
-            format!("{}{userinfo}{}", &file[..file_scheme_end], &file[file_scheme_end..])
-        }
-        None => file.to_owned(),
-    }
 }
 
 /// `(href, file name, sha256)` of each file a project page lists.
@@ -274,64 +258,23 @@ fn pip_default_index() -> Option<String> {
 }
 
 /// The index to use, from (in order) the flag, `CODEX_RUNTIME_PYPI_INDEX`, `PIP_INDEX_URL`,
-/// `UV_DEFAULT_INDEX`, `UV_INDEX_URL`, and `[global] index-url` of pip's configuration files.
+/// `UV_DEFAULT_INDEX`, `UV_INDEX_URL`, and `index-url` of pip's configuration files (see
+/// [`config`]).
 pub fn index_url(explicit: Option<&str>) -> Option<String> {
-    index_url_in(explicit, Env::process())
+    index_setting(explicit, Env::process()).map(|s| s.value)
 }
 
-/// [`index_url`] with the environment `env`.
-pub fn index_url_in(explicit: Option<&str>, env: &Env) -> Option<String> {
+/// [`index_url`] with the environment `env`, and where it was set.
+pub fn index_setting(explicit: Option<&str>, env: &Env) -> Option<Setting> {
+    let variables = [env::PYPI_INDEX, env::PIP_INDEX_URL, env::UV_DEFAULT_INDEX, env::UV_INDEX_URL];
     explicit
-        .map(str::to_owned)
+        .map(|value| Setting { value: value.to_owned(), from: "--pypi-index".into() })
         .or_else(|| {
-            env.first(&[env::PYPI_INDEX, env::PIP_INDEX_URL, env::UV_DEFAULT_INDEX, env::UV_INDEX_URL])
-                .map(str::to_owned)
+            variables
+                .into_iter()
+                .find_map(|name| Some(Setting { value: env.get(name)?.to_owned(), from: name.to_owned() }))
         })
-        .or_else(|| pip_config_files(env).iter().find_map(|f| pip_config_index(&fs_err::read_to_string(f).ok()?)))
-}
-
-/// pip's configuration files, the one that wins first: `PIP_CONFIG_FILE`, the user's
-/// (`$XDG_CONFIG_HOME/pip/pip.conf`, then the legacy `~/.pip/pip.conf`), the global ones.
-fn pip_config_files(env: &Env) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    if let Some(file) = env.os(env::PIP_CONFIG_FILE) {
-        if file == "os.devnull" || file == "/dev/null" {
-            return files;
-        }
-        files.push(PathBuf::from(file));
-    }
-    if let Some(dirs) = directories::BaseDirs::new() {
-        files.push(dirs.config_dir().join("pip").join("pip.conf"));
-        files.push(dirs.home_dir().join(".pip").join("pip.conf"));
-        if cfg!(windows) {
-            files.push(dirs.config_dir().join("pip").join("pip.ini"));
-        }
-    }
-    if cfg!(unix) {
-        files.push(PathBuf::from("/etc/pip.conf"));
-        files.push(PathBuf::from("/etc/xdg/pip/pip.conf"));
-    }
-    files
-}
-
-/// `index-url` (or `index_url`) of the `[global]` section of a pip config file.
-fn pip_config_index(text: &str) -> Option<String> {
-    let mut section = String::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with(['#', ';']) || line.is_empty() {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            section = name.trim().to_ascii_lowercase();
-            continue;
-        }
-        let Some((key, value)) = line.split_once(['=', ':']) else { continue };
-        if section == "global" && matches!(key.trim(), "index-url" | "index_url") {
-            return Some(value.trim().to_owned()).filter(|v| !v.is_empty());
-        }
-    }
-    None
+        .or_else(|| PipConfig::load(env).index_url())
 }
 
 #[cfg(test)]
@@ -477,19 +420,11 @@ mod tests {
     }
 
     #[test]
-    fn pip_config_gives_the_global_index_url() {
-        let text = "[install]\nindex-url = http://127.0.0.1:1/install/\n[global]\n# c\ntimeout = 60\nindex-url = http://127.0.0.1:1/simple/\n";
-        assert_eq!(pip_config_index(text).unwrap(), "http://127.0.0.1:1/simple/");
-        assert_eq!(pip_config_index("[global]\nindex_url: http://h/s\n").unwrap(), "http://h/s");
-        assert_eq!(pip_config_index("[install]\nindex-url = http://h/s\n"), None);
-    }
-
-    #[test]
     fn same_host_file_urls_keep_the_index_credentials() {
         let page = "http://u:p@127.0.0.1:9/simple/x/";
-        assert_eq!(with_credentials(page, "http://127.0.0.1:9/f/a.whl"), "http://u:p@127.0.0.1:9/f/a.whl");
-        assert_eq!(with_credentials(page, "http://127.0.0.1:10/f/a.whl"), "http://127.0.0.1:10/f/a.whl");
-        assert_eq!(with_credentials(page, "http://u:p@127.0.0.1:9/f/a.whl"), "http://u:p@127.0.0.1:9/f/a.whl");
-        assert_eq!(with_credentials("http://127.0.0.1:9/s/", "http://127.0.0.1:9/f"), "http://127.0.0.1:9/f");
+        assert_eq!(with_userinfo_of(page, "http://127.0.0.1:9/f/a.whl"), "http://u:p@127.0.0.1:9/f/a.whl");
+        assert_eq!(with_userinfo_of(page, "http://127.0.0.1:10/f/a.whl"), "http://127.0.0.1:10/f/a.whl");
+        assert_eq!(with_userinfo_of(page, "http://u:p@127.0.0.1:9/f/a.whl"), "http://u:p@127.0.0.1:9/f/a.whl");
+        assert_eq!(with_userinfo_of("http://127.0.0.1:9/s/", "http://127.0.0.1:9/f"), "http://127.0.0.1:9/f");
     }
 }

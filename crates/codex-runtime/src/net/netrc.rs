@@ -1,0 +1,165 @@
+//! `.netrc`: the logins pip, uv and curl send to the hosts it names.
+//!
+//! The file is the one `NETRC` names, else `~/.netrc` (`~/_netrc` on Windows when there is no
+//! `.netrc`). Its tokens are `machine NAME`, `default`, `login`, `password`, `account` (ignored)
+//! and `macdef NAME` (a macro, skipped to the next empty line); `#` starts a comment. A
+//! `machine` entry's login goes to that host on any port; the `default` entry's only to the
+//! origins of the sources the user configured (see [`Netrc::credentials`]).
+
+use std::path::{Path, PathBuf};
+
+use url::Origin;
+
+use super::auth::{Credential, Scope, Secret};
+use crate::model::env::{self, Env};
+
+/// A parsed `.netrc`.
+#[derive(Debug, Clone, Default)]
+pub struct Netrc {
+    path: PathBuf,
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Entry {
+    /// `None` for `default`.
+    machine: Option<String>,
+    login: Option<String>,
+    password: Option<String>,
+}
+
+impl Netrc {
+    /// The file `NETRC` names, else the one in the home directory; `None` when there is none.
+    pub fn load(env: &Env) -> Option<Netrc> {
+        let path = Self::path(env)?;
+        let text = fs_err::read_to_string(&path).ok()?;
+        Some(Netrc::parse(&text, path))
+    }
+
+    fn path(env: &Env) -> Option<PathBuf> {
+        if let Some(named) = env.os(env::NETRC) {
+            return Some(PathBuf::from(named));
+        }
+        let home = env
+            .os(env::HOME)
+            .map(PathBuf::from)
+            .or_else(|| Some(directories::BaseDirs::new()?.home_dir().to_owned()))?;
+        let dotted = home.join(".netrc");
+        if cfg!(windows) && !dotted.is_file() {
+            return Some(home.join("_netrc"));
+        }
+        Some(dotted)
+    }
+
+    /// The entries of `text`, read from `path` (for saying where a credential came from).
+    pub fn parse(text: &str, path: PathBuf) -> Netrc {
+        let mut entries: Vec<Entry> = Vec::new();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            let mut tokens = line.split_whitespace();
+            while let Some(token) = tokens.next() {
+                match token {
+                    _ if token.starts_with('#') => break,
+                    "machine" => {
+                        entries.push(Entry { machine: tokens.next().map(str::to_ascii_lowercase), ..Entry::default() })
+                    }
+                    "default" => entries.push(Entry::default()),
+                    "login" | "password" | "account" => {
+                        let value = tokens.next().map(str::to_owned);
+                        if let Some(entry) = entries.last_mut() {
+                            match token {
+                                "login" => entry.login = value,
+                                "password" => entry.password = value,
+                                _ => {}
+                            }
+                        }
+                    }
+                    "macdef" => {
+                        // The macro's body runs to the next empty line.
+                        for body in lines.by_ref() {
+                            if body.trim().is_empty() {
+                                break;
+                            }
+                        }
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Netrc { path, entries }
+    }
+
+    pub fn path_shown(&self) -> &Path {
+        &self.path
+    }
+
+    /// A credential for each `machine` with a login (the first entry of a host wins, as in
+    /// pip), and the `default` entry's for each of `origins`.
+    pub fn credentials(&self, origins: &[Origin]) -> Vec<Credential> {
+        let mut out = Vec::new();
+        for entry in &self.entries {
+            let Some(user) = entry.login.clone() else { continue };
+            let secret = Secret::Basic { user, password: entry.password.clone().unwrap_or_default() };
+            match &entry.machine {
+                Some(host) => out.push(Credential {
+                    scope: Scope::Host(host.clone()),
+                    secret,
+                    from: format!("{}: machine {host}", self.path.display()),
+                }),
+                None => out.extend(origins.iter().map(|origin| Credential {
+                    scope: Scope::Default(origin.clone()),
+                    secret: secret.clone(),
+                    from: format!("{}: default", self.path.display()),
+                })),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::auth::Credentials;
+
+    fn login_for(netrc: &Netrc, origins: &[Origin], url: &str) -> Option<(String, String, String)> {
+        let all = Credentials::new(netrc.credentials(origins));
+        let found = all.for_url(&url::Url::parse(url).unwrap())?;
+        let Secret::Basic { user, password } = &found.secret else { panic!("netrc gives basic credentials") };
+        Some((user.clone(), password.clone(), found.from.clone()))
+    }
+
+    #[test]
+    fn machines_defaults_macros_and_comments() {
+        let text = "# a comment\nmachine Index.Test login alice password s3cret\n\
+                    macdef init\nmachine evil.test login mallory password x\n\n\
+                    machine mirror.test\n  login bob\n  account ignored\n  password pw # trailing\n\
+                    machine index.test login second password no\n\
+                    default login anon password guest\n";
+        let netrc = Netrc::parse(text, PathBuf::from("/home/u/.netrc"));
+        let configured = [url::Url::parse("http://127.0.0.1:8080/").unwrap().origin()];
+        let alice = ("alice".into(), "s3cret".into(), "/home/u/.netrc: machine index.test".into());
+        assert_eq!(login_for(&netrc, &[], "https://index.test:8443/simple/"), Some(alice), "any port");
+        assert_eq!(login_for(&netrc, &[], "http://mirror.test/x").map(|l| l.1), Some("pw".into()));
+        assert_eq!(login_for(&netrc, &[], "http://evil.test/"), None, "inside a macro");
+        assert_eq!(login_for(&netrc, &[], "http://127.0.0.1:8080/simple/"), None, "default: only where configured");
+        let default = login_for(&netrc, &configured, "http://127.0.0.1:8080/simple/").unwrap();
+        assert_eq!(default, ("anon".into(), "guest".into(), "/home/u/.netrc: default".into()));
+        assert_eq!(login_for(&netrc, &configured, "http://127.0.0.1:8081/simple/"), None);
+    }
+
+    #[test]
+    fn netrc_names_the_file_else_home() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("creds");
+        std::fs::write(&file, "machine h login u password p").unwrap();
+        let env = Env::from_pairs([(env::NETRC, file.as_os_str())]);
+        assert_eq!(Netrc::load(&env).unwrap().credentials(&[]).len(), 1);
+        std::fs::write(dir.path().join(".netrc"), "machine h login u password p\nmachine g login v").unwrap();
+        let home = Env::from_pairs([(env::HOME, dir.path().as_os_str())]);
+        assert_eq!(Netrc::load(&home).unwrap().credentials(&[]).len(), 2);
+        let none = Env::from_pairs([(env::HOME, dir.path().join("nowhere").as_os_str())]);
+        assert!(Netrc::load(&none).is_none());
+    }
+}

@@ -1,0 +1,390 @@
+//! npm's configuration, read as npm reads it: the registry for `@openai` packages and the
+//! credentials npm would send.
+//!
+//! The layers, the one that wins first (as `@npmcli/config` orders them):
+//!
+//! 1. the environment: every `npm_config_KEY` (any case; `_` in KEY read as `-`, except in
+//!    `//host/:` keys);
+//! 2. the project's `.npmrc`, at the package root: the nearest directory from the current one
+//!    up that holds a `package.json` or a `node_modules` (the current directory when none does);
+//! 3. the user's: `npm_config_userconfig`, else `~/.npmrc`;
+//! 4. the global one: `npm_config_globalconfig`, else `PREFIX/etc/npmrc`, where PREFIX is
+//!    `npm_config_prefix`, a `prefix` set in a layer above, or the directory above the one
+//!    holding `node`.
+//!
+//! A key is looked up across all layers before the next key is: `@openai:registry` set in any
+//! layer wins over `registry` set in any layer. Values expand `${VAR}` from the environment.
+//! Credentials are per-registry keys, `//host[:port]/path/:_authToken`, `:_auth` (base64 of
+//! `user:password`), or `:username` with `:_password` (base64), in that order of preference.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+
+use crate::model::env::{self, Env};
+use crate::net::auth::{Credential, Credentials, Scope, Secret, normalize_npm_key, npm_key};
+use crate::sources::Setting;
+
+/// The npm scope of the runtime's packages.
+const SCOPE_REGISTRY: &str = "@openai:registry";
+
+/// npm's configuration layers, the one that wins first.
+#[derive(Debug, Clone, Default)]
+pub struct NpmConfig {
+    layers: Vec<Layer>,
+}
+
+#[derive(Debug, Clone)]
+struct Layer {
+    /// A file, or the environment.
+    file: Option<PathBuf>,
+    values: BTreeMap<String, String>,
+}
+
+impl Layer {
+    /// Where `key` of this layer was set, for a person.
+    fn origin(&self, key: &str) -> String {
+        match &self.file {
+            Some(file) => format!("{}: {key}", file.display()),
+            None => format!("npm_config_{key}"),
+        }
+    }
+}
+
+impl NpmConfig {
+    /// The configuration npm run in `cwd` would read.
+    pub fn load(env: &Env, cwd: Option<&Path>) -> NpmConfig {
+        let mut config = NpmConfig::default();
+        let from_env = env.with_prefix("npm_config_").filter(|(_, value)| !value.is_empty()).map(|(key, value)| {
+            let key = if key.starts_with("//") { key.to_owned() } else { key.replace('_', "-").to_ascii_lowercase() };
+            let key = key.strip_prefix('-').map_or(key.clone(), |rest| format!("_{rest}"));
+            (key, expand(value, env))
+        });
+        config.layers.push(Layer { file: None, values: from_env.collect() });
+        let user =
+            env.first(&env::NPM_CONFIG_USERCONFIG).map(PathBuf::from).or_else(|| home(env).map(|h| h.join(".npmrc")));
+        if let Some(project) = cwd.map(|cwd| package_root(cwd).join(".npmrc"))
+            && Some(&project) != user.as_ref()
+        {
+            config.push_file(project, env);
+        }
+        if let Some(user) = user {
+            config.push_file(user, env);
+        }
+        let global = env.first(&env::NPM_CONFIG_GLOBALCONFIG).map(PathBuf::from).or_else(|| {
+            let prefix = env
+                .first(&env::NPM_CONFIG_PREFIX)
+                .map(PathBuf::from)
+                .or_else(|| config.get("prefix").map(|s| PathBuf::from(s.value)))
+                .or_else(|| node_prefix(env))?;
+            Some(prefix.join("etc").join("npmrc"))
+        });
+        if let Some(global) = global {
+            config.push_file(global, env);
+        }
+        config
+    }
+
+    fn push_file(&mut self, file: PathBuf, env: &Env) {
+        if let Ok(text) = fs_err::read_to_string(&file) {
+            self.layers.push(Layer { values: parse(&text, env), file: Some(file) });
+        }
+    }
+
+    /// `key`, from the first layer that sets it.
+    pub fn get(&self, key: &str) -> Option<Setting> {
+        self.layers.iter().find_map(|layer| {
+            let value = layer.values.get(key).filter(|v| !v.is_empty())?;
+            Some(Setting { value: value.clone(), from: layer.origin(key) })
+        })
+    }
+
+    /// The registry of `@openai` packages: `@openai:registry` from any layer, else `registry`.
+    pub fn registry(&self) -> Option<Setting> {
+        self.get(SCOPE_REGISTRY).or_else(|| self.get("registry"))
+    }
+
+    /// The files read, the one that wins first (for saying where to put a credential).
+    pub fn files(&self) -> impl Iterator<Item = &Path> {
+        self.layers.iter().filter_map(|l| l.file.as_deref())
+    }
+
+    /// Every per-registry credential, and for `registry` its credential again for the rest
+    /// of its host (npm sends a registry's credential to tarballs on its own host).
+    pub fn credentials(&self, registry: Option<&str>) -> Credentials {
+        let mut keys: Vec<String> = Vec::new();
+        for layer in &self.layers {
+            for key in layer.values.keys() {
+                let Some((prefix, _)) = key.rsplit_once(':') else { continue };
+                if prefix.starts_with("//") && !keys.iter().any(|k| k == prefix) {
+                    keys.push(prefix.to_owned());
+                }
+            }
+        }
+        let mut all = Credentials::new(keys.iter().filter_map(|prefix| self.credential(prefix)));
+        let registry = registry.and_then(|r| url::Url::parse(r).ok());
+        if let Some(registry) = registry
+            && let Some(found) = all.for_url(&registry).cloned()
+        {
+            let host = npm_key(&registry).and_then(|k| Some(k[2..].split('/').next()?.to_owned()));
+            all.extend(host.map(|host| Credential { scope: Scope::NpmHost(host), ..found }));
+        }
+        all
+    }
+
+    /// The credential of one registry key: its token, else `_auth`, else username and password.
+    fn credential(&self, prefix: &str) -> Option<Credential> {
+        let scope = Scope::NpmKey(normalize_npm_key(prefix));
+        let field = |name: &str| self.get(&format!("{prefix}:{name}"));
+        if let Some(token) = field("_authToken") {
+            return Some(Credential { scope, secret: Secret::Bearer(token.value), from: token.from });
+        }
+        if let Some(auth) = field("_auth") {
+            let Some((user, password)) = decode(&auth.value).and_then(|pair| {
+                let (user, password) = pair.split_once(':')?;
+                Some((user.to_owned(), password.to_owned()))
+            }) else {
+                tracing::warn!("{} is not base64 of user:password; it is not sent", auth.from);
+                return None;
+            };
+            return Some(Credential { scope, secret: Secret::Basic { user, password }, from: auth.from });
+        }
+        let (user, password) = (field("username")?, field("_password")?);
+        let Some(decoded) = decode(&password.value) else {
+            tracing::warn!("{} is not base64; it is not sent", password.from);
+            return None;
+        };
+        let from = format!("{} and {}", user.from, password.from.rsplit_once(": ").map_or("", |(_, key)| key));
+        Some(Credential { scope, secret: Secret::Basic { user: user.value, password: decoded }, from })
+    }
+}
+
+fn decode(base64: &str) -> Option<String> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(base64.trim()).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+fn home(env: &Env) -> Option<PathBuf> {
+    env.os(env::HOME).map(PathBuf::from).or_else(|| Some(directories::BaseDirs::new()?.home_dir().to_owned()))
+}
+
+/// npm's local prefix: the nearest directory from `cwd` up holding a `package.json` or a
+/// `node_modules`, else `cwd`.
+fn package_root(cwd: &Path) -> PathBuf {
+    let found = cwd.ancestors().find(|dir| dir.join("package.json").is_file() || dir.join("node_modules").is_dir());
+    found.unwrap_or(cwd).to_owned()
+}
+
+/// The prefix npm's global config lives under by default: above the directory of `node`.
+fn node_prefix(env: &Env) -> Option<PathBuf> {
+    let node = if cfg!(windows) { "node.exe" } else { "node" };
+    let path = env.os(env::PATH)?;
+    let found = std::env::split_paths(path).map(|dir| dir.join(node)).find(|p| p.is_file())?;
+    let real = fs_err::canonicalize(found).ok()?;
+    if cfg!(windows) { real.parent().map(Path::to_owned) } else { Some(real.parent()?.parent()?.to_owned()) }
+}
+
+/// The keys and values of an `.npmrc` (ini: `key = value`, `;` and `#` comments, quoted values).
+fn parse(text: &str, env: &Env) -> BTreeMap<String, String> {
+    let mut values = BTreeMap::new();
+    let mut in_section = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with(['#', ';']) {
+            continue;
+        }
+        if line.starts_with('[') && line.ends_with(']') {
+            // npm reads sections as `section.key`; nothing this tool reads lives in one.
+            in_section = true;
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else { continue };
+        if in_section {
+            continue;
+        }
+        let value = value.trim();
+        let unquoted = match value.as_bytes() {
+            [b'"', .., b'"'] => {
+                serde_json::from_str::<String>(value).unwrap_or_else(|_| value[1..value.len() - 1].to_owned())
+            }
+            [b'\'', .., b'\''] => value[1..value.len() - 1].to_owned(),
+            _ => value.to_owned(),
+        };
+        values.insert(expand(key.trim(), env), expand(&unquoted, env));
+    }
+    values
+}
+
+/// npm expands `${VAR}` (and `${VAR?}`, empty when unset) in keys and values.
+fn expand(value: &str, env: &Env) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        match rest[start + 2..].find('}') {
+            Some(end) => {
+                let name = &rest[start + 2..start + 2 + end];
+                out.push_str(env.expand(name.trim_end_matches('?')));
+                rest = &rest[start + 3 + end..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Setup {
+        dir: tempfile::TempDir,
+    }
+
+    impl Setup {
+        /// A home with a user config, a project with a `package.json` and a subdirectory, and a
+        /// global config under a prefix.
+        fn new(user: &str, project: &str, global: &str) -> Setup {
+            let dir = tempfile::tempdir().unwrap();
+            let write = |path: &str, text: &str| {
+                let path = dir.path().join(path);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, text).unwrap();
+            };
+            write("home/.npmrc", user);
+            write("work/proj/package.json", "{}");
+            write("work/proj/.npmrc", project);
+            write("work/proj/src/deep/.keep", "");
+            write("work/.npmrc", "registry=http://127.0.0.1:1/not-a-package-root/\n");
+            write("prefix/etc/npmrc", global);
+            Setup { dir }
+        }
+
+        fn env(&self, extra: &[(&str, &str)]) -> Env {
+            let mut pairs = vec![
+                (env::HOME.to_owned(), self.dir.path().join("home").into_os_string()),
+                (env::NPM_CONFIG_PREFIX[0].to_owned(), self.dir.path().join("prefix").into_os_string()),
+            ];
+            pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.into())));
+            Env::from_pairs(pairs)
+        }
+
+        fn load(&self, extra: &[(&str, &str)]) -> NpmConfig {
+            NpmConfig::load(&self.env(extra), Some(&self.dir.path().join("work/proj/src/deep")))
+        }
+
+        fn path(&self, rel: &str) -> String {
+            self.dir.path().join(rel).display().to_string()
+        }
+    }
+
+    #[test]
+    fn the_scoped_registry_wins_across_layers() {
+        let setup = Setup::new(
+            "@openai:registry=http://127.0.0.1:9/user-scoped/\n",
+            "registry=http://127.0.0.1:9/project/\n",
+            "registry=http://127.0.0.1:9/global/\n",
+        );
+        let env_registry = [("npm_config_registry", "http://127.0.0.1:1/")];
+        let found = setup.load(&env_registry).registry().unwrap();
+        assert_eq!(found.value, "http://127.0.0.1:9/user-scoped/");
+        assert_eq!(found.from, format!("{}: @openai:registry", setup.path("home/.npmrc")));
+
+        let setup = Setup::new("", "@openai:registry = \"http://127.0.0.1:9/scoped/\"\n", "");
+        let found = setup.load(&env_registry).registry().unwrap();
+        assert_eq!(found.value, "http://127.0.0.1:9/scoped/", "a project's scoped registry beats the env's registry");
+
+        // Without a scoped registry: the environment, then project, user, global.
+        let setup = Setup::new("registry=http://127.0.0.1:9/user/\n", "", "registry=http://127.0.0.1:9/global/\n");
+        assert_eq!(setup.load(&env_registry).registry().unwrap().from, "npm_config_registry");
+        assert_eq!(setup.load(&[]).registry().unwrap().value, "http://127.0.0.1:9/user/");
+        let setup = Setup::new("", "", "registry=http://127.0.0.1:9/global/\n");
+        let found = setup.load(&[]).registry().unwrap();
+        assert_eq!(
+            (found.value.as_str(), found.from),
+            ("http://127.0.0.1:9/global/", format!("{}: registry", setup.path("prefix/etc/npmrc")))
+        );
+        let scoped_env = [("NPM_CONFIG_@OPENAI:REGISTRY", "http://127.0.0.1:9/env-scoped/")];
+        assert_eq!(setup.load(&scoped_env).registry().unwrap().value, "http://127.0.0.1:9/env-scoped/");
+    }
+
+    #[test]
+    fn the_project_config_is_the_package_roots_only() {
+        let setup = Setup::new("", "", "");
+        // work/.npmrc is above the package root: npm does not read it.
+        assert_eq!(setup.load(&[]).registry(), None);
+        let outside = NpmConfig::load(&setup.env(&[]), Some(&setup.dir.path().join("work")));
+        assert_eq!(
+            outside.registry().unwrap().value,
+            "http://127.0.0.1:1/not-a-package-root/",
+            "no package root: the cwd"
+        );
+        let userconfig = setup.path("work/proj/.npmrc");
+        let files: Vec<String> =
+            setup.load(&[("npm_config_userconfig", &userconfig)]).files().map(|p| p.display().to_string()).collect();
+        assert_eq!(files.iter().filter(|f| **f == userconfig).count(), 1, "the same file is read once: {files:?}");
+    }
+
+    fn secret_for(config: &NpmConfig, registry: &str, url: &str) -> Option<(Secret, String)> {
+        let all = config.credentials(Some(registry));
+        all.for_url(&url::Url::parse(url).unwrap()).map(|c| (c.secret.clone(), c.from.clone()))
+    }
+
+    #[test]
+    fn credentials_are_tokens_then_auth_then_username_and_password() {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let user = format!(
+            "//127.0.0.1:4873/:_authToken=${{NPM_TOKEN}}\n//127.0.0.1:4873/:_auth={}\n\
+             //127.0.0.1:4874/:_auth={}\n\
+             //127.0.0.1:4875/npm/:username=carol\n//127.0.0.1:4875/npm/:_password=\"{}\"\n\
+             //127.0.0.1:4876/:_auth=not base64!\n",
+            b64("x:y"),
+            b64("bob:pa:ss"),
+            b64("hunter2"),
+        );
+        let setup = Setup::new(&user, "//127.0.0.1:4873/:_authToken=project-token\n", "");
+        let config = setup.load(&[("NPM_TOKEN", "user-token")]);
+        let reg = "http://127.0.0.1:4873/";
+        let token = secret_for(&config, reg, "http://127.0.0.1:4873/@openai%2fcodex").unwrap();
+        assert_eq!(
+            token,
+            (
+                Secret::Bearer("project-token".into()),
+                format!("{}: //127.0.0.1:4873/:_authToken", setup.path("work/proj/.npmrc"))
+            )
+        );
+        let setup = Setup::new(&user, "", "");
+        let config = setup.load(&[("NPM_TOKEN", "user-token")]);
+        assert_eq!(secret_for(&config, reg, "http://127.0.0.1:4873/x").unwrap().0, Secret::Bearer("user-token".into()));
+        let basic = |user: &str, password: &str| Secret::Basic { user: user.into(), password: password.into() };
+        assert_eq!(secret_for(&config, reg, "http://127.0.0.1:4874/x").unwrap().0, basic("bob", "pa:ss"));
+        let carol =
+            secret_for(&config, "http://127.0.0.1:4875/npm/", "http://127.0.0.1:4875/npm/@openai%2fcodex").unwrap();
+        assert_eq!(carol.0, basic("carol", "hunter2"));
+        assert!(carol.1.ends_with("//127.0.0.1:4875/npm/:username and //127.0.0.1:4875/npm/:_password"), "{}", carol.1);
+        assert_eq!(secret_for(&config, reg, "http://127.0.0.1:4876/x"), None, "a bad _auth is not sent");
+        // The registry's credential goes to the rest of its host (tarballs elsewhere on it),
+        // not to another host's port.
+        let tarball = "http://127.0.0.1:4875/tarballs/codex.tgz";
+        assert_eq!(secret_for(&config, "http://127.0.0.1:4875/npm/", tarball).unwrap().0, basic("carol", "hunter2"));
+        assert_eq!(secret_for(&config, reg, tarball), None, "only the registry's own host");
+        // From the environment, nerf-darted keys keep their case.
+        let config = setup.load(&[("npm_config_//127.0.0.1:4877/:_authToken", "env-token")]);
+        let found = secret_for(&config, "http://127.0.0.1:4877/", "http://127.0.0.1:4877/x").unwrap();
+        assert_eq!(found, (Secret::Bearer("env-token".into()), "npm_config_//127.0.0.1:4877/:_authToken".into()));
+    }
+
+    #[test]
+    fn values_are_unquoted_and_expanded() {
+        let env = Env::from_pairs([("HOST", "127.0.0.1:9")]);
+        let values = parse("a = \"x ${HOST} y\"\nb='q'\n; c=1\n[section]\nd=2\ne=${UNSET?}z\n", &env);
+        assert_eq!(values.get("a").unwrap(), "x 127.0.0.1:9 y");
+        assert_eq!(values.get("b").unwrap(), "q");
+        assert!(!values.contains_key("c") && !values.contains_key("d"));
+    }
+}

@@ -1,0 +1,246 @@
+//! Private registries as companies configure them, against loopback fakes: `.npmrc`
+//! credentials in every form npm reads, npm's config layers and their precedence, `.netrc` for
+//! the Python index and a mirror, a package document whose tarball lives elsewhere, 401 and
+//! 403 hints, and `--explain-sources`. (The same against real verdaccio and pypiserver is in
+//! `registries.rs`.)
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use base64::Engine as _;
+use codex_runtime_test_support::fixture::sha256_hex;
+use codex_runtime_test_support::http::{Fault, TestServer};
+
+use crate::common::*;
+
+const TOKEN: &str = "npm-s3cret-token";
+
+/// The binary in a project directory (a `package.json`, so npm's project config is its
+/// `.npmrc`), with no index, netrc or GitHub configuration of this machine.
+fn cmd(env: &Env) -> Command {
+    let project = env.path("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(project.join("package.json"), "{}").unwrap();
+    let mut cmd = env.cmd();
+    for var in ["PIP_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "CODEX_RUNTIME_PYPI_INDEX", "VIRTUAL_ENV", "NETRC"]
+    {
+        cmd.env_remove(var);
+    }
+    cmd.env("PIP_CONFIG_FILE", "/dev/null")
+        .env("npm_config_prefix", env.path("npm-global"))
+        .env("CODEX_RUNTIME_GITHUB_BASE_URL", "http://127.0.0.1:9/unreachable")
+        .current_dir(project);
+    cmd
+}
+
+fn install(env: &Env, fixture: &Fixture, source: &str, extra: &[&str], vars: &[(&str, &str)]) -> Output {
+    let manifest = env.manifest(&fixture.manifest);
+    let mut cmd = cmd(env);
+    cmd.args(["install", "--manifest", &manifest, "--target", LINUX, "--json", "--source", source]).args(extra);
+    cmd.envs(vars.iter().copied());
+    cmd.output().unwrap()
+}
+
+fn host(server: &TestServer) -> String {
+    server.url().trim_start_matches("http://").to_owned()
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Nothing the tool wrote (stdout, stderr, every file in the cache) holds `secret`.
+fn assert_secret_nowhere(env: &Env, out: &Output, secret: &str) {
+    assert!(!text(&out.stdout).contains(secret) && !text(&out.stderr).contains(secret), "{}", text(&out.stderr));
+    for file in env.cache_listing() {
+        let path = env.cache().join(file);
+        if path.is_file() && std::fs::metadata(&path).unwrap().len() < 1 << 20 {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(!String::from_utf8_lossy(&bytes).contains(secret), "{} holds the secret", path.display());
+        }
+    }
+}
+
+fn basic(user_password: &str) -> String {
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(user_password))
+}
+
+#[test]
+fn every_npmrc_credential_form_is_sent_to_the_registry_and_nowhere_else() {
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let cases = [
+        ("_authToken=${NPM_TOKEN}".to_owned(), format!("Bearer {TOKEN}")),
+        (format!("_auth={}", b64("alice:pa:ss")), basic("alice:pa:ss")),
+        (format!("username=bob\n//HOST/:_password={}", b64(TOKEN)), basic(&format!("bob:{TOKEN}"))),
+    ];
+    for (key, header) in cases {
+        let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+        let registry = fixture.serve_npm(&server);
+        let npmrc = format!("@openai:registry={registry}\n//HOST/:{}\n", key.replace("HOST", &host(&server)));
+        write(&env.path("project/.npmrc"), &npmrc.replace("HOST", &host(&server)));
+
+        let out = install(&env, &fixture, "npm", &[], &[("NPM_TOKEN", TOKEN)]);
+        assert_code(&out, 0);
+        assert_eq!(stdout_json(&out)["source"], "npm");
+        for path in [NPM_PACKUMENT.to_owned(), fixture.npm_registry_path()] {
+            assert_eq!(server.requests_for(&path)[0].header("authorization"), Some(header.as_str()), "{key}: {path}");
+        }
+        assert_secret_nowhere(&env, &out, TOKEN);
+    }
+}
+
+#[test]
+fn the_tarball_the_package_document_names_is_fetched_without_the_registrys_credential() {
+    let (env, fixture, registry_server, files) =
+        (Env::new(), Fixture::stable(), TestServer::start(), TestServer::start());
+    let tarball = "/elsewhere/codex.tgz";
+    files.add(tarball, fixture.npm.clone());
+    let dist = serde_json::json!({
+        "tarball": format!("{}{tarball}", files.url()),
+        "integrity": codex_runtime_test_support::fixture::integrity(&fixture.npm),
+    });
+    let packument = serde_json::json!({"versions": {"0.163.0-linux-x64": {"dist": dist}}});
+    registry_server.add(NPM_PACKUMENT, packument.to_string().into_bytes());
+    let registry = format!("{}/registry/", registry_server.url());
+    write(&env.path("home/.npmrc"), &format!("//{}/:_authToken={TOKEN}\n", host(&registry_server)));
+
+    let out =
+        install(&env, &fixture, "npm", &["--npm-registry", &registry], &[("HOME", env.path("home").to_str().unwrap())]);
+    assert_code(&out, 0);
+    assert_eq!(
+        registry_server.requests_for(NPM_PACKUMENT)[0].header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+    assert_eq!(files.requests_for(tarball)[0].header("authorization"), None, "another origin gets no credential");
+    assert_eq!(registry_server.hits(&fixture.npm_registry_path()), 0, "the conventional path is not guessed");
+}
+
+#[test]
+fn a_scoped_registry_in_any_layer_wins_over_registry_in_any_layer() {
+    // The project's @openai:registry over the environment's registry (which would die on port 1).
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let registry = fixture.serve_npm(&server);
+    write(&env.path("project/.npmrc"), &format!("@openai:registry={registry}\n"));
+    let out = install(&env, &fixture, "npm", &[], &[("npm_config_registry", "http://127.0.0.1:1/")]);
+    assert_code(&out, 0);
+
+    // The user's @openai:registry over the project's registry.
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let registry = fixture.serve_npm(&server);
+    write(&env.path("project/.npmrc"), "registry=http://127.0.0.1:1/\n");
+    write(&env.path("user.npmrc"), &format!("@openai:registry={registry}\n"));
+    let userconfig = env.path("user.npmrc");
+    let out = install(&env, &fixture, "npm", &[], &[("npm_config_userconfig", userconfig.to_str().unwrap())]);
+    assert_code(&out, 0);
+
+    // A directory above the package root is not npm's project config.
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let registry = fixture.serve_npm(&server);
+    write(&env.path(".npmrc"), "@openai:registry=http://127.0.0.1:1/\n");
+    write(&env.path("npm-global/etc/npmrc"), &format!("registry={registry}\n"));
+    let out = install(&env, &fixture, "npm", &[], &[("HOME", env.path("home").to_str().unwrap())]);
+    assert_code(&out, 0);
+}
+
+#[test]
+fn a_401_or_403_says_how_to_authenticate() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let registry = fixture.serve_npm(&server);
+    server.fault(NPM_PACKUMENT, Fault::Status(401));
+    let out = install(&env, &fixture, "npm", &["--npm-registry", &registry], &[]);
+    assert_code(&out, 5);
+    let stderr = text(&out.stderr);
+    let host = host(&server);
+    assert!(stderr.contains(&format!("HTTP 401: no credential was sent to {host}")), "{stderr}");
+    assert!(stderr.contains(&format!("add `//{host}/:_authToken=${{NPM_TOKEN}}`")), "{stderr}");
+    assert_eq!(server.hits(NPM_PACKUMENT), 1, "a 401 is not retried");
+
+    // Refused: named by where it was configured.
+    write(&env.path("project/.npmrc"), &format!("//{host}/:_authToken={TOKEN}\n"));
+    server.fault(NPM_PACKUMENT, Fault::Status(403));
+    let out = install(&env, &fixture, "npm", &["--npm-registry", &registry], &[]);
+    assert_code(&out, 5);
+    let stderr = text(&out.stderr);
+    let npmrc = env.path("project/.npmrc").display().to_string();
+    assert!(
+        stderr.contains(&format!("HTTP 403: the server refused the credential from {npmrc}: //{host}/:_authToken")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(TOKEN), "{stderr}");
+
+    // A Python index: the .netrc machine to add.
+    let page = "/simple/openai-codex-cli-bin/";
+    server.fault(page, Fault::Status(401));
+    let index = format!("{}/simple/", server.url());
+    let out = install(&env, &fixture, "pypi", &["--pypi-index", &index], &[]);
+    assert_code(&out, 5);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("add `machine 127.0.0.1 login USER password PASSWORD` to ~/.netrc"), "{stderr}");
+}
+
+/// A PEP 503 page listing the fixture's wheel at `/files/`.
+fn serve_index(server: &TestServer, fixture: &Fixture) -> (String, String) {
+    let file = format!("/files/{}", fixture.runtime.wheel_file_name());
+    let html =
+        format!("<a href=\"{file}#sha256={}\">{}</a>", sha256_hex(&fixture.wheel), fixture.runtime.wheel_file_name());
+    server.add_typed("/simple/openai-codex-cli-bin/", "text/html", html.into_bytes());
+    server.add(&file, fixture.wheel.clone());
+    (format!("{}/simple/", server.url()), file)
+}
+
+#[test]
+fn netrc_logs_in_to_the_python_index_and_a_mirror() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let (index, file) = serve_index(&server, &fixture);
+    let netrc = env.path("netrc");
+    write(&netrc, "machine 127.0.0.1\n  login alice\n  password hunter2\n");
+    // npm's token for the same host is npm's: the Python index never gets it.
+    write(&env.path("project/.npmrc"), &format!("//{}/:_authToken={TOKEN}\n", host(&server)));
+    let out = install(&env, &fixture, "pypi", &["--pypi-index", &index], &[("NETRC", netrc.to_str().unwrap())]);
+    assert_code(&out, 0);
+    let alice = basic("alice:hunter2");
+    assert_eq!(server.requests_for("/simple/openai-codex-cli-bin/")[0].header("authorization"), Some(alice.as_str()));
+    assert_eq!(server.requests_for(&file)[0].header("authorization"), Some(alice.as_str()));
+    assert_secret_nowhere(&env, &out, "hunter2");
+
+    // ~/.netrc, for an HTTP mirror, its `default` entry.
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let mirror = fixture.serve_mirror(&server);
+    write(&env.path(".netrc"), "default login anon password guest\n");
+    let out = install(&env, &fixture, "mirror", &["--mirror", &mirror], &[]);
+    assert_code(&out, 0);
+    let wheel = format!("/mirror/{}", fixture.runtime.wheel_file_name());
+    assert_eq!(server.requests_for(&wheel)[0].header("authorization"), Some(basic("anon:guest").as_str()));
+}
+
+#[test]
+fn explain_sources_names_each_file_and_key_never_the_secret() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let registry = fixture.serve_npm(&server);
+    let (index, _) = serve_index(&server, &fixture);
+    let npmrc = env.path("project/.npmrc");
+    write(&npmrc, &format!("@openai:registry={registry}\n//{}/:_authToken={TOKEN}\n", host(&server)));
+    let netrc = env.path("netrc");
+    write(&netrc, "machine 127.0.0.1 login alice password hunter2\n");
+    let vars = [("NETRC", netrc.to_str().unwrap()), ("PIP_INDEX_URL", index.as_str())];
+    let out = install(&env, &fixture, "npm", &["--source", "pypi", "--explain-sources"], &vars);
+    assert_code(&out, 0);
+    let stderr = text(&out.stderr);
+    let npmrc = npmrc.display();
+    let expected = [
+        format!(
+            "source npm: registry {registry} (from {npmrc}: @openai:registry); sends the credential from {npmrc}: //{}/:_authToken",
+            host(&server)
+        ),
+        format!(
+            "source pypi: index {index} (from PIP_INDEX_URL); sends the credential from {}: machine 127.0.0.1",
+            netrc.display()
+        ),
+    ];
+    for line in expected {
+        assert!(stderr.contains(&line), "{line}\n{stderr}");
+    }
+    assert_secret_nowhere(&env, &out, TOKEN);
+    assert_secret_nowhere(&env, &out, "hunter2");
+}
