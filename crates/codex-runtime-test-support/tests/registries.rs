@@ -7,7 +7,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use codex_runtime_test_support::fixture::FixtureRuntime;
-use codex_runtime_test_support::registries::{REAL_NPM_SUFFIX, REAL_VERSION, Verdaccio, skip_or_fail};
+use codex_runtime_test_support::registries::{
+    PyPiServer, REAL_NPM_SUFFIX, REAL_VERSION, REAL_WHEEL_PLATFORM, Verdaccio, skip_or_fail,
+};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -25,6 +27,22 @@ fn npm_view(registry: &str, spec: &str, userconfig: &Path, dir: &Path) -> Output
         .current_dir(dir)
         .output()
         .expect("npm runs")
+}
+
+/// `pip download` of the real wheel from `index_url` into `dest`, with no user configuration.
+fn pip_download(index_url: &str, dest: &Path) -> Output {
+    Command::new("python3")
+        .args(["-m", "pip", "download", "--no-deps", "--no-input", "--no-cache-dir", "--retries", "0"])
+        .args(["--only-binary=:all:", "--platform", REAL_WHEEL_PLATFORM])
+        .arg(format!("openai-codex-cli-bin=={REAL_VERSION}"))
+        .args(["--index-url", index_url, "-d"])
+        .arg(dest)
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .env_remove("PIP_FIND_LINKS")
+        .env_remove("PIP_INDEX_URL")
+        .env_remove("PIP_EXTRA_INDEX_URL")
+        .output()
+        .expect("python3 -m pip runs")
 }
 
 #[test]
@@ -64,4 +82,26 @@ fn verdaccio_publishes_a_fixture_tarball_with_npm() {
     let out = npm_view(&npm.url(), "@openai/codex@0.999.0-linux-x64", npm.npmrc(), dir.path());
     assert!(out.status.success(), "{}\n{}", text(&out.stderr), npm.log_tail());
     assert_eq!(text(&out.stdout).trim(), format!("{}@openai/codex/-/codex-0.999.0-linux-x64.tgz", npm.url()));
+}
+
+#[test]
+fn pip_downloads_the_real_wheel_from_pypiserver_only_with_credentials() {
+    let Some(pypi) = PyPiServer::start_or_skip() else { return };
+    eprintln!("pypiserver at {} started in {:?}", pypi.index_url(), pypi.started_in());
+    assert_eq!(pypi.anonymous_status(), 401);
+    let dir = tempfile::tempdir().unwrap();
+
+    let dest = dir.path().join("with-credentials");
+    let out = pip_download(&pypi.index_url_with_credentials(), &dest);
+    assert!(out.status.success(), "{}\n{}\n{}", text(&out.stdout), text(&out.stderr), pypi.log_tail());
+    let wheel = pypi.wheel().expect("the real wheel is served");
+    let downloaded = dest.join(wheel.file_name().unwrap());
+    assert_eq!(std::fs::metadata(&downloaded).unwrap().len(), std::fs::metadata(wheel).unwrap().len());
+
+    let anonymous = pip_download(&pypi.index_url(), &dir.path().join("anonymous"));
+    assert!(!anonymous.status.success(), "an anonymous download succeeded: {}", text(&anonymous.stdout));
+
+    let host_port = pypi.host_port();
+    drop(pypi);
+    assert!(TcpStream::connect(&host_port).is_err(), "pypiserver still listens on {host_port}");
 }

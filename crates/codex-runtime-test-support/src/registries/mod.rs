@@ -20,6 +20,7 @@
 mod artifacts;
 mod probe;
 mod process;
+mod pypiserver;
 mod verdaccio;
 
 use std::fmt;
@@ -33,6 +34,7 @@ use sha1::{Digest, Sha1};
 
 pub use artifacts::{real_npm_tarball, real_wheel, try_real_npm_tarball, try_real_wheel};
 pub use probe::{Response, http_request};
+pub use pypiserver::{PYPISERVER_VERSION, PyPiServer};
 pub use verdaccio::{VERDACCIO_VERSION, Verdaccio};
 
 /// The real runtime every registry holds: this version of the runtime...
