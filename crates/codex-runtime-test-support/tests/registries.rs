@@ -29,10 +29,11 @@ fn npm_view(registry: &str, spec: &str, userconfig: &Path, dir: &Path) -> Output
         .expect("npm runs")
 }
 
-/// `pip download` of the real wheel from `index_url` into `dest`, with no user configuration.
+/// `pip download -vv` (which logs each status) of the real wheel from `index_url` into `dest`,
+/// with no user configuration.
 fn pip_download(index_url: &str, dest: &Path) -> Output {
     Command::new("python3")
-        .args(["-m", "pip", "download", "--no-deps", "--no-input", "--no-cache-dir", "--retries", "0"])
+        .args(["-m", "pip", "download", "-vv", "--no-deps", "--no-input", "--no-cache-dir", "--retries", "0"])
         .args(["--only-binary=:all:", "--platform", REAL_WHEEL_PLATFORM])
         .arg(format!("openai-codex-cli-bin=={REAL_VERSION}"))
         .args(["--index-url", index_url, "-d"])
@@ -100,6 +101,8 @@ fn pip_downloads_the_real_wheel_from_pypiserver_only_with_credentials() {
 
     let anonymous = pip_download(&pypi.index_url(), &dir.path().join("anonymous"));
     assert!(!anonymous.status.success(), "an anonymous download succeeded: {}", text(&anonymous.stdout));
+    let said = format!("{}{}", text(&anonymous.stdout), text(&anonymous.stderr));
+    assert!(said.contains("401 Client Error: Unauthorized"), "{said}");
 
     let host_port = pypi.host_port();
     drop(pypi);

@@ -103,14 +103,27 @@ pub fn tools_dir() -> PathBuf {
 }
 
 /// A fresh directory for one server under `<target>/test-tools/run/`, on the file system of the
-/// shared artifacts so they can be hard-linked into it; removed when dropped.
+/// shared artifacts so they can be hard-linked into it; removed when dropped. Directories left
+/// there by killed test processes are removed once older than any server can live.
 fn run_dir(prefix: &str) -> Result<tempfile::TempDir, String> {
     let parent = tools_dir().join("run");
     std::fs::create_dir_all(&parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    remove_stale(&parent, process::MAX_LIFETIME + Duration::from_secs(60 * 60));
     tempfile::Builder::new()
         .prefix(prefix)
         .tempdir_in(&parent)
         .map_err(|e| format!("cannot create a directory in {}: {e}", parent.display()))
+}
+
+/// Remove the entries of `dir` not modified for `age`.
+fn remove_stale(dir: &Path, age: Duration) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.filter_map(Result::ok) {
+        let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|e| e > age));
+        if old {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// How long a process waits for another one's install or download before giving up.
@@ -202,6 +215,17 @@ mod tests {
     fn htpasswd_line_is_apache_sha() {
         // `htpasswd -nbs user password`
         assert_eq!(htpasswd_line("user", "password"), "user:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n");
+    }
+
+    #[test]
+    fn skip_or_fail_skips_off_ci_and_fails_on_ci() {
+        assert_eq!(skip_or_fail(Ok::<_, Unavailable>(7)), Some(7));
+        let unavailable = || skip_or_fail(Err::<u8, _>(Unavailable::new("no npm here")));
+        if on_ci() {
+            assert!(std::panic::catch_unwind(unavailable).is_err(), "CI=true must fail");
+        } else {
+            assert_eq!(unavailable(), None);
+        }
     }
 
     #[test]

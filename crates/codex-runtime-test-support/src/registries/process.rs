@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use rustix::process::{Pid, Signal, kill_process_group};
 
 /// The longest a server lives: its watchdog ends it then even if the test still runs.
-const MAX_LIFETIME_SECS: u32 = 2 * 60 * 60;
+pub(super) const MAX_LIFETIME: Duration = Duration::from_secs(2 * 60 * 60);
 
 /// A running server process.
 pub(super) struct ServerProcess {
@@ -36,12 +36,13 @@ impl ServerProcess {
         Ok(process)
     }
 
-    /// `sh` polling once a second, at most [`MAX_LIFETIME_SECS`] times, that this test process
+    /// `sh` polling once a second, for at most [`MAX_LIFETIME`], that this test process
     /// is alive; then it kills the server's group, itself included.
     fn spawn_watchdog(&self) -> Result<Child, String> {
         let pgid = self.child.id();
+        let polls = MAX_LIFETIME.as_secs();
         let script = format!(
-            "i=0; while [ \"$i\" -lt {MAX_LIFETIME_SECS} ] && kill -0 \"$1\" 2>/dev/null; do sleep 1; i=$((i+1)); done; kill -KILL -\"$2\" 2>/dev/null"
+            "i=0; while [ \"$i\" -lt {polls} ] && kill -0 \"$1\" 2>/dev/null; do sleep 1; i=$((i+1)); done; kill -KILL -\"$2\" 2>/dev/null"
         );
         Command::new("sh")
             .args(["-c", &script, "watchdog", &std::process::id().to_string(), &pgid.to_string()])
