@@ -159,6 +159,14 @@ fn lock(path: &Path) -> Result<File, String> {
     ))
 }
 
+/// Whether an executable file called `name` is in a directory of `PATH`.
+fn on_path(name: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .any(|dir| std::fs::metadata(dir.join(name)).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+}
+
 /// Run `cmd` to completion, or say what failed with its output.
 fn run(cmd: &mut Command, what: &str) -> Result<Output, String> {
     let out = cmd.output().map_err(|e| format!("{what}: cannot run {:?}: {e}", cmd.get_program()))?;
@@ -226,6 +234,12 @@ mod tests {
         } else {
             assert_eq!(unavailable(), None);
         }
+    }
+
+    #[test]
+    fn on_path_finds_sh_only() {
+        assert!(on_path("sh"));
+        assert!(!on_path("no-such-program-codex-runtime"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::process::{ServerProcess, StartError};
 use super::{
     REAL_VERSION, REAL_WHEEL_PLATFORM, Unavailable, basic_auth, free_port, htpasswd_line, http_request, link_or_copy,
-    lock, run, run_dir, skip_or_fail, tools_dir, try_real_wheel,
+    lock, on_path, run, run_dir, skip_or_fail, tools_dir, try_real_wheel,
 };
 
 /// The pypiserver release installed.
@@ -236,6 +236,9 @@ fn install() -> Result<PathBuf, Unavailable> {
     let installed = || python.is_file() && std::fs::read_to_string(&marker).is_ok_and(|v| v.trim() == want);
     if installed() {
         return Ok(python);
+    }
+    if !on_path("python3") {
+        return Err(Unavailable::new("pypiserver is installed with python3, which is not on PATH: install Python 3"));
     }
     let _lock = lock(&tools.join(".lock-pypiserver-venv")).map_err(Unavailable::new)?;
     if installed() {

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::process::{ServerProcess, StartError};
 use super::{
     REAL_NPM_SUFFIX, REAL_VERSION, Unavailable, basic_auth, free_port, htpasswd_line, http_request, link_or_copy, lock,
-    run, run_dir, skip_or_fail, tools_dir, try_real_npm_tarball,
+    on_path, run, run_dir, skip_or_fail, tools_dir, try_real_npm_tarball,
 };
 
 /// The verdaccio release installed (6.8.0 still runs on Node 20; later 6.x want Node 22).
@@ -296,6 +296,9 @@ fn install() -> Result<PathBuf, Unavailable> {
     let bin = root.join("node_modules/verdaccio/bin/verdaccio");
     let marker = root.join(".installed");
     let installed = || bin.is_file() && std::fs::read_to_string(&marker).is_ok_and(|v| v.trim() == VERDACCIO_VERSION);
+    if !on_path("node") {
+        return Err(Unavailable::new("verdaccio needs node, which is not on PATH: install Node.js 20 or later"));
+    }
     if installed() {
         return Ok(bin);
     }
