@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use sha1::{Digest, Sha1};
 
-pub use artifacts::{real_npm_tarball, real_wheel, try_real_npm_tarball, try_real_wheel};
+pub use artifacts::{REAL_ARTIFACTS_ENV, real_npm_tarball, real_wheel, try_real_npm_tarball, try_real_wheel};
 pub use probe::{Response, http_request};
 pub use pypiserver::{PYPISERVER_VERSION, PyPiServer};
 pub use verdaccio::{VERDACCIO_VERSION, Verdaccio};
