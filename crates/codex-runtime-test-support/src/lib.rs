@@ -1,6 +1,8 @@
 //! Test support for codex-runtime: fixture runtimes packed like upstream's artifacts, a
-//! loopback HTTP server with fault injection, and a fake app-server.
+//! loopback HTTP server with fault injection, a fake app-server, and real private registries
+//! (verdaccio, pypiserver) on loopback.
 
 pub mod app_server;
 pub mod fixture;
 pub mod http;
+pub mod registries;
