@@ -15,6 +15,7 @@ mod install;
 mod private;
 mod real;
 mod recipes;
+mod registries;
 // What the snapshots pin is a Linux x86_64 host's (the fake app-server reports the host).
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod snapshots;
