@@ -243,4 +243,14 @@ fn explain_sources_names_each_file_and_key_never_the_secret() {
     }
     assert_secret_nowhere(&env, &out, TOKEN);
     assert_secret_nowhere(&env, &out, "hunter2");
+
+    // The URL's own user:password@ is what is sent, and said; a URL without one says no such thing.
+    let with_login = index.replace("http://", "http://urlu:urlpw@");
+    let vars = [("NETRC", netrc.to_str().unwrap()), ("PIP_INDEX_URL", with_login.as_str())];
+    let out = install(&env, &fixture, "pypi", &["--explain-sources"], &vars);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("(from PIP_INDEX_URL); sends the user:password@ of its URL"), "{stderr}");
+    let bare = format!("http://{}", host(&server));
+    let out = install(&env, &fixture, "pypi", &["--explain-sources"], &[("PIP_INDEX_URL", bare.as_str())]);
+    assert!(text(&out.stderr).contains("(from PIP_INDEX_URL); sends no credential"), "{}", text(&out.stderr));
 }

@@ -191,6 +191,7 @@ fn http_retry(error: &HttpError) -> Retry {
         // errors, bad URLs, a client that cannot be set up: retrying cannot help.
         HttpError::NotFound
         | HttpError::Unauthorized { .. }
+        | HttpError::ProxyAuth
         | HttpError::Redirect { .. }
         | HttpError::Connect(_)
         | HttpError::Tls(_)

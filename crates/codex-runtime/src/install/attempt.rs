@@ -72,6 +72,7 @@ impl Unavailable {
         match self.http()? {
             HttpError::Status { status, .. } | HttpError::Unauthorized { status, .. } => Some(*status),
             HttpError::NotFound => Some(404),
+            HttpError::ProxyAuth => Some(407),
             _ => None,
         }
     }

@@ -39,12 +39,14 @@ impl fmt::Debug for Secret {
 /// The URLs a credential belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
-    /// npm's registry key, `//host[:port]/path/` (no scheme: npm sends it over either).
-    NpmKey(String),
+    /// npm's registry key, `//host[:port]/path/`. npm sends it over either scheme; with
+    /// `https_only` (the registry is https) it never goes over plain http, even where a
+    /// package document lists an http tarball.
+    NpmKey { key: String, https_only: bool },
     /// One origin: scheme, host and port.
     Origin(Origin),
     /// Every path of an npm registry's host (`host[:port]`).
-    NpmHost(String),
+    NpmHost { host: String, https_only: bool },
     /// A host, any port and scheme (a `.netrc` machine).
     Host(String),
     /// A `.netrc` `default` for one origin.
@@ -95,10 +97,15 @@ impl Credentials {
             Some(port) => format!("{host}:{port}"),
             None => host.clone(),
         };
+        // A `.netrc` names an IPv6 host without the brackets of a URL.
+        let bare_host = host.trim_start_matches('[').trim_end_matches(']');
+        let secure = url.scheme() == "https";
         let find = |wanted: &dyn Fn(&Scope) -> bool| self.0.iter().find(|c| wanted(&c.scope));
         let mut key = format!("//{host_port}{}", url.path());
         while key.len() > 2 {
-            if let Some(found) = find(&|s| matches!(s, Scope::NpmKey(k) if *k == key)) {
+            let found =
+                find(&|s| matches!(s, Scope::NpmKey { key: k, https_only } if *k == key && (secure || !https_only)));
+            if let Some(found) = found {
                 return Some(found);
             }
             // npm's walk: drop the last segment, or the slash that ends the key.
@@ -107,8 +114,10 @@ impl Credentials {
         }
         let origin = url.origin();
         find(&|s| matches!(s, Scope::Origin(o) if *o == origin))
-            .or_else(|| find(&|s| matches!(s, Scope::NpmHost(h) if *h == host_port)))
-            .or_else(|| find(&|s| matches!(s, Scope::Host(h) if *h == host)))
+            .or_else(|| {
+                find(&|s| matches!(s, Scope::NpmHost { host: h, https_only } if *h == host_port && (secure || !https_only)))
+            })
+            .or_else(|| find(&|s| matches!(s, Scope::Host(h) if h == bare_host)))
             .or_else(|| find(&|s| matches!(s, Scope::Default(o) if *o == origin)))
     }
 }
@@ -138,6 +147,10 @@ mod tests {
         Credential { scope, secret: Secret::Bearer(token.into()), from: format!("test {token}") }
     }
 
+    fn npm_key_scope(key: &str) -> Scope {
+        Scope::NpmKey { key: key.into(), https_only: false }
+    }
+
     fn url(text: &str) -> Url {
         Url::parse(text).unwrap()
     }
@@ -149,9 +162,9 @@ mod tests {
     #[test]
     fn npm_keys_match_by_walking_up_the_path() {
         let all = Credentials::new([
-            bearer(Scope::NpmKey("//127.0.0.1:4873/".into()), "root"),
-            bearer(Scope::NpmKey("//127.0.0.1:4873/team/npm/".into()), "team"),
-            bearer(Scope::NpmKey("//reg.test/private".into()), "no-slash"),
+            bearer(npm_key_scope("//127.0.0.1:4873/"), "root"),
+            bearer(npm_key_scope("//127.0.0.1:4873/team/npm/"), "team"),
+            bearer(npm_key_scope("//reg.test/private"), "no-slash"),
         ]);
         assert_eq!(token_for(&all, "http://127.0.0.1:4873/@openai%2fcodex").as_deref(), Some("root"));
         assert_eq!(token_for(&all, "https://127.0.0.1:4873/team/npm/@openai/codex/-/x.tgz").as_deref(), Some("team"));
@@ -168,9 +181,9 @@ mod tests {
         let all = Credentials::new([
             bearer(Scope::Default(origin("http://h.test:8080/")), "default"),
             bearer(Scope::Host("h.test".into()), "machine"),
-            bearer(Scope::NpmHost("h.test:8080".into()), "registry-host"),
+            bearer(Scope::NpmHost { host: "h.test:8080".into(), https_only: false }, "registry-host"),
             bearer(Scope::Origin(origin("http://h.test:8080/")), "origin"),
-            bearer(Scope::NpmKey("//h.test:8080/npm/".into()), "key"),
+            bearer(npm_key_scope("//h.test:8080/npm/"), "key"),
         ]);
         assert_eq!(token_for(&all, "http://h.test:8080/npm/x").as_deref(), Some("key"));
         assert_eq!(token_for(&all, "http://h.test:8080/other").as_deref(), Some("origin"));
@@ -180,6 +193,18 @@ mod tests {
         let only_default = Credentials::new([bearer(Scope::Default(origin("http://h.test:8080/")), "default")]);
         assert_eq!(token_for(&only_default, "http://h.test:8080/simple/").as_deref(), Some("default"));
         assert_eq!(token_for(&only_default, "http://h.test:8081/simple/"), None);
+    }
+
+    #[test]
+    fn an_https_registrys_key_never_goes_over_http_and_netrc_hosts_may_be_ipv6() {
+        let all = Credentials::new([
+            bearer(Scope::NpmKey { key: "//reg.test/".into(), https_only: true }, "key"),
+            bearer(Scope::NpmHost { host: "reg.test".into(), https_only: true }, "host"),
+            bearer(Scope::Host("::1".into()), "v6"),
+        ]);
+        assert_eq!(token_for(&all, "https://reg.test/@openai%2fcodex").as_deref(), Some("key"));
+        assert_eq!(token_for(&all, "http://reg.test/@openai/codex/-/codex.tgz"), None);
+        assert_eq!(token_for(&all, "http://[::1]:8080/simple/").as_deref(), Some("v6"));
     }
 
     #[test]

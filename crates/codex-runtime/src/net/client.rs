@@ -210,6 +210,7 @@ impl Http {
                     current = next;
                 }
                 404 | 410 => return Err(HttpError::NotFound),
+                407 => return Err(HttpError::ProxyAuth),
                 401 | 403 => {
                     let host = bare.host_str().unwrap_or_default();
                     let host = bare.port().map_or(host.to_owned(), |port| format!("{host}:{port}"));
@@ -368,7 +369,7 @@ mod tests {
         registry.fault("/npm/private", Fault::Status(401));
         cdn.fault("/denied", Fault::Status(403));
         let credentials = Credentials::new([Credential {
-            scope: Scope::NpmKey(format!("//{host}/npm/")),
+            scope: Scope::NpmKey { key: format!("//{host}/npm/"), https_only: false },
             secret: Secret::Bearer("npm-token".into()),
             from: "/home/u/.npmrc: //HOST/npm/:_authToken".into(),
         }]);
@@ -425,6 +426,9 @@ mod tests {
 
         assert!(matches!(get(format!("{}/missing", server.url())), Err(HttpError::NotFound)));
         assert!(matches!(get(format!("{}/gone", server.url())), Err(HttpError::NotFound)));
+        server.fault("/proxy-auth", Fault::Status(407));
+        let proxy = get(format!("{}/proxy-auth", server.url()));
+        assert!(matches!(proxy, Err(HttpError::ProxyAuth)), "{proxy:?}");
         let busy = get(format!("{}/busy", server.url()));
         assert!(
             matches!(busy, Err(HttpError::Status { status: 429, retry_after: Some(d) }) if d == Duration::from_secs(7)),

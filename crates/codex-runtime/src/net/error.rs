@@ -27,6 +27,12 @@ pub enum HttpError {
         /// Where the credential sent was configured (never the secret); `None` when none was.
         sent: Option<String>,
     },
+    /// 407: the proxy wants credentials, or refused the ones in its URL.
+    #[error(
+        "HTTP 407: the proxy wants credentials, or refused the ones given: put USER:PASSWORD@ in \
+         the proxy's URL (HTTPS_PROXY for https, HTTP_PROXY for http, or ALL_PROXY)"
+    )]
+    ProxyAuth,
     /// Any other status that is neither a success nor a redirect.
     #[error("HTTP {status}")]
     Status { status: u16, retry_after: Option<Duration> },

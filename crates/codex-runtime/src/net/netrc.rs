@@ -26,6 +26,60 @@ struct Entry {
     machine: Option<String>,
     login: Option<String>,
     password: Option<String>,
+    account: Option<String>,
+}
+
+/// The tokens of a `.netrc`, as Python's `netrc` and curl read them: apart by white space,
+/// `"quoted"` with `\` escapes, `#` comments to the end of the line, and `macdef` bodies (to the
+/// next empty line) skipped.
+fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
+    let mut lines = text.lines();
+    let mut pending: Vec<String> = Vec::new();
+    std::iter::from_fn(move || {
+        loop {
+            if !pending.is_empty() {
+                return Some(pending.remove(0));
+            }
+            let line = lines.next()?;
+            let mut chars = line.chars().peekable();
+            let mut line_tokens = Vec::new();
+            while let Some(&c) = chars.peek() {
+                if c.is_whitespace() {
+                    chars.next();
+                } else if c == '#' {
+                    break;
+                } else if c == '"' {
+                    chars.next();
+                    let mut token = String::new();
+                    while let Some(c) = chars.next() {
+                        match c {
+                            '"' => break,
+                            '\\' => token.extend(chars.next()),
+                            _ => token.push(c),
+                        }
+                    }
+                    line_tokens.push(token);
+                } else {
+                    let mut token = String::new();
+                    while let Some(&c) = chars.peek().filter(|c| !c.is_whitespace()) {
+                        token.push(c);
+                        chars.next();
+                    }
+                    line_tokens.push(token);
+                }
+            }
+            if let Some(at) = line_tokens.iter().position(|t| t == "macdef") {
+                line_tokens.truncate(at);
+                // The macro's body runs to the next empty line.
+                for body in lines.by_ref() {
+                    if body.trim().is_empty() {
+                        break;
+                    }
+                }
+            }
+            pending = line_tokens;
+        }
+    })
 }
 
 impl Netrc {
@@ -54,37 +108,24 @@ impl Netrc {
     /// The entries of `text`, read from `path` (for saying where a credential came from).
     pub fn parse(text: &str, path: PathBuf) -> Netrc {
         let mut entries: Vec<Entry> = Vec::new();
-        let mut lines = text.lines();
-        while let Some(line) = lines.next() {
-            let mut tokens = line.split_whitespace();
-            while let Some(token) = tokens.next() {
-                match token {
-                    _ if token.starts_with('#') => break,
-                    "machine" => {
-                        entries.push(Entry { machine: tokens.next().map(str::to_ascii_lowercase), ..Entry::default() })
-                    }
-                    "default" => entries.push(Entry::default()),
-                    "login" | "password" | "account" => {
-                        let value = tokens.next().map(str::to_owned);
-                        if let Some(entry) = entries.last_mut() {
-                            match token {
-                                "login" => entry.login = value,
-                                "password" => entry.password = value,
-                                _ => {}
-                            }
-                        }
-                    }
-                    "macdef" => {
-                        // The macro's body runs to the next empty line.
-                        for body in lines.by_ref() {
-                            if body.trim().is_empty() {
-                                break;
-                            }
-                        }
-                        break;
-                    }
-                    _ => {}
+        let mut tokens = tokens(text.trim_start_matches('\u{feff}'));
+        while let Some(token) = tokens.next() {
+            match token.as_str() {
+                "machine" => {
+                    entries.push(Entry { machine: tokens.next().map(|m| m.to_ascii_lowercase()), ..Entry::default() })
                 }
+                "default" => entries.push(Entry::default()),
+                "login" | "password" | "account" => {
+                    let value = tokens.next();
+                    if let Some(entry) = entries.last_mut() {
+                        match token.as_str() {
+                            "login" => entry.login = value,
+                            "password" => entry.password = value,
+                            _ => entry.account = value,
+                        }
+                    }
+                }
+                _ => {}
             }
         }
         Netrc { path, entries }
@@ -94,12 +135,16 @@ impl Netrc {
         &self.path
     }
 
-    /// A credential for each `machine` with a login (the first entry of a host wins, as in
-    /// pip), and the `default` entry's for each of `origins`.
+    /// A credential for each `machine` with a login or a password (the first entry of a host
+    /// wins, as in pip), and the `default` entry's for each of `origins`.
     pub fn credentials(&self, origins: &[Origin]) -> Vec<Credential> {
         let mut out = Vec::new();
         for entry in &self.entries {
-            let Some(user) = entry.login.clone() else { continue };
+            if entry.login.is_none() && entry.password.is_none() {
+                continue;
+            }
+            // As requests (pip) does: the login, else the account, else empty.
+            let user = entry.login.clone().or_else(|| entry.account.clone()).unwrap_or_default();
             let secret = Secret::Basic { user, password: entry.password.clone().unwrap_or_default() };
             match &entry.machine {
                 Some(host) => out.push(Credential {
@@ -132,10 +177,12 @@ mod tests {
 
     #[test]
     fn machines_defaults_macros_and_comments() {
-        let text = "# a comment\nmachine Index.Test login alice password s3cret\n\
+        let text = "\u{feff}# a comment\nmachine Index.Test login alice password s3cret\n\
                     macdef init\nmachine evil.test login mallory password x\n\n\
                     machine mirror.test\n  login bob\n  account ignored\n  password pw # trailing\n\
                     machine index.test login second password no\n\
+                    machine quoted.test login \"q u\" password \"p w\\\"x\"\n\
+                    machine nologin.test password onlypw\n\
                     default login anon password guest\n";
         let netrc = Netrc::parse(text, PathBuf::from("/home/u/.netrc"));
         let configured = [url::Url::parse("http://127.0.0.1:8080/").unwrap().origin()];
@@ -143,6 +190,11 @@ mod tests {
         assert_eq!(login_for(&netrc, &[], "https://index.test:8443/simple/"), Some(alice), "any port");
         assert_eq!(login_for(&netrc, &[], "http://mirror.test/x").map(|l| l.1), Some("pw".into()));
         assert_eq!(login_for(&netrc, &[], "http://evil.test/"), None, "inside a macro");
+        let quoted = login_for(&netrc, &[], "http://quoted.test/").unwrap();
+        assert_eq!((quoted.0.as_str(), quoted.1.as_str()), ("q u", "p w\"x"));
+        let configured_nologin = [url::Url::parse("http://nologin.test/").unwrap().origin()];
+        let nologin = login_for(&netrc, &configured_nologin, "http://nologin.test/").unwrap();
+        assert_eq!((nologin.0.as_str(), nologin.1.as_str()), ("", "onlypw"), "the machine, not the default");
         assert_eq!(login_for(&netrc, &[], "http://127.0.0.1:8080/simple/"), None, "default: only where configured");
         let default = login_for(&netrc, &configured, "http://127.0.0.1:8080/simple/").unwrap();
         assert_eq!(default, ("anon".into(), "guest".into(), "/home/u/.netrc: default".into()));

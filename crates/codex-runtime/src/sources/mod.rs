@@ -182,10 +182,18 @@ impl Source {
     /// registry or index and the file and key that set it, and the credential `credentials`
     /// would send to it (where it was configured, never the secret).
     pub fn explain(&self, credentials: &Credentials) -> Vec<String> {
-        let credential = |url: &str| match url::Url::parse(url).ok().as_ref().and_then(|u| credentials.for_url(u)) {
-            Some(found) => format!("sends the credential from {}", found.from),
-            None if crate::net::redact(url) != url => "sends the user:password@ of its URL".to_owned(),
-            None => "sends no credential".to_owned(),
+        // What the client does: the URL's own user:password@ first, else what `credentials` says.
+        let credential = |url: &str| {
+            let parsed = url::Url::parse(url).ok();
+            match parsed.as_ref() {
+                Some(u) if !u.username().is_empty() || u.password().is_some() => {
+                    "sends the user:password@ of its URL".to_owned()
+                }
+                _ => match parsed.as_ref().and_then(|u| credentials.for_url(u)) {
+                    Some(found) => format!("sends the credential from {}", found.from),
+                    None => "sends no credential".to_owned(),
+                },
+            }
         };
         match self {
             Source::Npm(setup) => {

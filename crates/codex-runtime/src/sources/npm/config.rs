@@ -115,6 +115,22 @@ impl NpmConfig {
     pub fn credentials(&self, registry: Option<&str>) -> Credentials {
         let mut keys: Vec<String> = Vec::new();
         for layer in &self.layers {
+            for (key, value) in &layer.values {
+                let auth = ["_authToken", "_auth", "_password", "username"];
+                match key.rsplit_once(':') {
+                    Some((prefix, name)) if prefix.starts_with("//") && auth.contains(&name) && value.is_empty() => {
+                        tracing::warn!(
+                            "{} is empty (is the variable it names set?); it is not sent",
+                            layer.origin(key)
+                        );
+                    }
+                    None if auth.contains(&key.as_str()) => tracing::warn!(
+                        "{} is not scoped to a registry, and npm does not send it; write it as //HOST[:PORT]/:{key}",
+                        layer.origin(key)
+                    ),
+                    _ => {}
+                }
+            }
             for key in layer.values.keys() {
                 let Some((prefix, _)) = key.rsplit_once(':') else { continue };
                 if prefix.starts_with("//") && !keys.iter().any(|k| k == prefix) {
@@ -122,20 +138,21 @@ impl NpmConfig {
                 }
             }
         }
-        let mut all = Credentials::new(keys.iter().filter_map(|prefix| self.credential(prefix)));
         let registry = registry.and_then(|r| url::Url::parse(r).ok());
+        let https_only = registry.as_ref().is_some_and(|r| r.scheme() == "https");
+        let mut all = Credentials::new(keys.iter().filter_map(|prefix| self.credential(prefix, https_only)));
         if let Some(registry) = registry
             && let Some(found) = all.for_url(&registry).cloned()
         {
             let host = npm_key(&registry).and_then(|k| Some(k[2..].split('/').next()?.to_owned()));
-            all.extend(host.map(|host| Credential { scope: Scope::NpmHost(host), ..found }));
+            all.extend(host.map(|host| Credential { scope: Scope::NpmHost { host, https_only }, ..found }));
         }
         all
     }
 
     /// The credential of one registry key: its token, else `_auth`, else username and password.
-    fn credential(&self, prefix: &str) -> Option<Credential> {
-        let scope = Scope::NpmKey(normalize_npm_key(prefix));
+    fn credential(&self, prefix: &str, https_only: bool) -> Option<Credential> {
+        let scope = Scope::NpmKey { key: normalize_npm_key(prefix), https_only };
         let field = |name: &str| self.get(&format!("{prefix}:{name}"));
         if let Some(token) = field("_authToken") {
             return Some(Credential { scope, secret: Secret::Bearer(token.value), from: token.from });
@@ -185,11 +202,12 @@ fn node_prefix(env: &Env) -> Option<PathBuf> {
     if cfg!(windows) { real.parent().map(Path::to_owned) } else { Some(real.parent()?.parent()?.to_owned()) }
 }
 
-/// The keys and values of an `.npmrc` (ini: `key = value`, `;` and `#` comments, quoted values).
+/// The keys and values of an `.npmrc`, as npm's `ini` reads them: `key = value`, `;` and `#`
+/// comments (whole lines, and after an unquoted value), quoted values, a leading BOM.
 fn parse(text: &str, env: &Env) -> BTreeMap<String, String> {
     let mut values = BTreeMap::new();
     let mut in_section = false;
-    for line in text.lines() {
+    for line in text.trim_start_matches('\u{feff}').lines() {
         let line = line.trim();
         if line.is_empty() || line.starts_with(['#', ';']) {
             continue;
@@ -203,17 +221,43 @@ fn parse(text: &str, env: &Env) -> BTreeMap<String, String> {
         if in_section {
             continue;
         }
-        let value = value.trim();
-        let unquoted = match value.as_bytes() {
-            [b'"', .., b'"'] => {
-                serde_json::from_str::<String>(value).unwrap_or_else(|_| value[1..value.len() - 1].to_owned())
-            }
-            [b'\'', .., b'\''] => value[1..value.len() - 1].to_owned(),
-            _ => value.to_owned(),
-        };
-        values.insert(expand(key.trim(), env), expand(&unquoted, env));
+        values.insert(expand(&unsafe_value(key), env), expand(&unsafe_value(value), env));
     }
     values
+}
+
+/// A key or value as `ini` unescapes it: a quoted one is its contents; an unquoted one ends
+/// at the first `;` or `#` not escaped with `\`.
+fn unsafe_value(raw: &str) -> String {
+    let value = raw.trim();
+    match value.as_bytes() {
+        [b'"', .., b'"'] if value.len() > 1 => {
+            serde_json::from_str::<String>(value).unwrap_or_else(|_| value[1..value.len() - 1].to_owned())
+        }
+        [b'\'', .., b'\''] if value.len() > 1 => value[1..value.len() - 1].to_owned(),
+        _ => {
+            let mut out = String::new();
+            let mut escaped = false;
+            for c in value.chars() {
+                match c {
+                    _ if escaped => {
+                        if !matches!(c, '\\' | ';' | '#') {
+                            out.push('\\');
+                        }
+                        out.push(c);
+                        escaped = false;
+                    }
+                    '\\' => escaped = true,
+                    ';' | '#' => break,
+                    _ => out.push(c),
+                }
+            }
+            if escaped {
+                out.push('\\');
+            }
+            out.trim().to_owned()
+        }
+    }
 }
 
 /// npm expands `${VAR}` (and `${VAR?}`, empty when unset) in keys and values.
@@ -382,9 +426,14 @@ mod tests {
     #[test]
     fn values_are_unquoted_and_expanded() {
         let env = Env::from_pairs([("HOST", "127.0.0.1:9")]);
-        let values = parse("a = \"x ${HOST} y\"\nb='q'\n; c=1\n[section]\nd=2\ne=${UNSET?}z\n", &env);
-        assert_eq!(values.get("a").unwrap(), "x 127.0.0.1:9 y");
+        let values = parse(
+            "\u{feff}a = \"x ${HOST} y\"\nb='q'\n; c=1\nt=TOKEN ; a comment\nu=a\\;b#c\n[section]\nd=2\ne=${UNSET?}z\n",
+            &env,
+        );
+        assert_eq!(values.get("a").unwrap(), "x 127.0.0.1:9 y", "after a BOM");
         assert_eq!(values.get("b").unwrap(), "q");
+        assert_eq!(values.get("t").unwrap(), "TOKEN", "an inline comment is not the token");
+        assert_eq!(values.get("u").unwrap(), "a;b", "an escaped ;");
         assert!(!values.contains_key("c") && !values.contains_key("d"));
     }
 }

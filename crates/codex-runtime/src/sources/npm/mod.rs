@@ -142,16 +142,21 @@ impl<'a> Registry<'a> {
     fn document<T: DeserializeOwned>(&self, url: RedactedUrl, accept: &str) -> Result<T, RegistryError> {
         let body = with_retries(self.network, &url, retry_of, || {
             let response = self.http.request(&url, Get { from: None, accept: Some(accept) })?;
+            if response.length.is_some_and(|length| length > MAX_DOCUMENT) {
+                // Announced too large: not read at all.
+                return Ok(None);
+            }
             let mut body = Vec::new();
             response
                 .body
                 .take(MAX_DOCUMENT + 1)
                 .read_to_end(&mut body)
                 .map_err(|source| TryError::Body { received: body.len() as u64, source })?;
-            Ok(body)
+            Ok(Some(body))
         });
         let body = match body {
-            Ok(body) => body,
+            Ok(Some(body)) => body,
+            Ok(None) => return Err(RegistryError::TooLarge { url, limit: MAX_DOCUMENT }),
             Err(TryError::Http(HttpError::NotFound)) => return Err(RegistryError::NotFound { url }),
             Err(source) => return Err(RegistryError::Fetch { url, source: Box::new(source) }),
         };
