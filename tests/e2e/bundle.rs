@@ -95,7 +95,12 @@ fn bundles_six_targets_as_dirs_wheels_and_npm_packages_that_install() {
     let artifacts = json["artifacts"].as_array().unwrap();
     assert_eq!(artifacts.len(), 18, "{json:#}");
     let downloads = server.requests().len();
-    assert_eq!(downloads, 6, "one artifact per target");
+    assert_eq!(downloads, 12, "each target's wheel and tarball once; the install extracts the kept one");
+    // Upstream's bytes: the wheels and tarballs are the mirror's files, byte for byte.
+    for f in &six.fixtures {
+        assert!(std::fs::read(out.join(f.runtime.wheel_file_name())).unwrap() == f.wheel, "{}", f.runtime.target);
+        assert!(std::fs::read(out.join(f.runtime.npm_file_name())).unwrap() == f.npm, "{}", f.runtime.target);
+    }
 
     // Every file written is in SHA256SUMS, and the real sha256sum agrees.
     let sums = std::fs::read_to_string(out.join("SHA256SUMS")).unwrap();
@@ -127,7 +132,15 @@ fn bundles_six_targets_as_dirs_wheels_and_npm_packages_that_install() {
         assert_eq!(t["source"], "mirror");
         assert_eq!(t["artifact"]["sha256"], sha256_hex(&f.wheel));
         assert_eq!(t["entrypoint"]["sha256"], sha256_hex(&f.runtime.entrypoint().contents));
-        assert_eq!(t["outputs"].as_array().unwrap().len(), 3);
+        let outputs = t["outputs"].as_array().unwrap();
+        assert_eq!(outputs.len(), 3);
+        for output in outputs.iter().filter(|o| o["format"] != "dir") {
+            assert_eq!(output["origin"]["kind"], "upstream", "{output}");
+            assert_eq!(output["origin"]["source"], "mirror", "{output}");
+            assert!(output["origin"]["from"].as_str().unwrap().starts_with(&mirror), "{output}");
+        }
+        let dir = outputs.iter().find(|o| o["format"] == "dir").unwrap();
+        assert_eq!(dir["origin"], serde_json::json!({"kind": "installed", "from": f.runtime.wheel_file_name()}));
     }
 
     // wheel: the real pip installs it, and the shim finds the pinned entrypoint.
@@ -187,7 +200,6 @@ print(len(rows))
         serde_json::from_slice(&std::fs::read(prefix.join("node_modules/@openai/codex/package.json")).unwrap())
             .unwrap();
     assert_eq!(package["version"], "0.163.0-linux-x64");
-    assert_eq!(package["os"], serde_json::json!(["linux"]));
 
     // A second run answers from the cache and writes byte-identical files.
     let first_tree = tree(&out);
@@ -208,6 +220,65 @@ print(len(rows))
         .filter(|n| n.starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_format_no_upstream_artifact_of_can_be_had_is_repacked_and_said_so() {
+    let env = Env::new();
+    let fixture = Fixture::stable();
+    let server = TestServer::start();
+    // The mirror has the npm tarball only: the wheel is re-packed from the runtime it holds.
+    server.add(&format!("/mirror/{}", fixture.runtime.npm_file_name()), fixture.npm.clone());
+    let mirror = format!("{}/mirror", server.url());
+    let manifest = env.manifest(&fixture.manifest);
+    let out = env.path("dist");
+    let args = ["bundle", "--manifest", &manifest, "--target", LINUX, "--out", out.to_str().unwrap()];
+    let output = env.run(&[&args[..], &["--source", "mirror", "--mirror", &mirror, "--format", "wheel,npm"]].concat());
+    assert_code(&output, 0);
+    let description: Value = serde_json::from_slice(&std::fs::read(out.join("bundle.json")).unwrap()).unwrap();
+    let outputs = description["targets"][LINUX]["outputs"].as_array().unwrap().clone();
+    let wheel = outputs.iter().find(|o| o["format"] == "wheel").unwrap();
+    assert_eq!(wheel["origin"]["kind"], "repack", "{wheel}");
+    assert_eq!(wheel["origin"]["from"], fixture.runtime.npm_file_name());
+    assert!(wheel["origin"]["why"].as_str().unwrap().contains(&fixture.runtime.wheel_file_name()), "{wheel}");
+    let npm = outputs.iter().find(|o| o["format"] == "npm").unwrap();
+    assert_eq!(npm["origin"]["kind"], "upstream", "{npm}");
+    assert!(std::fs::read(out.join(fixture.runtime.npm_file_name())).unwrap() == fixture.npm);
+    // The re-packed wheel is laid out as upstream's, and pip installs it.
+    let site = env.path("site");
+    run_ok(
+        Command::new("python3")
+            .args(["-m", "pip", "install", "--no-deps", "--no-index", "--disable-pip-version-check", "--target"])
+            .arg(&site)
+            .arg(out.join(fixture.runtime.wheel_file_name())),
+    );
+    let wheel_meta = std::fs::read_to_string(site.join("openai_codex_cli_bin-0.163.0.dist-info/WHEEL")).unwrap();
+    assert!(wheel_meta.contains("Root-Is-Purelib: false\nTag: py3-none-manylinux_2_17_x86_64\n"), "{wheel_meta}");
+
+    // The reverse: wheels only, the npm tarball re-packed with upstream's package.json fields.
+    let env = Env::new();
+    let server = TestServer::start();
+    server.add(&format!("/mirror/{}", fixture.runtime.wheel_file_name()), fixture.wheel.clone());
+    let mirror = format!("{}/mirror", server.url());
+    let manifest = env.manifest(&fixture.manifest);
+    let out = env.path("dist");
+    let args = ["bundle", "--manifest", &manifest, "--target", LINUX, "--out", out.to_str().unwrap()];
+    let output = env.run(&[&args[..], &["--source", "mirror", "--mirror", &mirror, "--format", "npm"]].concat());
+    assert_code(&output, 0);
+    let prefix = env.path("npm-project");
+    std::fs::create_dir_all(&prefix).unwrap();
+    run_ok(
+        Command::new("npm")
+            .args(["install", "--offline", "--no-audit", "--no-fund", "--no-save", "--prefix"])
+            .arg(&prefix)
+            .arg(out.join(fixture.runtime.npm_file_name()))
+            .env("npm_config_cache", env.path("npm-cache"))
+            .env("HOME", env.dir.path()),
+    );
+    let package: Value =
+        serde_json::from_slice(&std::fs::read(prefix.join("node_modules/@openai/codex/package.json")).unwrap())
+            .unwrap();
+    assert_eq!(package["os"], serde_json::json!(["linux"]));
 }
 
 #[test]

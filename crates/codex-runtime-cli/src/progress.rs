@@ -49,6 +49,13 @@ impl Reporter for Progress {
         tracing::info!("trying {source}: {location}");
     }
 
+    fn copy_started(&self, file: &str, total: Option<u64>) {
+        match &self.bar {
+            Some(_) => self.download_started(file, total),
+            None => self.note(&format!("copying {file}")),
+        }
+    }
+
     fn download_started(&self, file: &str, total: Option<u64>) {
         let Some(slot) = &self.bar else {
             self.note(&format!("downloading {file}"));
@@ -112,6 +119,13 @@ impl Reporter for Progress {
                 bar.set_message(file.to_owned());
             }
             None => self.note(&format!("{target}: downloading {file}")),
+        }
+    }
+
+    fn target_copy(&self, target: Target, file: &str, total: Option<u64>) {
+        match self.target_bar(target) {
+            Some(_) => self.target_download(target, file, total),
+            None => self.note(&format!("{target}: copying {file}")),
         }
     }
 

@@ -8,6 +8,11 @@ pub trait Reporter: Sync {
     fn attempt(&self, _source: &str, _location: &str) {}
     /// Bytes of `file` are arriving; `total` when the size is known.
     fn download_started(&self, _file: &str, _total: Option<u64>) {}
+    /// Bytes of the local file `file` are being copied (and verified); `download_progress`
+    /// and `download_finished` follow as for a download.
+    fn copy_started(&self, file: &str, total: Option<u64>) {
+        self.download_started(file, total);
+    }
     /// `bytes` more arrived.
     fn download_progress(&self, _bytes: u64) {}
     /// The download ended, successfully or not.
@@ -25,6 +30,10 @@ pub trait Reporter: Sync {
     fn target_started(&self, _target: Target) {}
     /// Bytes of `file` for `target` are arriving; `total` when the size is known.
     fn target_download(&self, _target: Target, _file: &str, _total: Option<u64>) {}
+    /// Bytes of the local file `file` for `target` are being copied.
+    fn target_copy(&self, target: Target, file: &str, total: Option<u64>) {
+        self.target_download(target, file, total);
+    }
     /// `bytes` more arrived for `target`.
     fn target_bytes(&self, _target: Target, _bytes: u64) {}
     /// `target` moved on to `step` (verifying, staging a format).

@@ -5,6 +5,7 @@
 //!   runtimes/VERSION/TARGET/          a verified runtime root, moved into place whole
 //!     .codex-runtime-receipt.json     what was installed, from where, with which digests
 //!   downloads/                        partial downloads kept for resumption
+//!   artifacts/FILE                    upstream artifacts kept whole for `bundle`, verified on use
 //!   locks/VERSION/TARGET.lock         held while a runtime is installed (see [`lock`])
 //!   tmp/                              scratch directories of installs in progress
 //!   CACHEDIR.TAG                      marks the directory as a cache (https://bford.info/cachedir/)
@@ -44,7 +45,7 @@ const CACHEDIR_COMMENT: &str = "# This file is a cache directory tag created by 
 
 /// The entries of a cache root besides its tag: all that an untagged directory may hold for
 /// `clean` and `prune` to take it for a cache made before the tag was written.
-pub const CACHE_ENTRIES: [&str; 4] = ["runtimes", "downloads", "tmp", "locks"];
+pub const CACHE_ENTRIES: [&str; 5] = ["runtimes", "downloads", "artifacts", "tmp", "locks"];
 
 /// The cache root.
 #[derive(Debug, Clone)]
@@ -120,6 +121,12 @@ impl Cache {
     }
 
     /// The scratch area, on the same filesystem so the final move is a rename.
+    /// Where upstream artifacts are kept whole for bundles: `artifacts/FILE`, flat under their
+    /// published names, so the directory is also a local mirror.
+    pub fn artifacts_dir(&self) -> PathBuf {
+        self.root.join("artifacts")
+    }
+
     pub fn tmp_dir(&self) -> PathBuf {
         self.root.join("tmp")
     }

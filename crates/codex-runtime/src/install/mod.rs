@@ -14,6 +14,7 @@ mod attempt;
 mod cached;
 mod error;
 mod import;
+pub mod keep;
 pub mod maintenance;
 mod place;
 mod transfer;

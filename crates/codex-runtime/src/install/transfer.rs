@@ -47,6 +47,20 @@ pub(super) fn fetch<'h>(
     network: &NetworkOptions,
     reporter: &dyn Reporter,
 ) -> Result<Fetched, Failure> {
+    fetch_as(location, artifact, cache, http, network, reporter, true)
+}
+
+/// [`fetch`], extracting as the bytes arrive only when `extracting` (an artifact kept whole
+/// needs no tree).
+pub(super) fn fetch_as<'h>(
+    location: &Location,
+    artifact: &ArtifactPin,
+    cache: &Cache,
+    http: impl FnOnce() -> &'h Http,
+    network: &NetworkOptions,
+    reporter: &dyn Reporter,
+    extracting: bool,
+) -> Result<Fetched, Failure> {
     let subject = format!("{} from {location}", artifact.file);
     let expected = Expected::of(artifact);
     let scratch = cache.scratch()?;
@@ -73,7 +87,8 @@ pub(super) fn fetch<'h>(
                 )
                 .map_err(|e| download_failure(e, &subject))
             };
-            let (downloaded, extracted) = download_extracting(artifact, &tree_of(&scratch), get);
+            let (downloaded, extracted) =
+                if extracting { download_extracting(artifact, &tree_of(&scratch), get) } else { (get(None), None) };
             (downloaded?, extracted)
         }
     };
@@ -161,7 +176,7 @@ pub(super) fn copy_local(
     let path = scratch.join(name);
     let mut out = File::create(&path).map_err(CacheError::io("create", &path))?;
     let mut verifier = Verifier::new(subject, expected);
-    reporter.download_started(name, expected.size);
+    reporter.copy_started(name, expected.size);
     let write = |bytes: &[u8], _| out.write_all(bytes);
     let copied = verifier.copy(LOCAL, &mut body, write, &mut |n| reporter.download_progress(n));
     reporter.download_finished();

@@ -19,6 +19,7 @@
 
 mod npm;
 mod out;
+pub mod upstream;
 mod wheel;
 
 use out::{check_out, overlaps, publish, staging_dir, write_index};
@@ -39,7 +40,7 @@ use crate::fetch::verify::{Expected, Verifier, VerifyError, VerifyingReader};
 use crate::install::Error;
 use crate::install::{self, InstallOptions};
 use crate::model::digest::Sha256;
-use crate::model::manifest::{Channel, Manifest};
+use crate::model::manifest::{ArtifactPin, Channel, Manifest};
 use crate::model::target::Target;
 use crate::model::version::RuntimeVersion;
 use crate::reporter::Reporter;
@@ -224,6 +225,10 @@ pub struct Output {
     pub size: u64,
     /// The files it holds (1 for a wheel or tarball).
     pub files: usize,
+    /// Upstream's artifact, a re-pack, or the installed root (absent in bundles written before
+    /// it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<upstream::Origin>,
 }
 
 /// What was verified and written for one target.
@@ -358,25 +363,63 @@ fn bundle_target(
     reporter: &dyn Reporter,
 ) -> Result<TargetBundle, BundleError> {
     let pinned = manifest.pinned(target)?;
-    let installed = install::install(&pinned, options, cache, &TargetReporter { inner: reporter, target })?;
+    let labelled = TargetReporter { inner: reporter, target };
+    // Upstream's artifacts of the formats asked for, kept whole; the install then extracts a
+    // kept one rather than downloading again.
+    let kept = upstream::keep_all(&pinned, upstream::wanted(&pinned, formats), options, cache, &labelled);
+    let with_kept = install::keep::with_kept_first(options, cache);
+    let options = if kept.iter().any(|(_, k)| k.is_ok()) { &with_kept } else { options };
+    let installed = install::install(&pinned, options, cache, &labelled)?;
     let runtime = RuntimeRoot::of(&installed.runtime_dir, &installed.receipt, !installed.cached);
+    let installed_from = installed.receipt.artifact.file.clone();
     let mut outputs = Vec::new();
     let mut files = Vec::new();
     for &format in formats {
         reporter.target_step(target, &format!("staging {format}"));
-        let (output, written) = match format {
-            Format::Dir => stage_dir(&runtime, staging, target)?,
-            Format::Wheel => wheel::write(&runtime, staging, manifest, target)?,
-            Format::Npm => npm::write(&runtime, staging, manifest, target)?,
-        };
-        outputs.push(output);
-        files.extend(written);
+        let of_format = |a: &ArtifactPin| upstream::wanted(&pinned, &[format]).iter().any(|w| w.file == a.file);
+        let upstream: Vec<_> = kept.iter().filter(|(a, k)| k.is_ok() && of_format(a)).collect();
+        let mut staged = Vec::new();
+        for (artifact, kept) in &upstream {
+            staged.push(upstream::stage(kept.as_ref().expect("filtered"), artifact, staging)?);
+        }
+        if staged.is_empty() {
+            let (mut output, written) = match format {
+                Format::Dir => stage_dir(&runtime, staging, target)?,
+                Format::Wheel => wheel::write(&runtime, staging, manifest, target)?,
+                Format::Npm => npm::write(&runtime, staging, manifest, target)?,
+            };
+            output.origin = Some(match format {
+                Format::Dir => upstream::Origin::Installed { from: installed_from.clone() },
+                _ => {
+                    let why = kept
+                        .iter()
+                        .filter(|(a, _)| of_format(a))
+                        .filter_map(|(a, k)| k.as_ref().err().map(|e| format!("{}: {e}", a.file)));
+                    let why: Vec<String> = why.collect();
+                    let why = if why.is_empty() { format!("no {format} artifact is pinned") } else { why.join("; ") };
+                    upstream::Origin::Repack { from: installed_from.clone(), why }
+                }
+            });
+            staged.push((output, written));
+        }
+        for (output, written) in staged {
+            outputs.push(output);
+            files.extend(written);
+        }
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let receipt = &installed.receipt;
+    // Installed from a kept artifact: where that artifact came from.
+    let kept_origin = kept.iter().find_map(|(a, k)| k.as_ref().ok().filter(|_| a.file == receipt.artifact.file));
+    let (source, from) = match kept_origin {
+        Some(kept) if installed.receipt.from.starts_with(&cache.artifacts_dir().display().to_string()) => {
+            (kept.source.clone(), kept.from.clone())
+        }
+        _ => (receipt.source.clone(), receipt.from.clone()),
+    };
     Ok(TargetBundle {
-        source: receipt.source.clone(),
-        from: receipt.from.clone(),
+        source,
+        from,
         artifact: VerifiedArtifact {
             kind: receipt.artifact.kind,
             file: receipt.artifact.file.clone(),
@@ -407,6 +450,10 @@ impl Reporter for TargetReporter<'_> {
 
     fn download_started(&self, file: &str, total: Option<u64>) {
         self.inner.target_download(self.target, file, total);
+    }
+
+    fn copy_started(&self, file: &str, total: Option<u64>) {
+        self.inner.target_copy(self.target, file, total);
     }
 
     fn download_progress(&self, bytes: u64) {
@@ -508,7 +555,7 @@ pub(crate) fn write_archive(
     let file = File::open(&path).map_err(BundleError::io("read", &path))?;
     let (sha256, size) =
         Sha256::of_reader(io::BufReader::with_capacity(1 << 20, file)).map_err(BundleError::io("read", &path))?;
-    let output = Output { format, path: name.to_owned(), sha256: Some(sha256), size, files: 1 };
+    let output = Output { format, path: name.to_owned(), sha256: Some(sha256), size, files: 1, origin: None };
     Ok((output, vec![WrittenFile { path: name.to_owned(), sha256, size }]))
 }
 
@@ -550,6 +597,7 @@ fn stage_dir(runtime: &RuntimeRoot, staging: &Path, target: Target) -> Result<(O
         sha256: None,
         size: written.iter().map(|f| f.size).sum(),
         files: written.len(),
+        origin: None,
     };
     Ok((output, written))
 }

@@ -1,0 +1,88 @@
+//! Upstream's own artifacts in a bundle: each pinned wheel and npm tarball of a target, kept
+//! whole in the cache and verified against its pins ([`crate::install::keep`]), is the bundle's
+//! file byte for byte, so every lockfile pinned to upstream's hashes holds against a mirror made
+//! from the bundle. Only a format no upstream artifact of can be had is re-packed from the
+//! installed runtime.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::{BundleError, Format, Output, WrittenFile};
+use crate::cache::Cache;
+use crate::install::InstallOptions;
+use crate::install::keep::{Kept, keep_artifact};
+use crate::model::error::error_chain;
+use crate::model::manifest::{ArtifactKind, ArtifactPin, Pinned};
+use crate::reporter::Reporter;
+
+/// Where the bytes of an output come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Origin {
+    /// Upstream's artifact, byte for byte, verified against the pins; fetched from `source`
+    /// at `from` (`cache` when an earlier run kept it).
+    Upstream { source: String, from: String },
+    /// Re-packed from the installed runtime (itself from the artifact `from`), because no
+    /// upstream artifact of this format could be had: `why`.
+    Repack { from: String, why: String },
+    /// The runtime root as installed (`--format dir`).
+    Installed { from: String },
+}
+
+/// The pinned artifacts of `pinned` that the formats want as upstream published them: its
+/// wheels (manylinux and musllinux) for `wheel`, its npm tarball for `npm`.
+pub(super) fn wanted(pinned: &Pinned<'_>, formats: &[Format]) -> Vec<ArtifactPin> {
+    let kind_of = |format: Format| match format {
+        Format::Wheel => Some(ArtifactKind::Wheel),
+        Format::Npm => Some(ArtifactKind::Npm),
+        Format::Dir => None,
+    };
+    let kinds: Vec<ArtifactKind> = formats.iter().filter_map(|f| kind_of(*f)).collect();
+    pinned.pins.artifact_pins().into_iter().filter(|a| kinds.contains(&a.kind)).collect()
+}
+
+/// Each wanted artifact kept in the cache, or why it could not be had.
+pub(super) fn keep_all(
+    pinned: &Pinned<'_>,
+    wanted: Vec<ArtifactPin>,
+    options: &InstallOptions,
+    cache: &Cache,
+    reporter: &dyn Reporter,
+) -> Vec<(ArtifactPin, Result<Kept, String>)> {
+    wanted
+        .into_iter()
+        .map(|artifact| {
+            let kept = keep_artifact(pinned, &artifact, options, cache, reporter).map_err(|e| error_chain(&e));
+            (artifact, kept)
+        })
+        .collect()
+}
+
+/// Put the kept artifact into the bundle under its published name: a hard link where the cache
+/// and the bundle share a file system (it was verified against the pins moments ago), else a
+/// copy.
+pub(super) fn stage(
+    kept: &Kept,
+    artifact: &ArtifactPin,
+    staging: &Path,
+) -> Result<(Output, Vec<WrittenFile>), BundleError> {
+    let dest = staging.join(&artifact.file);
+    if fs_err::hard_link(&kept.path, &dest).is_err() {
+        fs_err::copy(&kept.path, &dest).map_err(|e| BundleError::Io {
+            action: "copy",
+            path: kept.path.clone(),
+            source: e,
+        })?;
+    }
+    let format = match artifact.kind {
+        ArtifactKind::Wheel => Format::Wheel,
+        _ => Format::Npm,
+    };
+    let (sha256, size) = (kept.digests.sha256, kept.digests.size);
+    let origin = Origin::Upstream { source: kept.source.clone(), from: kept.from.clone() };
+    let output =
+        Output { format, path: artifact.file.clone(), sha256: Some(sha256), size, files: 1, origin: Some(origin) };
+    let written = vec![WrittenFile { path: artifact.file.clone(), sha256, size }];
+    Ok((output, written))
+}
