@@ -17,6 +17,7 @@
 //! what the runtime's receipt recorded. Outputs are reproducible: fixed timestamps, owners and
 //! order, so two runs give byte-identical files.
 
+pub mod index;
 mod npm;
 mod out;
 pub mod upstream;
