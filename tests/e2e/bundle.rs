@@ -373,3 +373,109 @@ fn refuses_an_out_dir_that_holds_the_cache_even_with_force() {
     assert!(text(&out.stderr).contains("overlaps the cache"), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_to_string(env.cache().join("runtimes/keep")).unwrap(), "cached");
 }
+
+/// `python3 -m http.server` on 127.0.0.1 serving `dir`, killed on drop.
+struct StaticServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn an_index_bundle_is_a_static_mirror_for_pip_npm_and_the_tool_and_keeps_other_versions() {
+    let env = Env::new();
+    let (old, new) = (Fixture::stable(), Fixture::of(FixtureRuntime::linux_x64("0.164.0", "0.164.0"), "stable"));
+    let server = TestServer::start();
+    let mirror = old.serve_mirror(&server);
+    new.serve_mirror(&server);
+    let out = env.path("site");
+    // The URL it will be served at; npm needs absolute tarball URLs.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}/");
+    for fixture in [&old, &new] {
+        let manifest = env.manifest(&fixture.manifest);
+        let args = ["bundle", "--manifest", &manifest, "--target", LINUX, "--out", out.to_str().unwrap()];
+        let extra = ["--format", "index", "--base-url", &base, "--source", "mirror", "--mirror", &mirror];
+        assert_code(&env.run(&[&args[..], &extra[..]].concat()), 0);
+    }
+    // Both versions: the second run kept the first's artifacts, and SHA256SUMS covers everything.
+    for fixture in [&old, &new] {
+        assert!(std::fs::read(out.join(fixture.runtime.wheel_file_name())).unwrap() == fixture.wheel);
+        assert!(std::fs::read(out.join(fixture.runtime.npm_file_name())).unwrap() == fixture.npm);
+    }
+    run_ok(Command::new("sha256sum").arg("--strict").arg("-c").arg("SHA256SUMS").current_dir(&out));
+    let sums = std::fs::read_to_string(out.join("SHA256SUMS")).unwrap();
+    let listed: Vec<&str> = sums.lines().map(|l| l.split_once("  ").unwrap().1).collect();
+    let mut written: Vec<String> = tree(&out).into_keys().filter(|p| p != "SHA256SUMS").collect();
+    written.sort();
+    assert_eq!(listed, written);
+
+    // Served as it is by a plain static server on that port.
+    let served = {
+        let child = Command::new("python3")
+            .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "--directory"])
+            .arg(&out)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut up = false;
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                up = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(up, "python3 -m http.server did not start");
+        StaticServer { child, url: base.clone() }
+    };
+    // pip, with upstream's hash required.
+    let req = env.path("req.txt");
+    std::fs::write(&req, format!("openai-codex-cli-bin==0.163.0 --hash=sha256:{}\n", sha256_hex(&old.wheel))).unwrap();
+    let downloaded = env.path("pip-download");
+    let mut pip = Command::new("python3");
+    pip.args(["-m", "pip", "download", "--no-deps", "--require-hashes", "--disable-pip-version-check", "-r"])
+        .arg(&req)
+        .arg("-d")
+        .arg(&downloaded)
+        .args(["--index-url", &format!("{}simple/", served.url)])
+        .args(["--only-binary=:all:", "--platform", "manylinux_2_17_x86_64"])
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .env_remove("PIP_FIND_LINKS")
+        .env_remove("PIP_INDEX_URL");
+    run_ok(&mut pip);
+    assert!(std::fs::read(downloaded.join(old.runtime.wheel_file_name())).unwrap() == old.wheel);
+    // npm, from the package document.
+    let project = env.path("npm-project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(project.join("package.json"), r#"{"name":"t","version":"1.0.0"}"#).unwrap();
+    std::fs::write(env.path("empty.npmrc"), "").unwrap();
+    run_ok(
+        Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--ignore-scripts", "@openai/codex@0.164.0-linux-x64"])
+            .args(["--registry", &served.url, "--cache"])
+            .arg(env.path("npm-cache"))
+            .arg("--userconfig")
+            .arg(env.path("empty.npmrc"))
+            .current_dir(&project)
+            .env("HOME", env.dir.path()),
+    );
+    let package: Value =
+        serde_json::from_slice(&std::fs::read(project.join("node_modules/@openai/codex/package.json")).unwrap())
+            .unwrap();
+    assert_eq!(package["version"], "0.164.0-linux-x64");
+    // The tool itself, with the directory as its mirror over HTTP.
+    let fresh = Env::new();
+    let manifest = fresh.manifest(&old.manifest);
+    let install = ["install", "--manifest", &manifest, "--target", LINUX, "--json", "--source", "mirror"];
+    let out = fresh.run(&[&install[..], &["--mirror", &served.url]].concat());
+    assert_code(&out, 0);
+    assert_eq!(stdout_json(&out)["version"], "0.163.0");
+}

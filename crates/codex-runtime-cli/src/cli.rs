@@ -285,9 +285,12 @@ pub struct BundleArgs {
     /// The bundle directory: new, empty, or a previous bundle (replaced whole)
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// What to stage each target as (comma-separated)
-    #[arg(long, value_name = "dir,wheel,npm", value_delimiter = ',', default_value = "dir,wheel,npm")]
+    /// What to stage each target as (comma-separated); index adds a static PEP 503/691 index and npm packuments over the wheels and tarballs, keeping other versions already there
+    #[arg(long, value_name = "dir,wheel,npm,index", value_delimiter = ',', default_value = "dir,wheel,npm")]
     pub format: Vec<Format>,
+    /// With --format index: the URL the bundle will be served at, for absolute links in the index
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<url::Url>,
     /// Targets fetched and staged at once [default: the number of cores, 2 to 6]
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,

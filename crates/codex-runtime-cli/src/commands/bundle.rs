@@ -25,6 +25,7 @@ pub fn bundle(ctx: &Context, args: &BundleArgs) -> Result<ExitCode> {
         out: args.out.clone(),
         jobs: args.jobs.unwrap_or_else(BundleRequest::default_jobs),
         force: args.force,
+        base_url: args.base_url.clone(),
     };
     let options = ctx.install_options(&args.sources)?;
     let bundle = bundle::bundle(&request, &options, &ctx.cache, &ctx.progress)?;

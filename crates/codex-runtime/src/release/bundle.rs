@@ -61,16 +61,20 @@ pub enum Format {
     Dir,
     Wheel,
     Npm,
+    /// A static PEP 503/691 index and npm packuments over the wheels and tarballs (which it
+    /// implies), additive across versions (see [`index`]).
+    Index,
 }
 
 impl Format {
-    pub const ALL: [Format; 3] = [Format::Dir, Format::Wheel, Format::Npm];
+    pub const ALL: [Format; 4] = [Format::Dir, Format::Wheel, Format::Npm, Format::Index];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Dir => "dir",
             Format::Wheel => "wheel",
             Format::Npm => "npm",
+            Format::Index => "index",
         }
     }
 }
@@ -82,7 +86,7 @@ impl fmt::Display for Format {
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown bundle format `{0}`; the formats are dir, wheel and npm")]
+#[error("unknown bundle format `{0}`; the formats are dir, wheel, npm and index")]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {
@@ -104,6 +108,8 @@ pub struct BundleRequest<'a> {
     pub jobs: usize,
     /// Replace `out` even when it holds something other than a previous bundle.
     pub force: bool,
+    /// With [`Format::Index`]: the URL the bundle will be served at, for absolute links.
+    pub base_url: Option<url::Url>,
 }
 
 impl BundleRequest<'_> {
@@ -145,6 +151,13 @@ pub enum BundleError {
     CacheModified { mismatch: VerifyError },
     #[error(transparent)]
     Install(#[from] Error),
+    #[error("cannot write the index")]
+    Index(#[source] Box<index::IndexError>),
+    #[error(
+        "--format index writes npm package documents, and npm needs absolute tarball URLs: pass --base-url URL, the URL {} will be served at",
+        out.display()
+    )]
+    BaseUrlRequired { out: PathBuf },
     #[error("{} of {} targets failed; nothing was written to {}:{}", failures.len(), total, out.display(), FailureList(failures))]
     Targets { failures: Vec<TargetFailure>, total: usize, out: PathBuf },
 }
@@ -188,6 +201,8 @@ impl BundleError {
                 ErrorKind::Usage
             }
             BundleError::Io { .. } => ErrorKind::Other,
+            BundleError::Index(e) => e.kind(),
+            BundleError::BaseUrlRequired { .. } => ErrorKind::Usage,
             BundleError::Install(e) => e.kind(),
             BundleError::CacheModified { .. } => ErrorKind::Verification,
             BundleError::Targets { failures, .. } => {
@@ -299,8 +314,14 @@ pub fn bundle(
         return Err(BundleError::OutOverlapsCache { out: out.clone(), cache: cache.root().to_owned() });
     }
     check_out(out, request.force)?;
+    if request.formats.contains(&Format::Index) && request.base_url.is_none() {
+        return Err(BundleError::BaseUrlRequired { out: out.clone() });
+    }
     let staging = staging_dir(out)?;
     let mut formats = request.formats.clone();
+    if formats.contains(&Format::Index) {
+        formats.extend([Format::Wheel, Format::Npm]);
+    }
     formats.sort();
     formats.dedup();
     let mut targets = request.targets.clone();
@@ -348,7 +369,15 @@ pub fn bundle(
         formats,
         targets: bundled,
     };
-    write_index(staging.path(), &description)?;
+    let mut extra = Vec::new();
+    if description.formats.contains(&Format::Index) {
+        // Additive: the artifacts of other versions a previous bundle there holds stay.
+        extra.extend(out::carry_previous_artifacts(out, staging.path())?);
+        let options = index::IndexOptions { base_url: request.base_url.as_ref() };
+        let written = index::write_index(staging.path(), &options).map_err(|e| BundleError::Index(Box::new(e)))?;
+        extra.extend(written.into_iter().map(|f| (f.path, f.sha256)));
+    }
+    write_index(staging.path(), &description, &extra)?;
     publish(staging, out)?;
     Ok(Bundle { out: out.clone(), description })
 }
@@ -385,6 +414,7 @@ fn bundle_target(
         }
         if staged.is_empty() {
             let (mut output, written) = match format {
+                Format::Index => continue,
                 Format::Dir => stage_dir(&runtime, staging, target)?,
                 Format::Wheel => wheel::write(&runtime, staging, manifest, target)?,
                 Format::Npm => npm::write(&runtime, staging, manifest, target)?,
@@ -681,7 +711,7 @@ mod tests {
             targets: BTreeMap::new(),
         };
         write(&dir.path().join("x86_64-unknown-linux-musl/bin/codex"), "bin");
-        write_index(dir.path(), &description).unwrap();
+        write_index(dir.path(), &description, &[]).unwrap();
         let sums = std::fs::read_to_string(dir.path().join(SHA256SUMS)).unwrap();
         std::fs::write(
             dir.path().join(SHA256SUMS),

@@ -79,8 +79,13 @@ pub(super) fn staging_dir(out: &Path) -> Result<tempfile::TempDir, BundleError> 
         .map_err(BundleError::io("create a directory in", &parent))
 }
 
-/// `bundle.json`, then `SHA256SUMS` over every file including `bundle.json`.
-pub(super) fn write_index(staging: &Path, description: &BundleDescription) -> Result<(), BundleError> {
+/// `bundle.json`, then `SHA256SUMS` over every file including `bundle.json` and `extra` (what
+/// the index added or kept).
+pub(super) fn write_index(
+    staging: &Path,
+    description: &BundleDescription,
+    extra: &[(String, Sha256)],
+) -> Result<(), BundleError> {
     let mut json = serde_json::to_vec_pretty(description).expect("a bundle description always serializes");
     json.push(b'\n');
     let path = staging.join(BUNDLE_JSON);
@@ -88,10 +93,51 @@ pub(super) fn write_index(staging: &Path, description: &BundleDescription) -> Re
     let mut files: Vec<(String, Sha256)> =
         description.targets.values().flat_map(|t| t.files.iter().map(|f| (f.path.clone(), f.sha256))).collect();
     files.push((BUNDLE_JSON.to_owned(), Sha256::of_reader(json.as_slice()).expect("reading memory").0));
+    files.extend(extra.iter().cloned());
     files.sort_by(|a, b| a.0.cmp(&b.0));
+    files.dedup_by(|a, b| a.0 == b.0);
     let sums: String = files.iter().map(|(path, sha)| format!("{sha}  {path}\n")).collect();
     let path = staging.join(SHA256SUMS);
     std::fs::write(&path, sums).map_err(BundleError::io("write", &path))
+}
+
+/// The wheels and npm tarballs of a previous bundle at `out` that `staging` lacks (other
+/// versions, for an additive index), linked (or copied) into `staging` after each is checked
+/// against the previous `SHA256SUMS`: their paths and digests.
+pub(super) fn carry_previous_artifacts(out: &Path, staging: &Path) -> Result<Vec<(String, Sha256)>, BundleError> {
+    if !is_previous_bundle(out) {
+        return Ok(Vec::new());
+    }
+    let sums_path = out.join(SHA256SUMS);
+    let sums = std::fs::read_to_string(&sums_path).map_err(BundleError::io("read", &sums_path))?;
+    let mut carried = Vec::new();
+    for line in sums.lines() {
+        let Some((sha, name)) = line.split_once("  ") else { continue };
+        let flat = !name.contains('/');
+        let artifact = name.ends_with(".whl") || (name.starts_with("openai-codex-") && name.ends_with(".tgz"));
+        let (Ok(sha256), true, true) = (sha.parse::<Sha256>(), flat, artifact) else { continue };
+        let (from, to) = (out.join(name), staging.join(name));
+        if to.exists() {
+            continue;
+        }
+        let file = std::fs::File::open(&from).map_err(BundleError::io("read", &from))?;
+        let (actual, _) =
+            Sha256::of_reader(io::BufReader::with_capacity(1 << 20, file)).map_err(BundleError::io("read", &from))?;
+        if actual != sha256 {
+            return Err(BundleError::Io {
+                action: "keep in the index",
+                path: from,
+                source: io::Error::other(format!(
+                    "its sha256 is {actual}, the previous SHA256SUMS says {sha256}; remove it or bundle with --force"
+                )),
+            });
+        }
+        if std::fs::hard_link(&from, &to).is_err() {
+            std::fs::copy(&from, &to).map_err(BundleError::io("copy", &from))?;
+        }
+        carried.push((name.to_owned(), sha256));
+    }
+    Ok(carried)
 }
 
 /// Move the finished staging directory to `out`, replacing what is there whole: the old

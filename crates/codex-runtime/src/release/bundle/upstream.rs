@@ -36,7 +36,7 @@ pub(super) fn wanted(pinned: &Pinned<'_>, formats: &[Format]) -> Vec<ArtifactPin
     let kind_of = |format: Format| match format {
         Format::Wheel => Some(ArtifactKind::Wheel),
         Format::Npm => Some(ArtifactKind::Npm),
-        Format::Dir => None,
+        Format::Dir | Format::Index => None,
     };
     let kinds: Vec<ArtifactKind> = formats.iter().filter_map(|f| kind_of(*f)).collect();
     pinned.pins.artifact_pins().into_iter().filter(|a| kinds.contains(&a.kind)).collect()
