@@ -396,9 +396,9 @@ impl Drop for StaticServer {
     }
 }
 
-/// Run a client to completion within `limit`, its output in files under `logs`; its stdout, or
-/// a panic with both streams.
-fn run(cmd: &mut Command, logs: &Path, what: &str, limit: Duration) -> String {
+/// Run a client to completion within `limit`, its output in files under `logs`: whether it
+/// succeeded, its stdout and its stderr.
+fn run_status(cmd: &mut Command, logs: &Path, what: &str, limit: Duration) -> (bool, String, String) {
     let (out, err) = (logs.join(format!("{what}.out")), logs.join(format!("{what}.err")));
     cmd.stdin(Stdio::null()).stdout(std::fs::File::create(&out).unwrap()).stderr(std::fs::File::create(&err).unwrap());
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
@@ -406,19 +406,28 @@ fn run(cmd: &mut Command, logs: &Path, what: &str, limit: Duration) -> String {
     // Bounded: limit / 100 ms polls.
     for _ in 0..limit.as_millis() / 100 {
         if let Some(status) = child.try_wait().unwrap() {
-            assert!(
-                status.success(),
-                "{what}: {cmd:?} exited with {status}\nstdout: {}\nstderr: {}",
-                text(&out),
-                text(&err)
-            );
-            return text(&out);
+            return (status.success(), text(&out), text(&err));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     let _ = child.kill();
     let _ = child.wait();
     panic!("{what}: {cmd:?} did not finish in {limit:?}\nstdout: {}\nstderr: {}", text(&out), text(&err));
+}
+
+/// [`run_status`] for a client that must succeed: its stdout, or a panic with both streams.
+fn run(cmd: &mut Command, logs: &Path, what: &str, limit: Duration) -> String {
+    let (ok, out, err) = run_status(cmd, logs, what, limit);
+    assert!(ok, "{what}: {cmd:?} failed\nstdout: {out}\nstderr: {err}");
+    out
+}
+
+/// `program` runs here, or why the test cannot.
+fn needs(program: &str) -> Result<(), Unavailable> {
+    match Command::new(program).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status() {
+        Ok(status) if status.success() => Ok(()),
+        other => Err(Unavailable::new(format!("`{program} --version` failed ({other:?}); install {program}"))),
+    }
 }
 
 /// A scratch directory on the file system of the shared real artifacts, so they hard-link.
@@ -626,6 +635,7 @@ fn installed_version(project: &Path) -> String {
 #[test]
 fn npm_ci_and_npm_install_fetch_the_real_tarball_through_the_package_document() {
     let Some(tarball) = skip_or_fail(try_real_npm_tarball(REAL, REAL_SUFFIX)) else { return };
+    let Some(()) = skip_or_fail(needs("npm").and(needs("python3"))) else { return };
     let scratch = scratch();
     let dir = scratch.path().join("index");
     std::fs::create_dir_all(&dir).unwrap();
@@ -675,4 +685,33 @@ fn npm_ci_and_npm_install_fetch_the_real_tarball_through_the_package_document() 
     let later = &requests[after_ci.len()..];
     assert!(later.contains(&(301, "GET /@openai%2fcodex HTTP/1.1".into())), "{later:?}");
     assert!(later.contains(&(200, "GET /@openai%2fcodex/ HTTP/1.1".into())), "{later:?}");
+}
+
+/// Why the package document needs `--base-url`: npm reads a relative `dist.tarball` as a local
+/// `file:` path (relative to the project), never as a URL under the registry.
+#[test]
+fn npm_reads_a_relative_dist_tarball_as_a_local_file_so_the_index_needs_a_base_url() {
+    let Some(()) = skip_or_fail(needs("npm").and(needs("python3"))) else { return };
+    let scratch = scratch();
+    let dir = scratch.path().join("index");
+    std::fs::create_dir_all(&dir).unwrap();
+    put(&dir, &small_tarball(REAL, REAL_SUFFIX));
+    let server = StaticServer::index_and_serve(&dir, &scratch.path().join("server.log"), true);
+    let version = format!("{REAL}-{REAL_SUFFIX}");
+    let relative = format!("@openai/codex/-/codex-{version}.tgz");
+    for page in ["@openai/codex/index.html", "@openai/codex/index.json"] {
+        let mut document: serde_json::Value = serde_json::from_str(&read(&dir, page)).unwrap();
+        document["versions"][&version]["dist"]["tarball"] = relative.clone().into();
+        std::fs::write(dir.join(page), serde_json::to_vec(&document).unwrap()).unwrap();
+    }
+    let project = scratch.path().join("install");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(project.join("package.json"), r#"{"name":"t","version":"1.0.0"}"#).unwrap();
+    let spec = format!("@openai/codex@{version}");
+    let mut cmd = npm(&project, scratch.path(), &server, &["install", &spec]);
+    let (ok, _, err) = run_status(&mut cmd, scratch.path(), "npm-relative", Duration::from_secs(300));
+    assert!(!ok, "npm installed from a relative dist.tarball");
+    assert!(err.contains(&project.join(&relative).display().to_string()), "npm looked elsewhere: {err}");
+    let tarball = (200, format!("GET /{relative} HTTP/1.1"));
+    assert!(!server.requests().contains(&tarball), "npm fetched it after all: {:?}", server.requests());
 }
