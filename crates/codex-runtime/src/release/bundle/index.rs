@@ -14,15 +14,19 @@
 //!   @openai/codex/-/codex-V-SUFFIX.tgz                     a hard link to (or copy of) the tarball
 //! ```
 //!
-//! What the clients request, and which file answers:
+//! What the clients request, and which file answers (as `python3 -m http.server` logged them
+//! for pip 23, uv 0.13 and npm 11):
 //!
 //! | client | request | file |
 //! |---|---|---|
 //! | pip, uv (`--index-url BASE/simple/`) | `GET /simple/openai-codex-cli-bin/` | `simple/openai-codex-cli-bin/index.html` |
-//! | pip, uv | `GET /FILE.whl.metadata` (uv; pip when it resolves) | `FILE.whl.metadata` |
 //! | pip, uv | `GET /FILE.whl` | the wheel itself |
-//! | npm (`--registry BASE/`) | `GET /@openai%2fcodex`, a directory: redirected to `/@openai%2fcodex/` | `@openai/codex/index.html` (JSON) |
-//! | npm | `GET /@openai/codex/-/codex-V-SUFFIX.tgz` (`dist.tarball`) | the hard link |
+//! | a resolver that wants the metadata first (PEP 658) | `GET /FILE.whl.metadata` | `FILE.whl.metadata` |
+//! | `npm install` (`--registry BASE/`) | `GET /@openai%2fcodex`, a directory: 301 to `/@openai%2fcodex/` | `@openai/codex/index.html` (JSON) |
+//! | `npm install`, `npm ci` | `GET /@openai/codex/-/codex-V-SUFFIX.tgz` (`dist.tarball`, the lockfile's `resolved`) | the hard link |
+//!
+//! pip and uv with `--no-deps` and an exact pin fetch only the project page and the wheel; `npm
+//! ci` fetches only the lockfile's `resolved` URL.
 //!
 //! A static server decodes `%2f` to `/`, finds the directory `@openai/codex`, redirects to the
 //! trailing slash and serves its `index.html`; npm reads the body as JSON whatever its content
@@ -179,8 +183,10 @@ pub fn write_index(dir: &Path, options: &IndexOptions<'_>) -> Result<Vec<IndexFi
     for wheel in &wheels {
         written.push(write_page(dir, &format!("{}.metadata", wheel.file), &wheel.metadata)?);
     }
-    for (path, bytes) in simple_pages(&wheels, &links) {
-        written.push(write_page(dir, &path, &bytes)?);
+    if !wheels.is_empty() {
+        for (path, bytes) in simple_pages(&wheels, &links) {
+            written.push(write_page(dir, &path, &bytes)?);
+        }
     }
     if !tarballs.is_empty() {
         let document = packument(&tarballs, &links);
