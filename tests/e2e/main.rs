@@ -14,6 +14,7 @@ mod hostile;
 mod install;
 mod private;
 mod real;
+mod real_bundle;
 mod recipes;
 mod registries;
 // What the snapshots pin is a Linux x86_64 host's (the fake app-server reports the host).
