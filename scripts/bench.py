@@ -140,6 +140,26 @@ def fetch_artifacts(work, manifest, host):
     return wheels, npm, version
 
 
+def fetch_all(work, manifest):
+    """Every artifact of every target (all eight wheels, all six npm tarballs) in one flat
+    directory, via pip and npm: what a mirror holds."""
+    flat = work / "all"
+    flat.mkdir(parents=True, exist_ok=True)
+    for pins in manifest["targets"].values():
+        for key in ("wheel", "musllinux_wheel"):
+            wheel = pins["artifacts"].get(key)
+            if wheel and not (flat / wheel["file"]).exists():
+                tag = wheel["file"].rsplit("-", 1)[1].removesuffix(".whl")
+                subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                                "--platform", tag, f"openai-codex-cli-bin=={wheel['version']}", "-d", str(flat)],
+                               check=True)
+        tgz = pins["artifacts"]["npm"]
+        if not (flat / tgz["file"]).exists():
+            subprocess.run(["npm", "pack", "-q", f"@openai/codex@{tgz['version']}", "--pack-destination", str(flat)],
+                           check=True, stdout=subprocess.DEVNULL)
+    return flat
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
@@ -148,7 +168,11 @@ def main():
     ap.add_argument("--bin", type=Path)
     # The newest pinned release with wheels on the Python index (the stable head has npm only).
     ap.add_argument("--version", default="0.163.0")
+    ap.add_argument("--cases", default="path,wheel,npm,bundle,check,mirror",
+                    help="comma-separated: path, wheel, npm, bundle, check, mirror (bundle --format wheel,npm,index"
+                         " of all 14 artifacts from a local mirror vs cp -r of them)")
     args = ap.parse_args()
+    cases = set(args.cases.split(","))
     # Every command the bench runs selects this version through the environment.
     os.environ["CODEX_RUNTIME_VERSION"] = args.version
 
@@ -180,6 +204,26 @@ def main():
     # 1. path on a cached runtime vs the Python SDK's lookup through the installed wheel.
     cache = scratch / "cache-path"
     run(install_cmd(cache, wheel_mirror.url), env=env)
+    if "path" in cases:
+        path_case(args, bin_, cache, wheel, scratch, env, rows)
+    if "wheel" in cases:
+        wheel_case(args, install_cmd, wheel_mirror, wheel, scratch, env, rows, fresh)
+    if "npm" in cases:
+        npm_case(args, install_cmd, npm_mirror, tgz, scratch, env, rows, fresh)
+    if "bundle" in cases:
+        bundle_case(args, bin_, manifest, install_cmd, wheel_mirror, scratch, env, rows, fresh)
+    if "check" in cases:
+        check_case(args, bin_, cache, env, rows)
+    if "mirror" in cases:
+        mirror_case(args, bin_, manifest, scratch, env, rows, fresh)
+
+    shutil.rmtree(scratch, ignore_errors=True)
+    wheel_mirror.server.shutdown()
+    npm_mirror.server.shutdown()
+    report(args, version, host, rows)
+
+
+def path_case(args, bin_, cache, wheel, scratch, env, rows):
     site = scratch / "site"
     run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-compile", "--target", str(site), str(wheel)])
     ours = timed(args.path_runs, lambda i: [bin_, "--cache-dir", str(cache), "path"], env=env)
@@ -188,6 +232,8 @@ def main():
                     "from codex_cli_bin import bundled_codex_path; print(bundled_codex_path())"], env=py_env)
     rows.append(("path (cached)", ours, peer, "python3 bundled_codex_path()", "<= 0.1, and < 5 ms", ours.wall <= peer.wall / 10 and ours.wall < 0.005))
 
+
+def wheel_case(args, install_cmd, wheel_mirror, wheel, scratch, env, rows, fresh):
     # 2. install of the wheel from the loopback mirror vs pip install of it from local disk.
     ours, peer = compare(
         args.runs,
@@ -198,6 +244,8 @@ def main():
     fresh(scratch / "pip")
     fresh(scratch / "cache-w")
 
+
+def npm_case(args, install_cmd, npm_mirror, tgz, scratch, env, rows, fresh):
     # 3. install of the npm tarball from the loopback mirror vs tar xzf of it from local disk.
     def untar_dir(i):
         fresh(scratch / "tar").mkdir()
@@ -209,6 +257,8 @@ def main():
     fresh(scratch / "tar")
     fresh(scratch / "cache-n")
 
+
+def bundle_case(args, bin_, manifest, install_cmd, wheel_mirror, scratch, env, rows, fresh):
     # 4. bundle of all six wheels vs the sum of six single installs.
     targets = list(manifest["targets"])
     help_text = subprocess.run([bin_, "--help"], capture_output=True, text=True).stdout
@@ -227,6 +277,8 @@ def main():
         for d in ("cache-b", "bundle", "cache-s"):
             fresh(scratch / d)
 
+
+def check_case(args, bin_, cache, env, rows):
     # 5. check on the real runtime vs a bare handshake.
     entrypoint = subprocess.run([bin_, "--cache-dir", str(cache), "path"], capture_output=True, text=True,
                                 check=True).stdout.strip()
@@ -242,10 +294,25 @@ def main():
     peer = timed(args.runs * 2, lambda i: [sys.executable, "-c", bare, entrypoint])
     rows.append(("check (real runtime)", ours, peer, "bare handshake script", "<= 1.1", ours.wall <= peer.wall * 1.1))
 
-    shutil.rmtree(scratch, ignore_errors=True)
-    wheel_mirror.server.shutdown()
-    npm_mirror.server.shutdown()
 
+def mirror_case(args, bin_, manifest, scratch, env, rows, fresh):
+    # 6. a mirror-grade bundle of every target's upstream artifacts (8 wheels, 6 tarballs) from a
+    # local mirror, verified against the pins and indexed, vs cp -r of the same files.
+    flat = fetch_all(args.work, manifest)
+    def bundle_cmd(i):
+        return [bin_, "--cache-dir", str(scratch / "cache-m"), "-q", "bundle", "--version", args.version, "--all-platforms",
+                "--format", "wheel,npm,index", "--base-url", "http://127.0.0.1:1/", "--out", str(scratch / "site"),
+                "--source", "mirror", "--mirror", str(flat)]
+    ours, peer = compare(
+        args.runs,
+        (bundle_cmd, lambda i: (fresh(scratch / "cache-m"), fresh(scratch / "site")), env),
+        (lambda i: ["cp", "-r", str(flat), str(scratch / "copy")], lambda i: fresh(scratch / "copy"), None))
+    rows.append(("mirror: 14 artifacts + index", ours, peer, "cp -r of the 14 files", "<= 2", ours.wall <= peer.wall * 2))
+    for d in ("cache-m", "site", "copy"):
+        fresh(scratch / d)
+
+
+def report(args, version, host, rows):
     print(f"\ncodex-runtime {version} on {host}, {os.cpu_count()} cores; median of {args.runs} runs"
           f" ({args.path_runs} for path)\n")
     print(f"{'case':<30} {'ours':>10} {'ours CPU':>10} {'peer':>10} {'peer CPU':>10} {'ratio':>7}  {'target':<18}"

@@ -22,7 +22,7 @@ use crate::model::manifest::{ArtifactPin, Pinned};
 use crate::net::Http;
 use crate::pipe::Pipe;
 use crate::reporter::Reporter;
-use crate::sources::{FailedLookup, Offer, Source};
+use crate::sources::{FailedLookup, Location, Offer, Source};
 
 /// An upstream artifact in the cache, verified.
 #[derive(Debug, Clone)]
@@ -75,6 +75,33 @@ pub fn keep_artifact(
             let (location, failure) = match offer {
                 Offer::Artifact { artifact: offered, location } if offered.file == artifact.file => {
                     reporter.attempt(name, &location.to_string());
+                    // A local file is linked and read once, not copied.
+                    if let Location::File(file) = &location {
+                        match link_verified(file, &kept, &Expected::of(&offered), &offered.file) {
+                            Ok(Some(digests)) => {
+                                let from = location.to_string();
+                                write_origin(&kept, name, &from);
+                                return Ok(Kept { path: kept, digests, source: name.to_owned(), from });
+                            }
+                            Ok(None) => {}
+                            Err(Failure::Fatal(e)) => return Err(e),
+                            Err(Failure::Attempt(failure)) => {
+                                if !failure.is_missing() {
+                                    reporter.attempt_failed(
+                                        name,
+                                        &location.to_string(),
+                                        &attempt::explain(name, &failure),
+                                    );
+                                }
+                                attempts.push(Attempt {
+                                    source: name.to_owned(),
+                                    location: location.to_string(),
+                                    failure,
+                                });
+                                continue;
+                            }
+                        }
+                    }
                     match fetch_as(&location, &offered, cache, client, &network, reporter, false) {
                         Ok(fetched) => {
                             let path = place(&fetched.download, &kept)?;
@@ -120,6 +147,32 @@ fn read_origin(kept: &Path) -> Option<(String, String)> {
     Some((value["source"].as_str()?.to_owned(), value["from"].as_str()?.to_owned()))
 }
 
+/// Hard-link the local `file` as the kept artifact and verify the link (so what is checked is
+/// what is kept): its digests; `None` when it cannot be linked here (another file system), for
+/// a copy instead.
+fn link_verified(file: &Path, kept: &Path, expected: &Expected, subject: &str) -> Result<Option<Digests>, Failure> {
+    if !file.is_file() {
+        return Err(Failure::Attempt(AttemptFailure::NotFound));
+    }
+    let dir = kept.parent().expect("a kept artifact has a directory");
+    fs_err::create_dir_all(dir).map_err(|e| Failure::Fatal(Error::Cache(CacheError::Fs(e))))?;
+    let linking = dir.join(format!(".{}.linking-{}", subject, std::process::id()));
+    let _ = std::fs::remove_file(&linking);
+    if std::fs::hard_link(file, &linking).is_err() {
+        return Ok(None);
+    }
+    match verify_file(&linking, expected, subject) {
+        Ok(digests) => {
+            fs_err::rename(&linking, kept).map_err(|e| Failure::Fatal(Error::Cache(CacheError::Fs(e))))?;
+            Ok(Some(digests))
+        }
+        Err(failure) => {
+            let _ = std::fs::remove_file(&linking);
+            Err(failure)
+        }
+    }
+}
+
 /// Move a verified download into the kept directory (same file system: a rename).
 fn place(download: &Path, kept: &Path) -> Result<PathBuf, Error> {
     let dir = kept.parent().expect("a kept artifact has a directory");
@@ -135,7 +188,9 @@ fn verify_file(file: &Path, expected: &Expected, subject: &str) -> Result<Digest
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(Failure::Attempt(AttemptFailure::NotFound)),
         Err(e) => return Err(CacheError::io("read", file)(e).into()),
     };
-    let mut verifier = Verifier::new(subject, expected);
+    // The whole file's digests: its blocks add nothing to them once it is all here.
+    let whole = Expected { blocks: None, ..expected.clone() };
+    let mut verifier = Verifier::new(subject, &whole);
     match verifier.copy(ONE_THREAD, &mut body, |_: &[u8], _| Ok(()), &mut |_| {}) {
         Ok(()) => {}
         Err(CopyError::Read { source, .. }) => return Err(CacheError::io("read", file)(source).into()),
@@ -150,7 +205,7 @@ const ONE_THREAD: Pipe = Pipe::inline(256 * 1024);
 
 /// The sources of `options` with the kept artifacts first, as a local mirror.
 pub fn with_kept_first(options: &InstallOptions, cache: &Cache) -> InstallOptions {
-    let mut sources = vec![Source::Mirror(crate::sources::Location::File(cache.artifacts_dir()))];
+    let mut sources = vec![Source::Mirror(Location::File(cache.artifacts_dir()))];
     sources.extend(options.sources.iter().cloned());
     InstallOptions { sources, offline: options.offline }
 }

@@ -544,6 +544,21 @@ pub fn prune(cache: &Cache, manifests: &Manifests, stale_after: Duration) -> Res
             removed.push(Removed { path: part, kind: "download", bytes });
         }
     }
+    // Kept artifacts (and their origin notes) of what no manifest pins.
+    let files: HashSet<String> = manifests
+        .iter()
+        .flat_map(|m| m.targets.values())
+        .flat_map(|pins| pins.artifact_pins())
+        .map(|a| a.file)
+        .collect();
+    for kept in read_dir_sorted(&cache.artifacts_dir()) {
+        let name = kept.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if !files.contains(name.strip_suffix(".origin.json").unwrap_or(name)) {
+            let bytes = size_of_tree(&kept);
+            remove_any(&kept)?;
+            removed.push(Removed { path: kept, kind: "artifact", bytes });
+        }
+    }
     for entry in entries.scratch {
         if older(&entry) && Cache::is_stale_scratch(&entry, stale_after) {
             let bytes = size_of_tree(&entry);
@@ -578,6 +593,11 @@ pub fn clean(cache: &Cache) -> Result<Vec<Removed>, Error> {
         if let Some(bytes) = remove_download(&part)? {
             removed.push(Removed { path: part, kind: "download", bytes });
         }
+    }
+    for kept in read_dir_sorted(&cache.artifacts_dir()) {
+        let bytes = size_of_tree(&kept);
+        remove_any(&kept)?;
+        removed.push(Removed { path: kept, kind: "artifact", bytes });
     }
     for entry in entries.scratch {
         if Cache::is_stale_scratch(&entry, crate::cache::SCRATCH_GRACE) {
@@ -781,6 +801,14 @@ mod tests {
         let unpinned_part = downloads.join(format!("{}.part", sha(b"other")));
         fs::write(&pinned_part, b"half").unwrap();
         fs::write(&unpinned_part, b"half").unwrap();
+        // Kept artifacts: a pinned one and its origin note stay, an unpinned one goes.
+        fs::create_dir_all(cache.artifacts_dir()).unwrap();
+        let pinned_file = cache.artifacts_dir().join(&pins.artifact_pins()[0].file);
+        let pinned_note = cache.artifacts_dir().join(format!("{}.origin.json", pins.artifact_pins()[0].file));
+        let unpinned_file = cache.artifacts_dir().join("openai-codex-0.0.1-linux-x64.tgz");
+        for file in [&pinned_file, &pinned_note, &unpinned_file] {
+            fs::write(file, b"bytes").unwrap();
+        }
         fs::create_dir_all(cache.tmp_dir().join("install-fresh")).unwrap();
         // What a killed install leaves: a scratch directory with a lock file no one holds.
         let killed = cache.tmp_dir().join("install-killed");
@@ -789,7 +817,8 @@ mod tests {
 
         let removed = prune(&cache, &manifests, STALE_AFTER).unwrap();
         let paths: Vec<&Path> = removed.iter().map(|r| r.path.as_path()).collect();
-        assert_eq!(paths, [dropped.as_path(), unpinned_part.as_path()]);
+        assert_eq!(paths, [dropped.as_path(), unpinned_part.as_path(), unpinned_file.as_path()]);
+        assert!(pinned_file.is_file() && pinned_note.is_file());
         assert!(!dropped.parent().unwrap().exists(), "its emptied version directory goes too");
         assert!(kept.join("bin/codex").is_file() && pinned_part.is_file());
         assert!(cache.tmp_dir().join("install-fresh").is_dir(), "a fresh leftover may be an install in progress");
@@ -808,6 +837,7 @@ mod tests {
         assert!(removed.iter().any(|r| r.path == kept && r.bytes > 0));
         assert!(runtime_dirs(&cache).is_empty());
         assert_eq!(fs::read_dir(cache.root().join("downloads")).map_or(0, |d| d.count()), 0);
+        assert_eq!(fs::read_dir(cache.artifacts_dir()).map_or(0, |d| d.count()), 0, "clean empties artifacts/");
         let tmp: Vec<_> = fs::read_dir(cache.tmp_dir()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(tmp, ["install-fresh"]);
     }

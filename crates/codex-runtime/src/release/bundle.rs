@@ -41,7 +41,7 @@ use crate::fetch::verify::{Expected, Verifier, VerifyError, VerifyingReader};
 use crate::install::Error;
 use crate::install::{self, InstallOptions};
 use crate::model::digest::Sha256;
-use crate::model::manifest::{ArtifactPin, Channel, Manifest};
+use crate::model::manifest::{Channel, Manifest};
 use crate::model::target::Target;
 use crate::model::version::RuntimeVersion;
 use crate::reporter::Reporter;
@@ -394,42 +394,51 @@ fn bundle_target(
 ) -> Result<TargetBundle, BundleError> {
     let pinned = manifest.pinned(target)?;
     let labelled = TargetReporter { inner: reporter, target };
-    // Upstream's artifacts of the formats asked for, kept whole; the install then extracts a
-    // kept one rather than downloading again.
+    // Upstream's artifacts of the formats asked for, kept whole.
     let kept = upstream::keep_all(&pinned, upstream::wanted(&pinned, formats), options, cache, &labelled);
-    let with_kept = install::keep::with_kept_first(options, cache);
-    let options = if kept.iter().any(|(_, k)| k.is_ok()) { &with_kept } else { options };
-    let installed = install::install(&pinned, options, cache, &labelled)?;
-    let runtime = RuntimeRoot::of(&installed.runtime_dir, &installed.receipt, !installed.cached);
-    let installed_from = installed.receipt.artifact.file.clone();
+    let has_upstream = |format: Format| {
+        let wanted = upstream::wanted(&pinned, &[format]);
+        kept.iter().any(|(a, k)| k.is_ok() && wanted.iter().any(|w| w.file == a.file))
+    };
+    // The runtime is installed only for `dir` and for re-packs; then from a kept artifact (no
+    // second download) when there is one.
+    let needs_runtime = formats.iter().any(|&f| f == Format::Dir || (f != Format::Index && !has_upstream(f)));
+    let installed = if needs_runtime {
+        let with_kept = install::keep::with_kept_first(options, cache);
+        let options = if kept.iter().any(|(_, k)| k.is_ok()) { &with_kept } else { options };
+        Some(install::install(&pinned, options, cache, &labelled)?)
+    } else {
+        None
+    };
+    let runtime = installed.as_ref().map(|i| RuntimeRoot::of(&i.runtime_dir, &i.receipt, !i.cached));
     let mut outputs = Vec::new();
     let mut files = Vec::new();
     for &format in formats {
+        if format == Format::Index {
+            continue;
+        }
         reporter.target_step(target, &format!("staging {format}"));
-        let of_format = |a: &ArtifactPin| upstream::wanted(&pinned, &[format]).iter().any(|w| w.file == a.file);
-        let upstream: Vec<_> = kept.iter().filter(|(a, k)| k.is_ok() && of_format(a)).collect();
         let mut staged = Vec::new();
-        for (artifact, kept) in &upstream {
-            staged.push(upstream::stage(kept.as_ref().expect("filtered"), artifact, staging)?);
+        if format != Format::Dir {
+            let wanted = upstream::wanted(&pinned, &[format]);
+            for (artifact, kept) in kept.iter().filter(|(a, _)| wanted.iter().any(|w| w.file == a.file)) {
+                if let Ok(kept) = kept {
+                    staged.push(upstream::stage(kept, artifact, staging)?);
+                }
+            }
         }
         if staged.is_empty() {
+            let (runtime, installed) = (runtime.as_ref(), installed.as_ref());
+            let (runtime, installed) = runtime.zip(installed).expect("installed for dir and re-packs");
             let (mut output, written) = match format {
-                Format::Index => continue,
-                Format::Dir => stage_dir(&runtime, staging, target)?,
-                Format::Wheel => wheel::write(&runtime, staging, manifest, target)?,
-                Format::Npm => npm::write(&runtime, staging, manifest, target)?,
+                Format::Dir => stage_dir(runtime, staging, target)?,
+                Format::Wheel => wheel::write(runtime, staging, manifest, target)?,
+                _ => npm::write(runtime, staging, manifest, target)?,
             };
+            let from = installed.receipt.artifact.file.clone();
             output.origin = Some(match format {
-                Format::Dir => upstream::Origin::Installed { from: installed_from.clone() },
-                _ => {
-                    let why = kept
-                        .iter()
-                        .filter(|(a, _)| of_format(a))
-                        .filter_map(|(a, k)| k.as_ref().err().map(|e| format!("{}: {e}", a.file)));
-                    let why: Vec<String> = why.collect();
-                    let why = if why.is_empty() { format!("no {format} artifact is pinned") } else { why.join("; ") };
-                    upstream::Origin::Repack { from: installed_from.clone(), why }
-                }
+                Format::Dir => upstream::Origin::Installed { from },
+                _ => upstream::Origin::Repack { from, why: upstream::why_not(&pinned, format, &kept) },
             });
             staged.push((output, written));
         }
@@ -439,29 +448,16 @@ fn bundle_target(
         }
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    let receipt = &installed.receipt;
-    // Installed from a kept artifact: where that artifact came from.
-    let kept_origin = kept.iter().find_map(|(a, k)| k.as_ref().ok().filter(|_| a.file == receipt.artifact.file));
-    let (source, from) = match kept_origin {
-        Some(kept) if installed.receipt.from.starts_with(&cache.artifacts_dir().display().to_string()) => {
-            (kept.source.clone(), kept.from.clone())
-        }
-        _ => (receipt.source.clone(), receipt.from.clone()),
+    let (source, from, artifact) = match &installed {
+        Some(installed) => upstream::installed_from(installed, &kept, cache),
+        None => upstream::first_kept(&kept).expect("every format had an upstream artifact"),
     };
+    let entrypoint = &pinned.pins.entrypoint;
     Ok(TargetBundle {
         source,
         from,
-        artifact: VerifiedArtifact {
-            kind: receipt.artifact.kind,
-            file: receipt.artifact.file.clone(),
-            sha256: receipt.artifact.sha256,
-            size: receipt.artifact.size,
-        },
-        entrypoint: WrittenFileRef {
-            path: receipt.entrypoint.path.clone(),
-            sha256: receipt.entrypoint.sha256,
-            size: receipt.entrypoint.size,
-        },
+        artifact,
+        entrypoint: WrittenFileRef { path: entrypoint.path.clone(), sha256: entrypoint.sha256, size: entrypoint.size },
         outputs,
         files,
     })

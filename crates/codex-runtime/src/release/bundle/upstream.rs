@@ -8,10 +8,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{BundleError, Format, Output, WrittenFile};
+use super::{BundleError, Format, Output, VerifiedArtifact, WrittenFile};
 use crate::cache::Cache;
-use crate::install::InstallOptions;
 use crate::install::keep::{Kept, keep_artifact};
+use crate::install::{InstallOptions, Installed};
 use crate::model::error::error_chain;
 use crate::model::manifest::{ArtifactKind, ArtifactPin, Pinned};
 use crate::reporter::Reporter;
@@ -85,4 +85,52 @@ pub(super) fn stage(
         Output { format, path: artifact.file.clone(), sha256: Some(sha256), size, files: 1, origin: Some(origin) };
     let written = vec![WrittenFile { path: artifact.file.clone(), sha256, size }];
     Ok((output, written))
+}
+
+/// Why no upstream artifact of `format` could be had, for a re-pack's origin.
+pub(super) fn why_not(pinned: &Pinned<'_>, format: Format, kept: &[(ArtifactPin, Result<Kept, String>)]) -> String {
+    let wanted = wanted(pinned, &[format]);
+    let why: Vec<String> = kept
+        .iter()
+        .filter(|(a, _)| wanted.iter().any(|w| w.file == a.file))
+        .filter_map(|(a, k)| k.as_ref().err().map(|e| format!("{}: {e}", a.file)))
+        .collect();
+    if why.is_empty() { format!("no {format} artifact is pinned") } else { why.join("; ") }
+}
+
+/// The source, location and artifact of an installed runtime: where the kept artifact it was
+/// installed from came from, when it was one.
+pub(super) fn installed_from(
+    installed: &Installed,
+    kept: &[(ArtifactPin, Result<Kept, String>)],
+    cache: &Cache,
+) -> (String, String, VerifiedArtifact) {
+    let receipt = &installed.receipt;
+    let artifact = VerifiedArtifact {
+        kind: receipt.artifact.kind,
+        file: receipt.artifact.file.clone(),
+        sha256: receipt.artifact.sha256,
+        size: receipt.artifact.size,
+    };
+    let from_kept = receipt.from.starts_with(&cache.artifacts_dir().display().to_string());
+    let origin =
+        kept.iter().find_map(|(a, k)| k.as_ref().ok().filter(|_| from_kept && a.file == receipt.artifact.file));
+    match origin {
+        Some(kept) => (kept.source.clone(), kept.from.clone(), artifact),
+        None => (receipt.source.clone(), receipt.from.clone(), artifact),
+    }
+}
+
+/// The first kept artifact (in the pins' order), for a bundle that installed nothing.
+pub(super) fn first_kept(kept: &[(ArtifactPin, Result<Kept, String>)]) -> Option<(String, String, VerifiedArtifact)> {
+    kept.iter().find_map(|(artifact, kept)| {
+        let kept = kept.as_ref().ok()?;
+        let verified = VerifiedArtifact {
+            kind: artifact.kind,
+            file: artifact.file.clone(),
+            sha256: kept.digests.sha256,
+            size: kept.digests.size,
+        };
+        Some((kept.source.clone(), kept.from.clone(), verified))
+    })
 }
