@@ -259,6 +259,9 @@ pub struct TargetBundle {
     pub outputs: Vec<Output>,
     /// Every file written for this target.
     pub files: Vec<WrittenFile>,
+    /// The upstream artifacts staged, by file name, with the digests verified against the pins.
+    #[serde(skip)]
+    pub kept: Vec<(String, crate::model::digest::Digests)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -373,7 +376,10 @@ pub fn bundle(
     if description.formats.contains(&Format::Index) {
         // Additive: the artifacts of other versions a previous bundle there holds stay.
         extra.extend(out::carry_previous_artifacts(out, staging.path())?);
-        let options = index::IndexOptions { base_url: request.base_url.as_ref() };
+        // What the bundle verified is not hashed again.
+        let known: BTreeMap<String, crate::model::digest::Digests> =
+            description.targets.values().flat_map(|t| t.kept.iter().cloned()).collect();
+        let options = index::IndexOptions { base_url: request.base_url.as_ref(), known: Some(&known) };
         let written = index::write_index(staging.path(), &options).map_err(|e| BundleError::Index(Box::new(e)))?;
         extra.extend(written.into_iter().map(|f| (f.path, f.sha256)));
     }
@@ -460,6 +466,7 @@ fn bundle_target(
         entrypoint: WrittenFileRef { path: entrypoint.path.clone(), sha256: entrypoint.sha256, size: entrypoint.size },
         outputs,
         files,
+        kept: kept.iter().filter_map(|(a, k)| Some((a.file.clone(), k.as_ref().ok()?.digests.clone()))).collect(),
     })
 }
 

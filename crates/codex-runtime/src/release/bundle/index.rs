@@ -54,7 +54,7 @@ use serde_json::{Map, Value, json};
 use sha1::Digest as _;
 use url::Url;
 
-use crate::model::digest::{Hasher, Integrity, Sha256};
+use crate::model::digest::{Digests, Hasher, Integrity, Sha256};
 use crate::model::error::ErrorKind;
 use crate::model::target::Target;
 
@@ -77,6 +77,9 @@ pub struct IndexOptions<'a> {
     /// The URL the directory will be served at. Required when it holds npm tarballs (npm needs
     /// absolute tarball URLs); when given, the Python pages link absolutely under it too.
     pub base_url: Option<&'a Url>,
+    /// Digests the caller verified moments ago, by file name (a bundle's kept artifacts): a
+    /// file of that name and size is not hashed again for them.
+    pub known: Option<&'a BTreeMap<String, Digests>>,
 }
 
 /// A file the index wrote, for the caller's `SHA256SUMS`.
@@ -161,7 +164,7 @@ impl IndexError {
 /// use codex_runtime::release::bundle::index::{IndexOptions, write_index};
 ///
 /// let base = url::Url::parse("http://127.0.0.1:8000/").unwrap();
-/// let written = write_index("bundle".as_ref(), &IndexOptions { base_url: Some(&base) }).unwrap();
+/// let written = write_index("bundle".as_ref(), &IndexOptions { base_url: Some(&base), known: None }).unwrap();
 /// for file in written {
 ///     println!("{}  {}", file.sha256, file.path);
 /// }
@@ -176,8 +179,16 @@ pub fn write_index(dir: &Path, options: &IndexOptions<'_>) -> Result<Vec<IndexFi
         let files = tarball_paths.iter().map(|p| file_name(p)).collect();
         return Err(IndexError::BaseUrlRequired { dir: dir.to_owned(), files });
     }
-    let wheels = wheel_paths.iter().map(|p| read_wheel(p)).collect::<Result<Vec<_>, _>>()?;
-    let tarballs = tarball_paths.iter().map(|p| read_tarball(p)).collect::<Result<Vec<_>, _>>()?;
+    let known = |path: &Path| {
+        let digests = options.known?.get(&file_name(path))?;
+        let size = fs_err::metadata(path).ok()?.len();
+        (size == digests.size).then_some(digests)
+    };
+    // Each artifact is read on its own core: hashing, and inflating a tarball to its
+    // package.json, are the index's whole cost.
+    let wheels = parallel(&wheel_paths, |p| read_wheel(p, known(p))).into_iter().collect::<Result<Vec<_>, _>>()?;
+    let tarballs =
+        parallel(&tarball_paths, |p| read_tarball(p, known(p))).into_iter().collect::<Result<Vec<_>, _>>()?;
     let links = Links { base: base.as_ref() };
     let mut written = Vec::new();
     for wheel in &wheels {
@@ -276,7 +287,7 @@ fn parse_wheel_name(name: &str) -> Option<(&str, &str)> {
     Some((parts[0], parts[1]))
 }
 
-fn read_wheel(path: &Path) -> Result<Wheel, IndexError> {
+fn read_wheel(path: &Path, known: Option<&Digests>) -> Result<Wheel, IndexError> {
     let file = file_name(path);
     let (dist, version) = parse_wheel_name(&file).ok_or_else(|| {
         IndexError::bad(path, "its name does not parse as a wheel's DIST-VERSION-PYTHON-ABI-PLATFORM.whl")
@@ -297,7 +308,10 @@ fn read_wheel(path: &Path) -> Result<Wheel, IndexError> {
             ),
         ));
     }
-    let (sha256, size) = hash_file(path, &mut Hasher::new())?;
+    let (sha256, size) = match known {
+        Some(digests) => (digests.sha256, digests.size),
+        None => hash_file(path, &mut Hasher::new())?,
+    };
     Ok(Wheel {
         project: normalize(dist),
         version: version.to_owned(),
@@ -385,6 +399,43 @@ impl Write for NpmDigests {
     }
 }
 
+/// sha1 alone.
+struct Sha1Sink(sha1::Sha1);
+
+impl Write for Sha1Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `f` over `items` on every core, results in the items' order.
+fn parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(items.len().max(1));
+    let next = AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::with_capacity(items.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(item) = items.get(index) else { break };
+                    let result = f(item);
+                    results.lock().expect("no thread panicked holding it").push((index, result));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().expect("no thread panicked holding it");
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
+}
+
 /// An npm tarball, as the package document describes it.
 struct Tarball {
     file: String,
@@ -414,7 +465,7 @@ impl Tarball {
     }
 }
 
-fn read_tarball(path: &Path) -> Result<Tarball, IndexError> {
+fn read_tarball(path: &Path, known: Option<&Digests>) -> Result<Tarball, IndexError> {
     let file = file_name(path);
     let spelled = file.strip_prefix(NPM_FILE_PREFIX).and_then(|r| r.strip_suffix(".tgz")).unwrap_or_default();
     let version: semver::Version = spelled.parse().map_err(|e| {
@@ -440,18 +491,20 @@ fn read_tarball(path: &Path) -> Result<Tarball, IndexError> {
     }
     let fields = COPIED_FIELDS.iter().filter_map(|k| Some(((*k).to_owned(), json.get(*k)?.clone()))).collect();
     let platform = Target::ALL.iter().map(|t| t.npm_suffix()).find(|s| spelled.ends_with(&format!("-{s}")));
-    let mut digests = NpmDigests::default();
-    let (sha256, size) = hash_file(path, &mut digests)?;
-    Ok(Tarball {
-        file,
-        version,
-        platform,
-        fields,
-        integrity: Integrity(digests.sha512.finalize().into()),
-        shasum: hex::encode(digests.sha1.finalize()),
-        sha256,
-        size,
-    })
+    let (integrity, shasum, sha256, size) = match known.and_then(|d| Some((d, d.sha512.clone()?))) {
+        // Verified: only sha1 (npm's legacy `shasum`) is left to compute.
+        Some((digests, sha512)) => {
+            let mut sha1 = Sha1Sink(sha1::Sha1::default());
+            hash_file(path, &mut sha1)?;
+            (sha512, hex::encode(sha1.0.finalize()), digests.sha256, digests.size)
+        }
+        None => {
+            let mut digests = NpmDigests::default();
+            let (sha256, size) = hash_file(path, &mut digests)?;
+            (Integrity(digests.sha512.finalize().into()), hex::encode(digests.sha1.finalize()), sha256, size)
+        }
+    };
+    Ok(Tarball { file, version, platform, fields, integrity, shasum, sha256, size })
 }
 
 /// `package/package.json` of a tarball (npm's layout), reading no further than it.
