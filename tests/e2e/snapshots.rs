@@ -1075,3 +1075,83 @@ fn verify_pins_launch() {
     json.push("--json");
     snap.run_with("verify_pins_launch_incompatible_json", &[(MODE_ENV, "wrong-version")], &json, 6);
 }
+
+#[test]
+fn explain_sources_and_a_401_hint() {
+    let mut snap = Snap::new();
+    let fixture = Fixture::stable();
+    let server = TestServer::start();
+    let registry = fixture.serve_npm(&server);
+    let host = server.url().trim_start_matches("http://").to_owned();
+    snap.literal(&host, "127.0.0.1:[PORT]");
+    let npmrc =
+        snap.write("project/.npmrc", format!("@openai:registry={registry}\n//{host}/:_authToken=s3cret\n").as_bytes());
+    snap.write("project/package.json", b"{}");
+    let netrc = snap.write("netrc", b"machine 127.0.0.1 login alice password hunter2\n");
+    let manifest = snap.manifest(&fixture.manifest);
+    let index = format!("{}/simple/", server.url());
+    let cwd_npmrc = npmrc.clone();
+    let envs = [("NETRC", netrc.as_str()), ("PIP_INDEX_URL", index.as_str())];
+    let args = [
+        "path",
+        "--manifest",
+        &manifest,
+        "--target",
+        LINUX,
+        "--explain-sources",
+        "--source",
+        "npm",
+        "--source",
+        "pypi",
+    ];
+    let mut cmd = snap.command(&envs, &args);
+    cmd.current_dir(Path::new(&cwd_npmrc).parent().unwrap());
+    let out = cmd.output().unwrap();
+    assert_code(&out, 0);
+    snap.assert("explain_sources", &render(&envs, &args, &out));
+
+    // No credential for the registry: a 401 that says which key to add.
+    let snap = Snap::new();
+    let server = TestServer::start();
+    let registry = fixture.serve_npm(&server);
+    server.fault(NPM_PACKUMENT, Fault::Status(401));
+    let mut snap = snap;
+    snap.literal(server.url().trim_start_matches("http://"), "127.0.0.1:[PORT]");
+    let manifest = snap.manifest(&fixture.manifest);
+    snap.run(
+        "npm_401",
+        &["install", "--manifest", &manifest, "--target", LINUX, "--source", "npm", "--npm-registry", &registry],
+        5,
+    );
+}
+
+#[test]
+fn bundle_index_pages() {
+    let fixture = Fixture::stable();
+    let server = TestServer::start();
+    let url = fixture.serve_mirror(&server);
+    let snap = Snap::new();
+    let manifest = snap.manifest(&fixture.manifest);
+    let out = snap.path("site");
+    let args = [
+        "bundle",
+        "--manifest",
+        &manifest,
+        "--target",
+        LINUX,
+        "--format",
+        "index",
+        "--base-url",
+        "http://127.0.0.1:8000/codex/",
+    ];
+    snap.run("bundle_index", &[&args[..], &["--out", &out, "--source", "mirror", "--mirror", &url]].concat(), 0);
+    let read = |path: &str| std::fs::read_to_string(Path::new(&out).join(path)).unwrap();
+    let pages = [
+        "simple/index.html",
+        "simple/openai-codex-cli-bin/index.html",
+        "simple/openai-codex-cli-bin/index.json",
+        "@openai/codex/index.html",
+    ];
+    let body: String = pages.iter().map(|p| format!("----- {p} -----\n{}\n", read(p))).collect();
+    snap.assert("bundle_index_pages", &body);
+}
