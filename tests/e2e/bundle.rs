@@ -479,3 +479,93 @@ fn an_index_bundle_is_a_static_mirror_for_pip_npm_and_the_tool_and_keeps_other_v
     assert_code(&out, 0);
     assert_eq!(stdout_json(&out)["version"], "0.163.0");
 }
+
+#[test]
+fn a_mirror_grade_bundle_refuses_what_would_lose_or_leak_and_never_swaps_bad_bytes_for_a_repack() {
+    let env = Env::new();
+    let six = SixTargets::new();
+    let server = TestServer::start();
+    for f in &six.fixtures {
+        f.serve_mirror(&server);
+    }
+    let mirror = format!("{}/mirror", server.url());
+    let manifest = env.manifest(&six.manifest);
+    let out = env.path("site");
+    let out_arg = out.to_str().unwrap().to_owned();
+    let bundle = |target: &str, extra: &[&str]| {
+        let args = ["bundle", "--manifest", &manifest, "--target", target, "--out", &out_arg, "--source", "mirror"];
+        env.run(&[&args[..], &["--mirror", &mirror], extra].concat())
+    };
+    let index = ["--format", "index", "--base-url", "http://127.0.0.1:8000/"];
+
+    // Credentials in --base-url would be published in every link: refused before any fetch.
+    let leaky = bundle(LINUX, &["--format", "index", "--base-url", "https://alice:hunter2@mirror.test/"]);
+    assert_code(&leaky, 2);
+    assert!(text(&leaky.stderr).contains("it holds credentials") && !text(&leaky.stderr).contains("hunter2"));
+    assert_eq!(server.requests().len(), 0, "nothing fetched");
+
+    // Two index bundles at once into one directory: one waits for the other, both versions stay.
+    let (mut a, mut b) = (env.cmd(), env.cmd());
+    for (cmd, target) in [(&mut a, LINUX), (&mut b, "aarch64-unknown-linux-musl")] {
+        cmd.args(["bundle", "--manifest", &manifest, "--target", target, "--out", &out_arg, "--source", "mirror"]);
+        cmd.args(["--mirror", &mirror]).args(index);
+    }
+    let (a, b) = (a.spawn().unwrap(), b.spawn().unwrap());
+    assert!(a.wait_with_output().unwrap().status.success() && b.wait_with_output().unwrap().status.success());
+    for triple in [LINUX, "aarch64-unknown-linux-musl"] {
+        let f = six.fixture(triple);
+        assert!(out.join(f.runtime.npm_file_name()).is_file(), "{triple} kept");
+    }
+
+    // A bundle without the index would drop the mirror: refused without --force.
+    let dropping = bundle(LINUX, &["--format", "wheel"]);
+    assert_code(&dropping, 2);
+    assert!(text(&dropping.stderr).contains("is a static index"), "{}", text(&dropping.stderr));
+    // A stray file in it is named, not a vague "not empty".
+    std::fs::write(out.join("foo.whl"), b"junk").unwrap();
+    let stray = bundle(LINUX, &index);
+    assert_code(&stray, 2);
+    assert!(text(&stray.stderr).contains("files it did not write (foo.whl)"), "{}", text(&stray.stderr));
+    std::fs::remove_file(out.join("foo.whl")).unwrap();
+
+    // Bytes that fail the pins fail the target (exit 4): never a quiet re-pack under upstream's name.
+    let env = Env::new();
+    let linux = six.fixture(LINUX);
+    let mut bad = linux.npm.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    let server = TestServer::start();
+    server.add(&format!("/m/{}", linux.runtime.npm_file_name()), bad);
+    let manifest = env.manifest(&six.manifest);
+    let args = ["bundle", "--manifest", &manifest, "--target", LINUX, "--format", "npm", "--out"];
+    let mirror = format!("{}/m", server.url());
+    let out =
+        env.run(&[&args[..], &[env.path("o").to_str().unwrap(), "--source", "mirror", "--mirror", &mirror]].concat());
+    assert_code(&out, 4);
+    assert!(!env.path("o").exists());
+
+    // A local mirror's symlink is read through: the bundle holds a regular file, not the link.
+    let env = Env::new();
+    let dir = env.path("local");
+    std::fs::create_dir_all(env.path("real")).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(env.path("real").join(linux.runtime.npm_file_name()), &linux.npm).unwrap();
+    std::os::unix::fs::symlink(
+        format!("../real/{}", linux.runtime.npm_file_name()),
+        dir.join(linux.runtime.npm_file_name()),
+    )
+    .unwrap();
+    let manifest = env.manifest(&six.manifest);
+    let o = env.path("o");
+    let args = ["bundle", "--manifest", &manifest, "--target", LINUX, "--format", "npm", "--out", o.to_str().unwrap()];
+    let done = env.run(&[&args[..], &["--source", "mirror", "--mirror", dir.to_str().unwrap()]].concat());
+    assert_code(&done, 0);
+    let staged = o.join(linux.runtime.npm_file_name());
+    assert!(std::fs::symlink_metadata(&staged).unwrap().file_type().is_file());
+    assert!(std::fs::read(&staged).unwrap() == linux.npm);
+    let description: Value = serde_json::from_slice(&std::fs::read(o.join("bundle.json")).unwrap()).unwrap();
+    assert_eq!(description["targets"][LINUX]["outputs"][0]["origin"]["kind"], "upstream");
+    // The user's own file is not linked into the cache or the bundle.
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(env.path("real").join(linux.runtime.npm_file_name())).unwrap().nlink(), 1);
+}

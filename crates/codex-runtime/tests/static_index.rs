@@ -159,7 +159,7 @@ fn the_package_document_holds_absolute_tarball_urls_and_platform_tags() {
     };
     let expected = serde_json::json!({
         "name": "@openai/codex",
-        "dist-tags": {"latest": "0.163.0-linux-x64", "linux-x64": "0.163.0-linux-x64", "darwin-arm64": "0.163.0-darwin-arm64"},
+        "dist-tags": {"linux-x64": "0.163.0-linux-x64", "darwin-arm64": "0.163.0-darwin-arm64"},
         "versions": {
             "0.162.0-linux-x64": version(&older, "0.162.0-linux-x64", "linux", "x64"),
             "0.163.0-darwin-arm64": version(&arm, "0.163.0-darwin-arm64", "darwin", "arm64"),
@@ -239,10 +239,7 @@ fn a_second_version_bundled_into_the_directory_is_added_and_the_first_kept() {
     let document: serde_json::Value = serde_json::from_str(&read(dir.path(), "@openai/codex/index.html")).unwrap();
     let versions: Vec<&String> = document["versions"].as_object().unwrap().keys().collect();
     assert_eq!(versions, ["0.162.0-alpha.15-linux-x64", "0.163.0-linux-x64"]);
-    assert_eq!(
-        document["dist-tags"],
-        serde_json::json!({"latest": "0.163.0-linux-x64", "linux-x64": "0.163.0-linux-x64"})
-    );
+    assert_eq!(document["dist-tags"], serde_json::json!({"linux-x64": "0.163.0-linux-x64"}));
 }
 
 #[test]

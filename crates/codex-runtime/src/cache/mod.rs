@@ -291,6 +291,22 @@ impl Cache {
         lock::acquire(&path, &what, self.lock_timeout, reporter).map_err(CacheError::from)
     }
 
+    /// One bundle at a time into `out` (another waits, as installs do): a lock in `locks/`
+    /// named by the digest of `out`'s absolute path, so nothing is left beside `out`.
+    pub fn lock_bundle_out(
+        &self,
+        out: &Path,
+        reporter: &dyn crate::reporter::Reporter,
+    ) -> Result<lock::Lock, CacheError> {
+        self.tag()?;
+        let absolute = std::path::absolute(out).unwrap_or_else(|_| out.to_owned());
+        let digest =
+            crate::model::digest::Sha256::of_reader(absolute.as_os_str().as_encoded_bytes()).expect("reading memory").0;
+        let path = self.root.join("locks").join(format!("bundle-{digest}.lock"));
+        let what = format!("to finish writing the bundle {}", out.display());
+        lock::acquire(&path, &what, self.lock_timeout, reporter).map_err(CacheError::from)
+    }
+
     /// The receipt of an installed runtime, if its directory holds a readable one.
     pub fn receipt(&self, version: &RuntimeVersion, target: Target) -> Option<Receipt> {
         Receipt::read(&self.runtime_dir(version, target))

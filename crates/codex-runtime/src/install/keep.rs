@@ -75,33 +75,8 @@ pub fn keep_artifact(
             let (location, failure) = match offer {
                 Offer::Artifact { artifact: offered, location } if offered.file == artifact.file => {
                     reporter.attempt(name, &location.to_string());
-                    // A local file is linked and read once, not copied.
-                    if let Location::File(file) = &location {
-                        match link_verified(file, &kept, &Expected::of(&offered), &offered.file) {
-                            Ok(Some(digests)) => {
-                                let from = location.to_string();
-                                write_origin(&kept, name, &from);
-                                return Ok(Kept { path: kept, digests, source: name.to_owned(), from });
-                            }
-                            Ok(None) => {}
-                            Err(Failure::Fatal(e)) => return Err(e),
-                            Err(Failure::Attempt(failure)) => {
-                                if !failure.is_missing() {
-                                    reporter.attempt_failed(
-                                        name,
-                                        &location.to_string(),
-                                        &attempt::explain(name, &failure),
-                                    );
-                                }
-                                attempts.push(Attempt {
-                                    source: name.to_owned(),
-                                    location: location.to_string(),
-                                    failure,
-                                });
-                                continue;
-                            }
-                        }
-                    }
+                    // A local file is copied (verified as it is read), never linked: the cache
+                    // and the bundle do not share the user's own files.
                     match fetch_as(&location, &offered, cache, client, &network, reporter, false) {
                         Ok(fetched) => {
                             let path = place(&fetched.download, &kept)?;
@@ -144,33 +119,11 @@ fn write_origin(kept: &Path, source: &str, from: &str) {
 
 fn read_origin(kept: &Path) -> Option<(String, String)> {
     let value: serde_json::Value = serde_json::from_slice(&fs_err::read(origin_file(kept)).ok()?).ok()?;
-    Some((value["source"].as_str()?.to_owned(), value["from"].as_str()?.to_owned()))
-}
-
-/// Hard-link the local `file` as the kept artifact and verify the link (so what is checked is
-/// what is kept): its digests; `None` when it cannot be linked here (another file system), for
-/// a copy instead.
-fn link_verified(file: &Path, kept: &Path, expected: &Expected, subject: &str) -> Result<Option<Digests>, Failure> {
-    if !file.is_file() {
-        return Err(Failure::Attempt(AttemptFailure::NotFound));
-    }
-    let dir = kept.parent().expect("a kept artifact has a directory");
-    fs_err::create_dir_all(dir).map_err(|e| Failure::Fatal(Error::Cache(CacheError::Fs(e))))?;
-    let linking = dir.join(format!(".{}.linking-{}", subject, std::process::id()));
-    let _ = std::fs::remove_file(&linking);
-    if std::fs::hard_link(file, &linking).is_err() {
-        return Ok(None);
-    }
-    match verify_file(&linking, expected, subject) {
-        Ok(digests) => {
-            fs_err::rename(&linking, kept).map_err(|e| Failure::Fatal(Error::Cache(CacheError::Fs(e))))?;
-            Ok(Some(digests))
-        }
-        Err(failure) => {
-            let _ = std::fs::remove_file(&linking);
-            Err(failure)
-        }
-    }
+    // Written by this tool, but a file in the cache: redacted again, control characters out.
+    let clean = |text: &str| text.chars().filter(|c| !c.is_control()).collect::<String>();
+    let source = clean(value["source"].as_str()?);
+    let from = crate::net::RedactedUrl::new(clean(value["from"].as_str()?)).to_string();
+    Some((source, from))
 }
 
 /// Move a verified download into the kept directory (same file system: a rename).

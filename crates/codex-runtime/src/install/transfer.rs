@@ -168,6 +168,14 @@ pub(super) fn copy_local(
     reporter: &dyn Reporter,
 ) -> Result<(PathBuf, Digests), Failure> {
     let unreadable = |e: io::Error| Failure::Attempt(AttemptFailure::Unavailable(Unavailable::Unreadable(e)));
+    // A directory or a FIFO named like the artifact is none (and a FIFO would block the open).
+    match std::fs::metadata(file) {
+        Ok(meta) if !meta.is_file() => {
+            return Err(unreadable(io::Error::other("not a regular file")));
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(Failure::Attempt(AttemptFailure::NotFound)),
+        _ => {}
+    }
     let mut body = match File::open(file) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(Failure::Attempt(AttemptFailure::NotFound)),

@@ -130,6 +130,12 @@ pub enum BundleError {
         path.display()
     )]
     OutNotEmpty { path: PathBuf },
+    #[error(
+        "{} holds a previous bundle and files it did not write ({}); remove them and run again (--force would replace the whole directory, every version it holds included)",
+        path.display(),
+        files.join(", ")
+    )]
+    OutHasStrays { path: PathBuf, files: Vec<String> },
     #[error("{} is not a directory; pick a new or empty directory for --out", path.display())]
     OutNotDir { path: PathBuf },
     #[error(
@@ -158,6 +164,14 @@ pub enum BundleError {
         out.display()
     )]
     BaseUrlRequired { out: PathBuf },
+    #[error("--base-url {url}: {reason}; pass the http(s) URL the bundle will be served at, like https://HOST/PATH/")]
+    BadBaseUrl { url: String, reason: &'static str },
+    #[error(
+        "{} is a static index (it holds simple/ and @openai/), which a bundle without --format index would replace, dropping every version it serves; add --format index to keep them, or pass --force to replace it",
+        path.display()
+    )]
+    WouldDropIndex { path: PathBuf },
+
     #[error("{} of {} targets failed; nothing was written to {}:{}", failures.len(), total, out.display(), FailureList(failures))]
     Targets { failures: Vec<TargetFailure>, total: usize, out: PathBuf },
 }
@@ -197,12 +211,15 @@ impl BundleError {
     pub fn kind(&self) -> crate::model::error::ErrorKind {
         use crate::model::error::ErrorKind;
         match self {
-            BundleError::OutNotEmpty { .. } | BundleError::OutNotDir { .. } | BundleError::OutOverlapsCache { .. } => {
-                ErrorKind::Usage
-            }
+            BundleError::OutNotEmpty { .. }
+            | BundleError::OutHasStrays { .. }
+            | BundleError::OutNotDir { .. }
+            | BundleError::OutOverlapsCache { .. } => ErrorKind::Usage,
             BundleError::Io { .. } => ErrorKind::Other,
             BundleError::Index(e) => e.kind(),
-            BundleError::BaseUrlRequired { .. } => ErrorKind::Usage,
+            BundleError::BaseUrlRequired { .. }
+            | BundleError::BadBaseUrl { .. }
+            | BundleError::WouldDropIndex { .. } => ErrorKind::Usage,
             BundleError::Install(e) => e.kind(),
             BundleError::CacheModified { .. } => ErrorKind::Verification,
             BundleError::Targets { failures, .. } => {
@@ -316,9 +333,12 @@ pub fn bundle(
     if overlaps(out, cache.root()) {
         return Err(BundleError::OutOverlapsCache { out: out.clone(), cache: cache.root().to_owned() });
     }
+    let _lock = cache.lock_bundle_out(out, reporter).map_err(|e| BundleError::Install(Error::Cache(e)))?;
     check_out(out, request.force)?;
-    if request.formats.contains(&Format::Index) && request.base_url.is_none() {
-        return Err(BundleError::BaseUrlRequired { out: out.clone() });
+    if request.formats.contains(&Format::Index) {
+        check_base_url(request.base_url.as_ref(), out)?;
+    } else if !request.force && out::is_index(out) {
+        return Err(BundleError::WouldDropIndex { path: out.clone() });
     }
     let staging = staging_dir(out)?;
     let mut formats = request.formats.clone();
@@ -388,6 +408,23 @@ pub fn bundle(
     Ok(Bundle { out: out.clone(), description })
 }
 
+/// What an index's links may start with: an http(s) URL without credentials (they would be
+/// published in every link), checked before anything is fetched.
+fn check_base_url(base_url: Option<&url::Url>, out: &Path) -> Result<(), BundleError> {
+    let Some(url) = base_url else { return Err(BundleError::BaseUrlRequired { out: out.to_owned() }) };
+    let shown = crate::net::RedactedUrl::from(url.clone()).to_string();
+    let reason = if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        "not an http or https URL with a host"
+    } else if !url.username().is_empty() || url.password().is_some() {
+        "it holds credentials, which every link of the index would publish"
+    } else if url.query().is_some() || url.fragment().is_some() {
+        "a query or fragment has no place in a base URL"
+    } else {
+        return Ok(());
+    };
+    Err(BundleError::BadBaseUrl { url: shown, reason })
+}
+
 /// Install (or find in the cache) one target's runtime and stage it in every format.
 fn bundle_target(
     manifest: &Manifest,
@@ -401,7 +438,7 @@ fn bundle_target(
     let pinned = manifest.pinned(target)?;
     let labelled = TargetReporter { inner: reporter, target };
     // Upstream's artifacts of the formats asked for, kept whole.
-    let kept = upstream::keep_all(&pinned, upstream::wanted(&pinned, formats), options, cache, &labelled);
+    let kept = upstream::keep_all(&pinned, upstream::wanted(&pinned, formats), options, cache, &labelled)?;
     let has_upstream = |format: Format| {
         let wanted = upstream::wanted(&pinned, &[format]);
         kept.iter().any(|(a, k)| k.is_ok() && wanted.iter().any(|w| w.file == a.file))

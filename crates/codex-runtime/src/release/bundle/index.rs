@@ -665,13 +665,15 @@ fn packument(tarballs: &[Tarball], links: &Links<'_>) -> Vec<u8> {
 }
 
 /// `latest`: the newest version without a platform suffix (upstream's own `latest` is the
-/// launcher package), else the newest of all; and per platform suffix its newest version.
+/// launcher package), and none when every version is a platform package (a platform package
+/// as `latest` would be what `npm install @openai/codex` installs: a package with no launcher,
+/// for one platform); and per platform suffix its newest version.
 fn dist_tags(tarballs: &[Tarball]) -> BTreeMap<String, String> {
     let newest = |of: &mut dyn Iterator<Item = &Tarball>| {
         of.max_by(|a, b| (a.release(), &a.version).cmp(&(b.release(), &b.version))).map(|t| t.version.to_string())
     };
     let mut tags = BTreeMap::new();
-    let latest = newest(&mut tarballs.iter().filter(|t| t.platform.is_none())).or_else(|| newest(&mut tarballs.iter()));
+    let latest = newest(&mut tarballs.iter().filter(|t| t.platform.is_none()));
     if let Some(latest) = latest {
         tags.insert("latest".to_owned(), latest);
     }

@@ -45,6 +45,9 @@ pub(super) fn check_out(out: &Path, force: bool) -> Result<(), BundleError> {
     if force || entries.next().is_none() || is_previous_bundle(out) {
         return Ok(());
     }
+    if let Some(files) = strays(out).filter(|f| !f.is_empty()) {
+        return Err(BundleError::OutHasStrays { path: out.to_owned(), files });
+    }
     Err(BundleError::OutNotEmpty { path: out.to_owned() })
 }
 
@@ -63,6 +66,27 @@ pub(super) fn is_previous_bundle(dir: &Path) -> bool {
             let name = e.file_name().to_string_lossy().into_owned();
             name == SHA256SUMS || listed.iter().any(|p| *p == name || p.starts_with(&format!("{name}/")))
         })
+}
+
+/// The entries of a previous bundle at `dir` that its `SHA256SUMS` does not list; `None` when
+/// `dir` holds no previous bundle at all.
+fn strays(dir: &Path) -> Option<Vec<String>> {
+    serde_json::from_slice::<BundleDescription>(&std::fs::read(dir.join(BUNDLE_JSON)).ok()?).ok()?;
+    let sums = std::fs::read_to_string(dir.join(SHA256SUMS)).ok()?;
+    let listed: Vec<&str> = sums.lines().filter_map(|l| l.split_once("  ").map(|(_, p)| p)).collect();
+    let mut strays: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name != SHA256SUMS && !listed.iter().any(|p| p == name || p.starts_with(&format!("{name}/"))))
+        .collect();
+    strays.sort();
+    Some(strays)
+}
+
+/// Whether `dir` is a bundle with a static index (`--format index`).
+pub(super) fn is_index(dir: &Path) -> bool {
+    is_previous_bundle(dir) && (dir.join("simple").is_dir() || dir.join("@openai").is_dir())
 }
 
 /// A fresh directory next to `out`, on the same filesystem so publishing is a rename.

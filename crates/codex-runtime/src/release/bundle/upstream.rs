@@ -12,7 +12,7 @@ use super::{BundleError, Format, Output, VerifiedArtifact, WrittenFile};
 use crate::cache::Cache;
 use crate::install::keep::{Kept, keep_artifact};
 use crate::install::{InstallOptions, Installed};
-use crate::model::error::error_chain;
+use crate::model::error::{ErrorKind, error_chain};
 use crate::model::manifest::{ArtifactKind, ArtifactPin, Pinned};
 use crate::reporter::Reporter;
 
@@ -42,21 +42,30 @@ pub(super) fn wanted(pinned: &Pinned<'_>, formats: &[Format]) -> Vec<ArtifactPin
     pinned.pins.artifact_pins().into_iter().filter(|a| kinds.contains(&a.kind)).collect()
 }
 
-/// Each wanted artifact kept in the cache, or why it could not be had.
+/// A wanted artifact, and the kept copy or why no source has it.
+pub(super) type KeptArtifacts = Vec<(ArtifactPin, Result<Kept, String>)>;
+
+/// Each wanted artifact kept in the cache, or why no source has it (then the format is
+/// re-packed). Bytes that fail the pins, and a cache that cannot be written, fail the target
+/// instead: a bundle never quietly swaps upstream's file for a re-pack because a source lied.
 pub(super) fn keep_all(
     pinned: &Pinned<'_>,
     wanted: Vec<ArtifactPin>,
     options: &InstallOptions,
     cache: &Cache,
     reporter: &dyn Reporter,
-) -> Vec<(ArtifactPin, Result<Kept, String>)> {
-    wanted
-        .into_iter()
-        .map(|artifact| {
-            let kept = keep_artifact(pinned, &artifact, options, cache, reporter).map_err(|e| error_chain(&e));
-            (artifact, kept)
-        })
-        .collect()
+) -> Result<KeptArtifacts, BundleError> {
+    let mut kept = Vec::new();
+    for artifact in wanted {
+        match keep_artifact(pinned, &artifact, options, cache, reporter) {
+            Ok(found) => kept.push((artifact, Ok(found))),
+            Err(e) if matches!(e.kind(), ErrorKind::NoSource | ErrorKind::NotInstalled) => {
+                kept.push((artifact, Err(error_chain(&e))));
+            }
+            Err(e) => return Err(BundleError::Install(e)),
+        }
+    }
+    Ok(kept)
 }
 
 /// Put the kept artifact into the bundle under its published name: a hard link where the cache
