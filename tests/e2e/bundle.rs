@@ -569,3 +569,38 @@ fn a_mirror_grade_bundle_refuses_what_would_lose_or_leak_and_never_swaps_bad_byt
     use std::os::unix::fs::MetadataExt;
     assert_eq!(std::fs::metadata(env.path("real").join(linux.runtime.npm_file_name())).unwrap().nlink(), 1);
 }
+
+#[test]
+fn cache_verify_checks_the_kept_artifacts_and_repair_drops_a_damaged_one() {
+    let env = Env::new();
+    let fixture = Fixture::stable();
+    let server = TestServer::start();
+    let mirror = fixture.serve_mirror(&server);
+    let manifest = env.manifest(&fixture.manifest);
+    let out = env.path("o");
+    let bundle =
+        ["bundle", "--manifest", &manifest, "--target", LINUX, "--format", "npm", "--out", out.to_str().unwrap()];
+    assert_code(&env.run(&[&bundle[..], &["--source", "mirror", "--mirror", &mirror]].concat()), 0);
+    let verify = |extra: &[&str]| env.run(&[&["cache", "verify", "--manifest", &manifest][..], extra].concat());
+    let ok = verify(&[]);
+    assert_code(&ok, 0);
+    assert!(
+        text(&ok.stdout).contains(&format!("ok       kept {}", fixture.runtime.npm_file_name())),
+        "{}",
+        text(&ok.stdout)
+    );
+
+    let kept = env.cache().join("artifacts").join(fixture.runtime.npm_file_name());
+    let mut bytes = std::fs::read(&kept).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&kept, bytes).unwrap();
+    let damaged = verify(&["--json"]);
+    assert_code(&damaged, 4);
+    let json = stdout_json(&damaged);
+    assert_eq!(json["ok"], false);
+    assert!(json["artifacts"][0]["problem"].as_str().unwrap().contains("mismatch"), "{json}");
+    let repaired = verify(&["--repair"]);
+    assert_code(&repaired, 0);
+    assert!(text(&repaired.stdout).contains("removed; a bundle fetches it again"), "{}", text(&repaired.stdout));
+    assert!(!kept.exists());
+}

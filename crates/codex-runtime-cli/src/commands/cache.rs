@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
-use codex_runtime::install::maintenance::{self, Removed, RuntimeCheck, Skipped};
+use codex_runtime::install::maintenance::{self, ArtifactCheck, Removed, RuntimeCheck, Skipped};
 use serde::Serialize;
 
 use crate::cli::{CacheArgs, CacheCommand, CacheVerifyArgs};
@@ -35,6 +35,8 @@ struct VerifyJson<'a> {
     ok: bool,
     cache_dir: String,
     runtimes: &'a [RuntimeCheck],
+    /// The upstream artifacts kept for bundles.
+    artifacts: &'a [ArtifactCheck],
 }
 
 fn verify(ctx: &Context, args: &CacheVerifyArgs) -> Result<ExitCode> {
@@ -44,19 +46,34 @@ fn verify(ctx: &Context, args: &CacheVerifyArgs) -> Result<ExitCode> {
     } else {
         maintenance::verify(&ctx.cache, &ctx.manifests)
     };
+    let artifacts = maintenance::verify_artifacts(&ctx.cache, &ctx.manifests, args.repair);
+    let bad_artifacts = artifacts.iter().any(|a| a.problem.is_some() && !a.removed);
     let unrepaired: Vec<&RuntimeCheck> =
         checks.iter().filter(|c| c.damaged() && !c.repair.as_ref().is_some_and(|r| r.ok)).collect();
     if ctx.global.json {
         print_json(&VerifyJson {
-            ok: unrepaired.is_empty(),
+            ok: unrepaired.is_empty() && !bad_artifacts,
             cache_dir: ctx.cache.root().display().to_string(),
             runtimes: &checks,
+            artifacts: &artifacts,
         });
     } else {
         print_checks(ctx, &checks, args.repair);
+        for artifact in &artifacts {
+            let state = if artifact.problem.is_some() { "DAMAGED" } else { "ok" };
+            outln!("{state:<8} kept {} ({})", artifact.file, human_bytes(artifact.bytes));
+            if let Some(problem) = &artifact.problem {
+                let fix = if artifact.removed {
+                    "removed; a bundle fetches it again"
+                } else {
+                    "run `codex-runtime cache verify --repair` to remove it"
+                };
+                outln!("  {problem}; {fix}");
+            }
+        }
     }
     let code = match unrepaired.iter().find_map(|c| c.repair.as_ref().and_then(|r| r.error_kind)) {
-        None if unrepaired.is_empty() => return Ok(ExitCode::SUCCESS),
+        None if unrepaired.is_empty() && !bad_artifacts => return Ok(ExitCode::SUCCESS),
         // Damage found and not repaired (or not repairable): a verification failure.
         None => exit::VERIFICATION,
         Some(kind) => exit::of(kind),

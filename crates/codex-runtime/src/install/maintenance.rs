@@ -174,6 +174,63 @@ pub fn verify(cache: &Cache, manifests: &Manifests) -> Vec<RuntimeCheck> {
         .collect()
 }
 
+/// A kept upstream artifact (`CACHE/artifacts/FILE`, see [`crate::install::keep`]) checked
+/// against the pins of its file name.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactCheck {
+    pub file: String,
+    pub path: PathBuf,
+    pub bytes: u64,
+    /// Why it fails its pins; `None` when it passes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// Removed (with `--repair`): a bundle fetches it again when it needs it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
+}
+
+/// Every kept artifact a manifest pins, re-hashed against those pins; with `remove_damaged`,
+/// one that fails them is removed (and its origin note), to be fetched again when needed.
+pub fn verify_artifacts(cache: &Cache, manifests: &Manifests, remove_damaged: bool) -> Vec<ArtifactCheck> {
+    let pins: Vec<crate::model::manifest::ArtifactPin> =
+        manifests.iter().flat_map(|m| m.targets.values()).flat_map(|pins| pins.artifact_pins()).collect();
+    let mut checks = Vec::new();
+    for path in read_dir_sorted(&cache.artifacts_dir()) {
+        let file = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let Some(pin) = pins.iter().find(|p| p.file == file) else { continue };
+        let meta = fs::symlink_metadata(&path);
+        let problem = match &meta {
+            Ok(meta) if !meta.file_type().is_file() => Some("not a regular file".to_owned()),
+            Ok(_) => check_kept(&path, pin).err(),
+            Err(e) => Some(format!("cannot read it: {e}")),
+        };
+        let bytes = meta.map(|m| m.len()).unwrap_or(0);
+        let removed = remove_damaged && problem.is_some() && remove_any(&path).is_ok();
+        if removed {
+            let _ = fs::remove_file(cache.artifacts_dir().join(format!("{file}.origin.json")));
+        }
+        checks.push(ArtifactCheck { file, path, bytes, problem, removed });
+    }
+    checks
+}
+
+/// Read a kept artifact whole against its pins (the whole file's digests: blocks add nothing).
+fn check_kept(path: &Path, pin: &crate::model::manifest::ArtifactPin) -> Result<(), String> {
+    use crate::fetch::verify::{Expected, Verifier};
+    let expected = Expected { blocks: None, ..Expected::of(pin) };
+    let mut verifier = Verifier::new(pin.file.clone(), &expected);
+    let mut file = fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = io::Read::read(&mut file, &mut buf).map_err(|e| format!("cannot read it: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        verifier.update(&buf[..n]).map_err(|e| e.to_string())?;
+    }
+    verifier.finish().map(|_| ()).map_err(|e| e.to_string())
+}
+
 /// [`verify`], then repair every damaged runtime. One whose only damage is files the receipt
 /// does not list loses those files, with no source asked; any other is reinstalled from the
 /// sources of `options` ([`install::reinstall`]) if a manifest pins it, replaced only by a
