@@ -254,6 +254,21 @@ fn a_format_no_upstream_artifact_of_can_be_had_is_repacked_and_said_so() {
     );
     let wheel_meta = std::fs::read_to_string(site.join("openai_codex_cli_bin-0.163.0.dist-info/WHEEL")).unwrap();
     assert!(wheel_meta.contains("Root-Is-Purelib: false\nTag: py3-none-manylinux_2_17_x86_64\n"), "{wheel_meta}");
+    // Deflated on every core, it is still one archive whose every CRC holds, and RECORD is right.
+    let check = r#"
+import base64, hashlib, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+assert z.testzip() is None
+names = [i.filename for i in z.infolist()]
+rows = [l.split(",") for l in z.read(names[-1]).decode().splitlines()]
+for name, digest, size in rows[:-1]:
+    data = z.read(name)
+    want = "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+    assert (digest, int(size)) == (want, len(data)), name
+print(len(rows))
+"#;
+    let rows = run_ok(Command::new("python3").args(["-c", check]).arg(out.join(fixture.runtime.wheel_file_name())));
+    assert_eq!(rows.trim(), (fixture.runtime.files.len() + 4).to_string());
 
     // The reverse: wheels only, the npm tarball re-packed with upstream's package.json fields.
     let env = Env::new();

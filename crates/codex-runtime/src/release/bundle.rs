@@ -17,11 +17,13 @@
 //! what the runtime's receipt recorded. Outputs are reproducible: fixed timestamps, owners and
 //! order, so two runs give byte-identical files.
 
+mod deflate;
 pub mod index;
 mod npm;
 mod out;
 pub mod upstream;
 mod wheel;
+mod zip_out;
 
 use out::{check_out, overlaps, publish, staging_dir, write_index};
 

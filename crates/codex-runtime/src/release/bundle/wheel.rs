@@ -7,15 +7,17 @@
 //! openai_codex_cli_bin-V.dist-info/METADATA, WHEEL, RECORD
 //! ```
 //!
-//! Files are streamed from the cache into the zip (deflate), each re-hashed for `RECORD`.
+//! Files are streamed from the cache into the zip, deflated on every core ([`super::zip_out`]),
+//! each re-hashed for `RECORD`.
 //! Every member has upstream's fixed timestamp (2020-02-02) and a fixed order, so the wheel is
 //! byte-for-byte reproducible.
 
-use std::io::{self, Write};
 use std::path::Path;
 
 use base64::Engine as _;
 
+use super::deflate::Pool;
+use super::zip_out::ZipOut;
 use super::{BundleError, Format, Output, RuntimeRoot, WrittenFile, open_verified, write_archive, write_error};
 use crate::model::manifest::Manifest;
 use crate::model::target::Target;
@@ -117,14 +119,6 @@ fn record_hash(sha256: &crate::model::digest::Sha256) -> String {
     format!("sha256={}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha256.0))
 }
 
-fn options(executable: bool, size: u64) -> zip::write::SimpleFileOptions {
-    zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .unix_permissions(if executable { 0o755 } else { 0o644 })
-        .last_modified_time(zip::DateTime::from_date_and_time(2020, 2, 2, 0, 0, 0).expect("a valid date"))
-        .large_file(size >= u64::from(u32::MAX))
-}
-
 pub(super) fn write(
     runtime: &RuntimeRoot,
     staging: &Path,
@@ -134,16 +128,12 @@ pub(super) fn write(
     let pep440 = manifest.version.pep440();
     let name = file_name(&pep440, target);
     let path = staging.join(&name);
-    let zip_error = |e: zip::result::ZipError| match e {
-        zip::result::ZipError::Io(io) => write_error(&path)(io),
-        other => BundleError::Io { action: "write", path: path.clone(), source: io::Error::other(other) },
-    };
     write_archive(staging, &name, Format::Wheel, |out| {
-        let mut zip = zip::ZipWriter::new(out);
+        let pool = Pool::new();
+        let mut zip = ZipOut::new(out, &pool);
         let mut record = String::new();
-        let add = |zip: &mut zip::ZipWriter<_>, member: String, bytes: &[u8], record: &mut String| {
-            zip.start_file(member.as_str(), options(false, bytes.len() as u64)).map_err(zip_error)?;
-            zip.write_all(bytes).map_err(write_error(&path))?;
+        let add = |zip: &mut ZipOut<'_, _>, member: String, bytes: &[u8], record: &mut String| {
+            zip.add(&member, 0o644, &mut &bytes[..]).map_err(write_error(&path))?;
             let (sha256, size) = crate::model::digest::Sha256::of_reader(bytes).map_err(write_error(&path))?;
             record.push_str(&format!("{member},{},{size}\n", record_hash(&sha256)));
             Ok::<(), BundleError>(())
@@ -153,9 +143,9 @@ pub(super) fn write(
         let (described, rest): (Vec<_>, Vec<_>) = runtime.files.iter().partition(|f| f.path == "codex-package.json");
         for file in described.into_iter().chain(rest) {
             let member = format!("{PACKAGE}/{}", file.path);
-            zip.start_file(member.as_str(), options(file.executable, file.size)).map_err(zip_error)?;
             let mut reader = open_verified(file)?;
-            io::copy(&mut reader, &mut zip).map_err(write_error(&path))?;
+            let mode = if file.executable { 0o755 } else { 0o644 };
+            zip.add(&member, mode, &mut reader).map_err(write_error(&path))?;
             let sha256 = reader.digests().expect("read to the end").sha256;
             record.push_str(&format!("{member},{},{}\n", record_hash(&sha256), file.size));
         }
@@ -163,9 +153,8 @@ pub(super) fn write(
         add(&mut zip, format!("{dist_info}/METADATA"), metadata(&pep440).as_bytes(), &mut record)?;
         add(&mut zip, format!("{dist_info}/WHEEL"), wheel_file(target.wheel_tag()).as_bytes(), &mut record)?;
         record.push_str(&format!("{dist_info}/RECORD,,\n"));
-        zip.start_file(format!("{dist_info}/RECORD"), options(false, record.len() as u64)).map_err(zip_error)?;
-        zip.write_all(record.as_bytes()).map_err(write_error(&path))?;
-        zip.finish().map_err(zip_error)?;
+        zip.add(&format!("{dist_info}/RECORD"), 0o644, &mut record.as_bytes()).map_err(write_error(&path))?;
+        zip.finish().map_err(write_error(&path))?;
         Ok(())
     })
 }
