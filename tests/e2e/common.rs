@@ -56,6 +56,23 @@ impl Env {
         cmd
     }
 
+    /// The binary in a project (a `package.json`, so npm's project config is its `.npmrc`),
+    /// with no index, netrc or GitHub configuration of this machine.
+    pub fn project_cmd(&self) -> Command {
+        let project = self.path("project");
+        std::fs::create_dir_all(&project).unwrap();
+        std::fs::write(project.join("package.json"), "{}").unwrap();
+        let mut cmd = self.cmd();
+        for var in ["PIP_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "CODEX_RUNTIME_PYPI_INDEX"] {
+            cmd.env_remove(var);
+        }
+        cmd.env("PIP_CONFIG_FILE", "/dev/null")
+            .env("npm_config_prefix", self.path("npm-global"))
+            .env("CODEX_RUNTIME_GITHUB_BASE_URL", "http://127.0.0.1:9/unreachable")
+            .current_dir(project);
+        cmd
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.cmd().args(args).output().unwrap()
     }

@@ -5,7 +5,7 @@
 //! `registries.rs`.)
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use base64::Engine as _;
 use codex_runtime_test_support::fixture::sha256_hex;
@@ -15,27 +15,9 @@ use crate::common::*;
 
 const TOKEN: &str = "npm-s3cret-token";
 
-/// The binary in a project directory (a `package.json`, so npm's project config is its
-/// `.npmrc`), with no index, netrc or GitHub configuration of this machine.
-fn cmd(env: &Env) -> Command {
-    let project = env.path("project");
-    std::fs::create_dir_all(&project).unwrap();
-    std::fs::write(project.join("package.json"), "{}").unwrap();
-    let mut cmd = env.cmd();
-    for var in ["PIP_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "CODEX_RUNTIME_PYPI_INDEX", "VIRTUAL_ENV", "NETRC"]
-    {
-        cmd.env_remove(var);
-    }
-    cmd.env("PIP_CONFIG_FILE", "/dev/null")
-        .env("npm_config_prefix", env.path("npm-global"))
-        .env("CODEX_RUNTIME_GITHUB_BASE_URL", "http://127.0.0.1:9/unreachable")
-        .current_dir(project);
-    cmd
-}
-
 fn install(env: &Env, fixture: &Fixture, source: &str, extra: &[&str], vars: &[(&str, &str)]) -> Output {
     let manifest = env.manifest(&fixture.manifest);
-    let mut cmd = cmd(env);
+    let mut cmd = env.project_cmd();
     cmd.args(["install", "--manifest", &manifest, "--target", LINUX, "--json", "--source", source]).args(extra);
     cmd.envs(vars.iter().copied());
     cmd.output().unwrap()

@@ -7,7 +7,7 @@
 //! installed, except on CI.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Instant;
 
 use base64::Engine as _;
@@ -19,26 +19,8 @@ use crate::common::*;
 const TARGET: &str = "x86_64-unknown-linux-musl";
 const SELECTION: [&str; 4] = ["--version", "0.163.0", "--target", TARGET];
 
-/// The binary in a project (a `package.json`: npm's project config is its `.npmrc`), with no
-/// index, netrc or GitHub configuration of this machine.
-fn cmd(env: &Env) -> Command {
-    let project = env.path("project");
-    std::fs::create_dir_all(&project).unwrap();
-    std::fs::write(project.join("package.json"), "{}").unwrap();
-    let mut cmd = env.cmd();
-    for var in ["PIP_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "CODEX_RUNTIME_PYPI_INDEX", "VIRTUAL_ENV", "NETRC"]
-    {
-        cmd.env_remove(var);
-    }
-    cmd.env("PIP_CONFIG_FILE", "/dev/null")
-        .env("npm_config_prefix", env.path("npm-global"))
-        .env("CODEX_RUNTIME_GITHUB_BASE_URL", "http://127.0.0.1:9/unreachable")
-        .current_dir(project);
-    cmd
-}
-
 fn install(env: &Env, source: &str, vars: &[(&str, &str)]) -> Output {
-    let mut cmd = cmd(env);
+    let mut cmd = env.project_cmd();
     cmd.args(["install", "--json", "--source", source]).args(SELECTION).envs(vars.iter().copied());
     cmd.output().unwrap()
 }
@@ -176,7 +158,7 @@ fn sixteen_at_once(env: &Env, source: &str, vars: &[(&str, &str)]) -> (f64, usiz
     let started = Instant::now();
     let children: Vec<_> = (0..16)
         .map(|_| {
-            let mut cmd = cmd(env);
+            let mut cmd = env.project_cmd();
             cmd.args(["install", "--json", "--source", source]).args(SELECTION).envs(vars.iter().copied());
             cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()
         })
@@ -220,7 +202,7 @@ fn verify_pins_online_checks_only_the_targets_a_private_mirror_carries() {
     write(&env.path(".netrc"), &format!("machine 127.0.0.1 login {} password {}\n", index.user(), index.password()));
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../channels/versions/0.163.0.json");
     let run = |targets: &[&str]| {
-        let mut cmd = cmd(&env);
+        let mut cmd = env.project_cmd();
         cmd.args(["verify-pins", "--online", "--json", "--manifest", manifest.to_str().unwrap()]).args([
             "--npm-registry",
             &npm.url(),

@@ -76,13 +76,12 @@ pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCod
     if args.online {
         let npm_registry = codex_runtime::sources::npm_registry(args.sources.npm_registry.as_deref());
         let pypi_index = verify_pins::pypi_index(args.sources.pypi_index.as_deref());
-        let credentials = codex_runtime::sources::credentials_for(
+        let http = codex_runtime::sources::reading_client(
             npm_registry.as_deref(),
             pypi_index.as_deref(),
             None,
             codex_runtime::model::env::Env::process(),
         );
-        let http = codex_runtime::net::Http::new().with_credentials(credentials);
         // --rehash downloads each artifact into the cache's scratch space, as an install does.
         let cache = if args.rehash {
             Some(Cache::locate(global.cache_dir.clone()).map_err(codex_runtime::Error::from)?)

@@ -134,6 +134,16 @@ fn place(download: &Path, kept: &Path) -> Result<PathBuf, Error> {
     Ok(kept.to_owned())
 }
 
+/// A kept artifact read whole against `pin` (for `cache verify`): why it fails, if it does.
+pub fn check_kept(path: &Path, pin: &ArtifactPin) -> Result<(), String> {
+    match verify_file(path, &Expected::of(pin), &pin.file) {
+        Ok(_) => Ok(()),
+        Err(Failure::Attempt(AttemptFailure::NotFound)) => Err("it is gone".to_owned()),
+        Err(Failure::Attempt(failure)) => Err(failure.to_string()),
+        Err(Failure::Fatal(e)) => Err(crate::model::error::error_chain(&e)),
+    }
+}
+
 /// Read `file` whole through a verifier of `expected`: its digests, or why not.
 fn verify_file(file: &Path, expected: &Expected, subject: &str) -> Result<Digests, Failure> {
     let mut body = match File::open(file) {

@@ -201,7 +201,7 @@ pub fn verify_artifacts(cache: &Cache, manifests: &Manifests, remove_damaged: bo
         let meta = fs::symlink_metadata(&path);
         let problem = match &meta {
             Ok(meta) if !meta.file_type().is_file() => Some("not a regular file".to_owned()),
-            Ok(_) => check_kept(&path, pin).err(),
+            Ok(_) => crate::install::keep::check_kept(&path, pin).err(),
             Err(e) => Some(format!("cannot read it: {e}")),
         };
         let bytes = meta.map(|m| m.len()).unwrap_or(0);
@@ -212,23 +212,6 @@ pub fn verify_artifacts(cache: &Cache, manifests: &Manifests, remove_damaged: bo
         checks.push(ArtifactCheck { file, path, bytes, problem, removed });
     }
     checks
-}
-
-/// Read a kept artifact whole against its pins (the whole file's digests: blocks add nothing).
-fn check_kept(path: &Path, pin: &crate::model::manifest::ArtifactPin) -> Result<(), String> {
-    use crate::fetch::verify::{Expected, Verifier};
-    let expected = Expected { blocks: None, ..Expected::of(pin) };
-    let mut verifier = Verifier::new(pin.file.clone(), &expected);
-    let mut file = fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = io::Read::read(&mut file, &mut buf).map_err(|e| format!("cannot read it: {e}"))?;
-        if n == 0 {
-            break;
-        }
-        verifier.update(&buf[..n]).map_err(|e| e.to_string())?;
-    }
-    verifier.finish().map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// [`verify`], then repair every damaged runtime. One whose only damage is files the receipt

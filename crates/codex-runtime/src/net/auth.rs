@@ -82,10 +82,6 @@ impl Credentials {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = &Credential> {
         self.0.iter()
     }

@@ -13,7 +13,7 @@ use url::Url;
 use super::auth::{Credentials, Secret};
 use super::error::{self, HttpError};
 use super::tls::{self, CertLocations};
-use super::urls::{RedactedUrl, origin, userinfo};
+use super::urls::{RedactedUrl, userinfo};
 
 /// Timeouts of the client.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -106,15 +106,6 @@ impl Http {
     pub fn with_credentials(mut self, credentials: Credentials) -> Http {
         self.credentials = credentials;
         self
-    }
-
-    /// Send `token` as a bearer token to the origin of `base_url`, and nowhere else.
-    pub fn with_bearer(self, base_url: &str, token: String, from: &str) -> Http {
-        let Some(origin) = origin(base_url) else { return self };
-        let scope = super::auth::Scope::Origin(origin);
-        let mut credentials = self.credentials.clone();
-        credentials.extend([super::auth::Credential { scope, secret: Secret::Bearer(token), from: from.to_owned() }]);
-        self.with_credentials(credentials)
     }
 
     /// The reqwest client, built on first use.
@@ -273,6 +264,14 @@ mod tests {
         Http::with_timeouts(Timeouts { connect: Duration::from_secs(5), read: Duration::from_secs_f64(read) })
     }
 
+    /// `token` as a bearer token for the origin of `base_url` only, as the GitHub source sends it.
+    fn with_bearer(http: Http, base_url: &str, token: &str) -> Http {
+        use crate::net::auth::{Credential, Scope};
+        let scope = Scope::Origin(crate::net::origin(base_url).unwrap());
+        let from = "GITHUB_TOKEN".to_owned();
+        http.with_credentials(Credentials::new([Credential { scope, secret: Secret::Bearer(token.into()), from }]))
+    }
+
     fn basic(user_password: &str) -> String {
         format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(user_password))
     }
@@ -299,7 +298,7 @@ mod tests {
     fn making_a_client_builds_nothing_until_the_first_request() {
         let server = TestServer::start();
         server.add("/a", b"abc".to_vec());
-        let http = Http::new().with_bearer("https://example.test/releases", "token".into(), "GITHUB_TOKEN");
+        let http = with_bearer(Http::new(), "https://example.test/releases", "token");
         assert!(http.client.get().is_none(), "no runtime thread, TLS roots or proxies yet");
         assert!(Http::default().client.get().is_none());
         let (length, mut body) = http.get(&RedactedUrl::new(format!("{}/a", server.url()))).unwrap();
@@ -344,7 +343,7 @@ mod tests {
         github.fault("/releases/a.tgz", Fault::Redirect(format!("{}/signed", cdn.url())));
         cdn.fault("/signed", Fault::Redirect(format!("{}/final", github.url())));
         github.add("/final", b"ok".to_vec());
-        let client = http(5.0).with_bearer(&format!("{}/releases", github.url()), "gh-token".into(), "GITHUB_TOKEN");
+        let client = with_bearer(http(5.0), &format!("{}/releases", github.url()), "gh-token");
 
         client.request(&RedactedUrl::new(format!("{}/releases/a.tgz", github.url())), Get::default()).unwrap();
         for path in ["/releases/a.tgz", "/final"] {
@@ -353,8 +352,7 @@ mod tests {
         assert_eq!(cdn.requests_for("/signed")[0].header("authorization"), None);
 
         // The origin has a scheme: the token for https:// is not sent over http://.
-        let other =
-            http(5.0).with_bearer(&github.url().replace("http://", "https://"), "gh-token".into(), "GITHUB_TOKEN");
+        let other = with_bearer(http(5.0), &github.url().replace("http://", "https://"), "gh-token");
         other.request(&RedactedUrl::new(format!("{}/final", github.url())), Get::default()).unwrap();
         assert_eq!(github.requests_for("/final")[1].header("authorization"), None);
     }

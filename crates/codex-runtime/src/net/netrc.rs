@@ -6,7 +6,7 @@
 //! `machine` entry's login goes to that host on any port; the `default` entry's only to the
 //! origins of the sources the user configured (see [`Netrc::credentials`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use url::Origin;
 
@@ -129,10 +129,6 @@ impl Netrc {
             }
         }
         Netrc { path, entries }
-    }
-
-    pub fn path_shown(&self) -> &Path {
-        &self.path
     }
 
     /// A credential for each `machine` with a login or a password (the first entry of a host

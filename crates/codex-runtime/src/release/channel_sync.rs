@@ -20,7 +20,6 @@ use crate::model::history::Heads;
 use crate::model::manifest::{Channel, Manifest, ManifestError};
 use crate::model::target::Target;
 use crate::model::version::RuntimeVersion;
-use crate::net::Http;
 use crate::release::channel_update::{self, Listings, TargetError, UpdateError, UpdateRequest};
 use crate::reporter::Reporter;
 
@@ -182,12 +181,12 @@ pub fn sync(request: &SyncRequest, cache: &Cache, reporter: &dyn Reporter) -> Re
     let mut pinned = read_history(&request.dir)?;
     let heads_path = request.dir.join("heads.json");
     let heads_before = read_heads(&heads_path)?;
-    let http = Http::new().with_credentials(crate::sources::credentials_for(
+    let http = crate::sources::reading_client(
         request.npm_registry.as_deref(),
         request.pypi_index.as_deref(),
         request.github_base_url.as_deref(),
         Env::process(),
-    ));
+    );
     let listings = Listings::fetch(&http, request.npm_registry.as_deref(), request.pypi_index.as_deref())?;
 
     let mut synced = Synced { heads_before: heads_before.clone(), ..Synced::default() };

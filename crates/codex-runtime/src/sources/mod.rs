@@ -273,14 +273,15 @@ pub fn credentials(sources: &[Source], env: &Env) -> Credentials {
     all
 }
 
-/// [`credentials`] for reading these places outside an install (channel update and sync,
-/// verify-pins): npm's configuration for the registry, `.netrc` for the index and GitHub.
-pub fn credentials_for(
+/// A client for reading these places outside an install (channel update and sync,
+/// verify-pins), with [`credentials`] for them: npm's configuration for the registry, `.netrc`
+/// for the index and GitHub.
+pub fn reading_client(
     npm_registry: Option<&str>,
     pypi_index: Option<&str>,
     github_base_url: Option<&str>,
     env: &Env,
-) -> Credentials {
+) -> Http {
     let setting = |value: &str| Setting { value: value.to_owned(), from: String::new() };
     let mut sources = Vec::new();
     if let Some(registry) = npm_registry {
@@ -292,7 +293,7 @@ pub fn credentials_for(
     }
     sources.extend(pypi_index.map(|index| Source::Pypi(setting(index))));
     sources.extend(github_base_url.map(|base_url| Source::Github { base_url: base_url.to_owned() }));
-    credentials(&sources, env)
+    Http::new().with_credentials(credentials(&sources, env))
 }
 
 /// The URL a package manager's client prints for `args` (its configured registry or index),

@@ -246,12 +246,12 @@ pub fn update(request: &UpdateRequest, cache: &Cache, reporter: &dyn Reporter) -
     if request.version.is_prerelease() != (request.channel == Channel::Alpha) {
         return Err(UpdateError::WrongChannel { channel: request.channel, version: request.version.clone() });
     }
-    let http = Http::new().with_credentials(crate::sources::credentials_for(
+    let http = crate::sources::reading_client(
         request.npm_registry.as_deref(),
         request.pypi_index.as_deref(),
         request.github_base_url.as_deref(),
         Env::process(),
-    ));
+    );
     let listings = Listings::fetch(&http, request.npm_registry.as_deref(), request.pypi_index.as_deref())?;
     update_with(request, &http, &listings, cache, reporter)
 }

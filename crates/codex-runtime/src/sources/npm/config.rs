@@ -105,8 +105,9 @@ impl NpmConfig {
         self.get(SCOPE_REGISTRY).or_else(|| self.get("registry"))
     }
 
-    /// The files read, the one that wins first (for saying where to put a credential).
-    pub fn files(&self) -> impl Iterator<Item = &Path> {
+    /// The files read, the one that wins first.
+    #[cfg(test)]
+    fn files(&self) -> impl Iterator<Item = &Path> {
         self.layers.iter().filter_map(|l| l.file.as_deref())
     }
 
