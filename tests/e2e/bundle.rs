@@ -405,7 +405,11 @@ impl Drop for StaticServer {
 #[test]
 fn an_index_bundle_is_a_static_mirror_for_pip_npm_and_the_tool_and_keeps_other_versions() {
     let env = Env::new();
-    let (old, new) = (Fixture::stable(), Fixture::of(FixtureRuntime::linux_x64("0.164.0", "0.164.0"), "stable"));
+    let (old, mut new) = (Fixture::stable(), Fixture::of(FixtureRuntime::linux_x64("0.164.0", "0.164.0"), "stable"));
+    // The newer pin records its tarball's package.json fields (the fixture's has none): the
+    // package document takes them from the pin, the older one from the tarball.
+    let recorded = serde_json::json!({"cpu": ["x64"], "license": "from-the-pin", "os": ["linux"]});
+    new.manifest["targets"][LINUX]["artifacts"]["npm"]["package_json"] = recorded.clone();
     let server = TestServer::start();
     let mirror = old.serve_mirror(&server);
     new.serve_mirror(&server);
@@ -430,6 +434,13 @@ fn an_index_bundle_is_a_static_mirror_for_pip_npm_and_the_tool_and_keeps_other_v
     let mut written: Vec<String> = tree(&out).into_keys().filter(|p| p != "SHA256SUMS").collect();
     written.sort();
     assert_eq!(listed, written);
+    let document: Value =
+        serde_json::from_slice(&std::fs::read(out.join("@openai/codex/index.json")).unwrap()).unwrap();
+    let newer = &document["versions"]["0.164.0-linux-x64"];
+    for (field, value) in recorded.as_object().unwrap() {
+        assert_eq!(&newer[field], value, "{field} comes from the pin: {newer}");
+    }
+    assert!(document["versions"]["0.163.0-linux-x64"].get("license").is_none(), "{document}");
 
     // Served as it is by a plain static server on that port.
     let served = {

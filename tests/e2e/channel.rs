@@ -96,12 +96,18 @@ fn update_recomputes_the_manifest_from_the_registries() {
         t["artifacts"]["wheel"]["unpacked_size"] = zip_unpacked_size(&f.wheel, env.dir.path()).into();
         t["artifacts"]["npm"]["blocks"] = blocks(&f.npm);
         t["artifacts"]["wheel"]["blocks"] = blocks(&f.wheel);
+        // What each artifact leaves out of the target's files, and the package.json fields
+        // (the fixture's package.json has none of those a package document repeats).
+        t["artifacts"]["npm"]["omits"] = serde_json::json!(["__init__.py"]);
+        t["artifacts"]["npm"]["package_json"] = serde_json::json!({});
+        t["artifacts"]["wheel"]["omits"] = serde_json::json!([]);
         let github = f.runtime.github_tgz();
         t["artifacts"]["github"]["sha256"] = sha256_hex(&github).into();
         t["artifacts"]["github"]["size"] = github.len().into();
     }
     let windows = &mut expected["targets"]["aarch64-pc-windows-msvc"];
     windows["artifacts"].as_object_mut().unwrap().remove("wheel");
+    windows["artifacts"]["npm"]["omits"] = serde_json::json!([]);
     // Without its wheel, the wheel's own `__init__.py` is no file of that target.
     windows["files"].as_array_mut().unwrap().retain(|f| f["path"] != "__init__.py");
     let got: Value = serde_json::from_str(&written).unwrap();

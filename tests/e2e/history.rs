@@ -17,18 +17,27 @@ struct Registry {
     server: TestServer,
     packument: serde_json::Map<String, Value>,
     files: Vec<Value>,
+    /// Runtimes carry `codex-resources/voice/`, which the manylinux wheels leave out.
+    voice: bool,
 }
 
 impl Registry {
     fn new() -> Registry {
-        Registry { server: TestServer::start(), packument: serde_json::Map::new(), files: Vec::new() }
+        Registry { server: TestServer::start(), packument: serde_json::Map::new(), files: Vec::new(), voice: false }
     }
 
     /// Publish `version` for these targets on npm, and with `wheels` both its wheels for x64.
     fn publish(&mut self, version: &str, pep440: &str, targets: &[(&str, &str, &str)], wheels: bool) {
-        for &(triple, suffix, tag) in targets {
+        let runtime = |triple, suffix, tag: &str| {
             let runtime = FixtureRuntime::new(version, pep440, triple, suffix, tag);
-            let npm = runtime.npm_tgz();
+            match (self.voice, tag.starts_with("manylinux")) {
+                (false, _) => runtime,
+                (true, false) => runtime.with_file("codex-resources/voice/host", b"voice host"),
+                (true, true) => runtime.without("codex-resources/voice/"),
+            }
+        };
+        for &(triple, suffix, tag) in targets {
+            let npm = runtime(triple, suffix, "npm").npm_tgz();
             let path = format!("/registry/@openai/codex/-/codex-{version}-{suffix}.tgz");
             self.packument.insert(
                 format!("{version}-{suffix}"),
@@ -37,7 +46,7 @@ impl Registry {
             self.server.add(&path, npm);
             if wheels && triple == X64.0 {
                 for tag in [tag, "musllinux_1_1_x86_64"] {
-                    let runtime = FixtureRuntime::new(version, pep440, triple, suffix, tag);
+                    let runtime = runtime(triple, suffix, tag);
                     let wheel = runtime.wheel();
                     let file = runtime.wheel_file_name();
                     self.files.push(json!({
@@ -173,6 +182,64 @@ fn a_pinned_artifact_whose_registry_digest_changed_fails_the_sync_and_rewrites_n
     assert_eq!(read(&dir.join("versions/0.164.0.json")), pinned);
     assert_eq!(read(&dir.join("heads.json")), heads);
     assert!(!dir.join("versions/0.165.0.json").exists());
+}
+
+#[test]
+fn pins_record_what_each_artifact_leaves_out_and_refresh_completes_older_pins() {
+    let env = Env::new();
+    let mut registry = Registry::new();
+    registry.voice = true;
+    registry.publish("0.164.0", "0.164.0", &[X64], true);
+    let dir = env.path("channels");
+    assert_code(&registry.sync(&env, &dir, &[]), 0);
+    let path = dir.join("versions/0.164.0.json");
+    let pinned = read(&path);
+    let doc: Value = serde_json::from_str(&pinned).unwrap();
+    let artifacts = &doc["targets"][X64.0]["artifacts"];
+    assert_eq!(artifacts["wheel"]["omits"], json!(["codex-resources/voice/"]), "{artifacts}");
+    assert_eq!(artifacts["musllinux_wheel"]["omits"], json!([]));
+    assert_eq!(artifacts["npm"]["omits"], json!(["__init__.py"]), "the wheel's shim is not in the tarball");
+    assert_eq!(artifacts["npm"]["package_json"], json!({}), "the fixture's package.json repeats no document field");
+
+    // A pin written before the fields existed.
+    let mut old = doc.clone();
+    for artifact in ["npm", "wheel", "musllinux_wheel"] {
+        let a = old["targets"][X64.0]["artifacts"][artifact].as_object_mut().unwrap();
+        a.remove("omits");
+        a.remove("package_json");
+    }
+    let old = format!("{}\n", serde_json::to_string_pretty(&old).unwrap());
+    std::fs::write(&path, &old).unwrap();
+    let plain = registry.sync(&env, &dir, &[]);
+    assert_code(&plain, 0);
+    assert_eq!(read(&path), old, "without --refresh a pinned version is left alone");
+
+    let dry = registry.sync(&env, &dir, &["--refresh", "--dry-run"]);
+    assert_code(&dry, 0);
+    assert_eq!(strings(&stdout_json(&dry)["refreshed"]), ["0.164.0"]);
+    assert_eq!(read(&path), old);
+    let other = registry.sync(&env, &dir, &["--refresh", "--only", "0.165.0"]);
+    assert_eq!(strings(&stdout_json(&other)["refreshed"]), Vec::<&str>::new(), "--only limits the refresh");
+
+    let done = registry.sync(&env, &dir, &["--refresh"]);
+    assert_code(&done, 0);
+    assert_eq!(strings(&stdout_json(&done)["refreshed"]), ["0.164.0"]);
+    assert_eq!(read(&path), pinned, "the completed pin is the one a fresh sync writes");
+    let again = registry.sync(&env, &dir, &["--refresh"]);
+    assert_eq!(strings(&stdout_json(&again)["refreshed"]), Vec::<&str>::new(), "nothing left to complete");
+
+    // A pin the artifacts no longer bear out is not completed, and not rewritten.
+    let wrong = old.replacen("\"size\": 10\n", "\"size\": 11\n", 1);
+    assert_ne!(wrong, old, "the fixture's codex-resources/voice/host is 10 bytes");
+    std::fs::write(&path, &wrong).unwrap();
+    let refused = registry.sync(&env, &dir, &["--refresh"]);
+    assert_code(&refused, 7);
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("0.164.0 x86_64-unknown-linux-musl: the runtime's files differ from their pins"),
+        "{stderr}"
+    );
+    assert_eq!(read(&path), wrong);
 }
 
 #[test]

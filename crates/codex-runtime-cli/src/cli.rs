@@ -353,6 +353,14 @@ pub struct ChannelSyncArgs {
     /// Targets fetched at once
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Also complete pinned versions whose pins predate what this build records of each artifact
+    /// (the files it leaves out, an npm tarball's package.json fields): re-download, check every
+    /// digest still matches, write only the new fields
+    #[arg(long)]
+    pub refresh: bool,
+    /// Only this version (repeatable): what to pin or refresh
+    #[arg(long, value_name = "V")]
+    pub only: Vec<RuntimeVersion>,
 }
 
 /// Reads the npm registry's document of @openai/codex, the Python index's page of

@@ -79,6 +79,13 @@ impl FixtureRuntime {
         self
     }
 
+    /// The runtime without the files under `prefix` (an artifact that leaves them out, as
+    /// upstream's manylinux wheels leave out `codex-resources/voice/`).
+    pub fn without(mut self, prefix: &str) -> FixtureRuntime {
+        self.files.retain(|f| !f.path.starts_with(prefix));
+        self
+    }
+
     pub fn npm_file_name(&self) -> String {
         format!("openai-codex-{}-{}.tgz", self.version, self.npm_suffix)
     }

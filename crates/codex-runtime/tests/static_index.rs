@@ -71,7 +71,8 @@ fn base() -> url::Url {
 }
 
 fn index(dir: &Path, base: Option<&url::Url>) -> Vec<IndexFile> {
-    write_index(dir, &IndexOptions { base_url: base, known: None }).unwrap_or_else(|e| panic!("{e}"))
+    write_index(dir, &IndexOptions { base_url: base, known: None, package_json: None })
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
@@ -289,7 +290,8 @@ fn bad_artifacts_name_the_file_and_what_is_wrong() {
     for (name, bytes, problem) in cases {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(name), bytes).unwrap();
-        let error = write_index(dir.path(), &IndexOptions { base_url: Some(&base()), known: None }).unwrap_err();
+        let error = write_index(dir.path(), &IndexOptions { base_url: Some(&base()), known: None, package_json: None })
+            .unwrap_err();
         let message = error.to_string();
         assert!(matches!(error, IndexError::BadArtifact { .. }), "{name}: {message}");
         assert!(message.contains(&dir.path().join(name).display().to_string()), "{name}: {message}");
@@ -309,7 +311,8 @@ fn npm_tarballs_without_a_base_url_and_an_empty_directory_say_what_to_pass() {
     assert!(error.to_string().ends_with("pass --base-url URL, the URL the directory will be served at"), "{error}");
     assert!(error.to_string().contains("openai-codex-0.163.0-linux-x64.tgz"), "{error}");
     let ftp = url::Url::parse("ftp://127.0.0.1/").unwrap();
-    let error = write_index(dir.path(), &IndexOptions { base_url: Some(&ftp), known: None }).unwrap_err();
+    let error =
+        write_index(dir.path(), &IndexOptions { base_url: Some(&ftp), known: None, package_json: None }).unwrap_err();
     assert!(matches!(error, IndexError::BadBaseUrl { .. }), "{error}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "nothing written on an error");
 }

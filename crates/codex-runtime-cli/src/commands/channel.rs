@@ -73,6 +73,8 @@ fn sync(ctx: &Context, args: &ChannelSyncArgs) -> Result<ExitCode> {
         github_base_url: github_base_url(args.no_github),
         jobs: args.jobs.unwrap_or_else(codex_runtime::release::bundle::BundleRequest::default_jobs),
         dry_run: args.dry_run,
+        refresh: args.refresh,
+        only: args.only.clone(),
     };
     let synced = channel_sync::sync(&request, &ctx.cache, &ctx.progress)?;
     if !ctx.global.quiet {
@@ -89,6 +91,7 @@ fn sync(ctx: &Context, args: &ChannelSyncArgs) -> Result<ExitCode> {
             "dry_run": args.dry_run,
             "added": synced.added.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "kept": synced.kept.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "refreshed": synced.refreshed.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "heads": heads(&synced.heads),
             "heads_before": heads(&synced.heads_before),
             "notes": synced.notes,
@@ -99,10 +102,15 @@ fn sync(ctx: &Context, args: &ChannelSyncArgs) -> Result<ExitCode> {
     for version in &synced.added {
         outln!("{verb} {version}");
     }
+    let completed = if args.dry_run { "would complete" } else { "completed" };
+    for version in &synced.refreshed {
+        outln!("{completed} {version}");
+    }
     outln!(
-        "{} new, {} kept in {}{}",
+        "{} new, {} kept{} in {}{}",
         synced.added.len(),
         synced.kept.len(),
+        if args.refresh { format!(" ({} completed)", synced.refreshed.len()) } else { String::new() },
         args.dir.join("versions").display(),
         match (&synced.heads_before, &synced.heads) {
             (Some(before), Some(after)) if before != after => format!(

@@ -139,6 +139,64 @@ pub struct NpmArtifact {
     pub entries: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocks: Option<BlockPins>,
+    /// The runtime files this artifact does not carry ([`Omits`]); `None` in pins older than
+    /// the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub omits: Option<Omits>,
+    /// The fields of its `package/package.json` that npm's package document repeats (`os`,
+    /// `cpu`, `engines`, `license`, ...), read from the tarball when it was pinned: a static
+    /// index writes them without inflating the tarball again. `None` in older pins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_json: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The fields of an npm tarball's `package.json` that a package document repeats, so that npm
+/// can pick a version (platform, engines) and resolve its dependencies before it downloads it.
+pub const NPM_DOCUMENT_FIELDS: &[&str] =
+    &["bin", "cpu", "dependencies", "engines", "libc", "license", "optionalDependencies", "os", "peerDependencies"];
+
+/// The runtime files of a target (its `files`) that one artifact does not carry, sorted: a
+/// file's path, or a directory's ending in `/` when the artifact carries nothing under it
+/// (upstream's manylinux wheels leave out `codex-resources/voice/`, its npm tarballs the
+/// wheel's `__init__.py`). With it, a re-pack carries exactly the members upstream's artifact
+/// of that format does.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Omits(pub Vec<String>);
+
+impl Omits {
+    /// The omissions of an artifact carrying `carried` out of `all` (runtime-relative paths),
+    /// each as the highest directory under which it carries nothing.
+    pub fn between<'a>(all: impl IntoIterator<Item = &'a str>, carried: &std::collections::HashSet<&str>) -> Omits {
+        let all: Vec<&str> = all.into_iter().collect();
+        let carries_under = |dir: &str| carried.iter().any(|c| c.starts_with(dir));
+        let mut omits = std::collections::BTreeSet::new();
+        for path in all.iter().filter(|p| !carried.contains(*p)) {
+            // The highest ancestor directory under which nothing is carried, else the file.
+            let highest =
+                path.match_indices('/').map(|(i, _)| &path[..=i]).find(|dir| !carries_under(dir)).unwrap_or(path);
+            omits.insert(highest.to_owned());
+        }
+        Omits(omits.into_iter().collect())
+    }
+
+    /// Whether an artifact with these omissions carries the runtime file `path`.
+    pub fn carries(&self, path: &str) -> bool {
+        !self.0.iter().any(|o| if o.ends_with('/') { path.starts_with(o.as_str()) } else { path == o })
+    }
+
+    /// Why these omissions are not well formed.
+    fn check(&self) -> Result<(), String> {
+        for o in &self.0 {
+            if o.is_empty() || o.starts_with('/') || o.split('/').any(|part| part == ".." || part == ".") {
+                return Err(format!("{o:?} is not a relative path inside the runtime root"));
+            }
+        }
+        if !self.0.is_sorted_by(|a, b| a < b) {
+            return Err("must be sorted, each once".into());
+        }
+        Ok(())
+    }
 }
 
 /// The sha256 of each fixed-size block of an artifact, in order (the last one may be shorter).
@@ -187,6 +245,9 @@ pub struct WheelArtifact {
     pub entries: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocks: Option<BlockPins>,
+    /// The runtime files this wheel does not carry; `None` in pins older than the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub omits: Option<Omits>,
 }
 
 /// The GitHub release asset; its digest is unknown until it can be fetched.
@@ -312,6 +373,16 @@ impl TargetPins {
     }
 }
 
+/// Omissions are well formed and leave the entrypoint in.
+fn check_omits(omits: &Option<Omits>, pins: &TargetPins) -> Result<(), String> {
+    let Some(omits) = omits else { return Ok(()) };
+    omits.check()?;
+    if !omits.carries(&pins.entrypoint.path) {
+        return Err(format!("leave out the entrypoint {}", pins.entrypoint.path));
+    }
+    Ok(())
+}
+
 /// A manifest that does not parse or does not validate, naming the file and the field.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
@@ -389,6 +460,7 @@ impl Manifest {
                 if let Some(blocks) = &n.blocks {
                     blocks.check(n.size).map_err(|m| (at("artifacts.npm.blocks"), m))?;
                 }
+                check_omits(&n.omits, pins).map_err(|m| (at("artifacts.npm.omits"), m))?;
             }
             let wheels = [
                 ("wheel", &pins.artifacts.wheel, Some(target.wheel_tag())),
@@ -406,6 +478,7 @@ impl Manifest {
                 if let Some(blocks) = &w.blocks {
                     blocks.check(w.size).map_err(|m| (at(&format!("artifacts.{field}.blocks")), m))?;
                 }
+                check_omits(&w.omits, pins).map_err(|m| (at(&format!("artifacts.{field}.omits")), m))?;
             }
             if let Some(g) = &pins.artifacts.github {
                 check_eq(at("artifacts.github.tag"), &g.tag, &v.github_tag())?;
@@ -523,6 +596,29 @@ mod tests {
                 "targets.x86_64-unknown-linux-musl.artifacts.wheel.file",
             ),
             (
+                "omits outside the root",
+                |v| {
+                    v["targets"]["x86_64-unknown-linux-musl"]["artifacts"]["wheel"]["omits"] =
+                        serde_json::json!(["../x"])
+                },
+                "targets.x86_64-unknown-linux-musl.artifacts.wheel.omits",
+            ),
+            (
+                "omits the entrypoint",
+                |v| {
+                    v["targets"]["x86_64-unknown-linux-musl"]["artifacts"]["npm"]["omits"] = serde_json::json!(["bin/"])
+                },
+                "targets.x86_64-unknown-linux-musl.artifacts.npm.omits",
+            ),
+            (
+                "omits unsorted",
+                |v| {
+                    v["targets"]["x86_64-unknown-linux-musl"]["artifacts"]["wheel"]["omits"] =
+                        serde_json::json!(["z", "a"])
+                },
+                "targets.x86_64-unknown-linux-musl.artifacts.wheel.omits",
+            ),
+            (
                 "github tag",
                 |v| v["targets"]["x86_64-unknown-linux-musl"]["artifacts"]["github"]["tag"] = "v0.163.0".into(),
                 "targets.x86_64-unknown-linux-musl.artifacts.github.tag",
@@ -596,5 +692,25 @@ mod tests {
         pins.entrypoint.size = u64::MAX;
         let github = pins.artifact_pins().pop().unwrap();
         assert_eq!((github.kind, github.max_unpacked_size), (ArtifactKind::Github, u64::MAX));
+    }
+
+    #[test]
+    fn omits_name_the_highest_directory_left_out_whole() {
+        let all = [
+            "__init__.py",
+            "bin/codex",
+            "codex-resources/bwrap",
+            "codex-resources/voice/a",
+            "codex-resources/voice/lib/b",
+        ];
+        let carried: std::collections::HashSet<&str> = ["bin/codex", "codex-resources/bwrap"].into();
+        let omits = Omits::between(all, &carried);
+        assert_eq!(omits.0, ["__init__.py", "codex-resources/voice/"]);
+        assert!(omits.carries("bin/codex") && omits.carries("codex-resources/bwrap"));
+        assert!(!omits.carries("codex-resources/voice/lib/b") && !omits.carries("__init__.py"));
+        // A file named like an omitted file's prefix is still carried.
+        assert!(omits.carries("__init__.pyc") && omits.carries("codex-resources/voice2"));
+        let everything: std::collections::HashSet<&str> = all.into();
+        assert_eq!(Omits::between(all, &everything), Omits::default());
     }
 }

@@ -401,7 +401,17 @@ pub fn bundle(
         // What the bundle verified is not hashed again.
         let known: BTreeMap<String, crate::model::digest::Digests> =
             description.targets.values().flat_map(|t| t.kept.iter().cloned()).collect();
-        let options = index::IndexOptions { base_url: request.base_url.as_ref(), known: Some(&known) };
+        // And what the pins record of each tarball's package.json is not read from it again.
+        let package_json: BTreeMap<String, serde_json::Map<String, serde_json::Value>> = (request.manifest.targets)
+            .values()
+            .filter_map(|pins| pins.artifacts.npm.as_ref())
+            .filter_map(|npm| Some((npm.file.clone(), npm.package_json.clone()?)))
+            .collect();
+        let options = index::IndexOptions {
+            base_url: request.base_url.as_ref(),
+            known: Some(&known),
+            package_json: Some(&package_json),
+        };
         let written = index::write_index(staging.path(), &options).map_err(|e| BundleError::Index(Box::new(e)))?;
         extra.extend(written.into_iter().map(|f| (f.path, f.sha256)));
     }

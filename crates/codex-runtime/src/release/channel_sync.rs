@@ -37,6 +37,12 @@ pub struct SyncRequest {
     pub jobs: usize,
     /// Say what would be pinned, fetch no artifact, write nothing.
     pub dry_run: bool,
+    /// Also re-inspect the pinned versions whose pins lack what this build records of each
+    /// artifact (its `omits`, an npm tarball's `package_json`) and write that in; every digest
+    /// must still match, and nothing else in the file changes.
+    pub refresh: bool,
+    /// Only these versions (to pin or refresh); empty: all from `since` on.
+    pub only: Vec<RuntimeVersion>,
 }
 
 /// What a sync did.
@@ -48,6 +54,8 @@ pub struct Synced {
     pub unpublished: Vec<RuntimeVersion>,
     /// Versions already pinned whose pins the registries still confirm.
     pub kept: Vec<RuntimeVersion>,
+    /// Pinned versions whose pins were completed (or would be, with `dry_run`), newest first.
+    pub refreshed: Vec<RuntimeVersion>,
     /// The heads before and after.
     pub heads_before: Option<Heads>,
     pub heads: Option<Heads>,
@@ -206,6 +214,7 @@ pub fn sync(request: &SyncRequest, cache: &Cache, reporter: &dyn Reporter) -> Re
     let wanted: Vec<RuntimeVersion> = published
         .iter()
         .filter(|v| **v >= request.since && (!v.is_prerelease() || Some(*v) == newest_pre))
+        .filter(|v| request.only.is_empty() || request.only.contains(v))
         .filter(|v| !pinned.contains_key(*v))
         .cloned()
         .collect();
@@ -218,19 +227,33 @@ pub fn sync(request: &SyncRequest, cache: &Cache, reporter: &dyn Reporter) -> Re
             SyncError::from(CacheError::Io { action: "create", path: versions_dir.clone(), source })
         })?;
     }
+    if request.refresh {
+        let stale: Vec<RuntimeVersion> = pinned
+            .iter()
+            .rev()
+            .filter(|(v, m)| {
+                **v >= request.since && (request.only.is_empty() || request.only.contains(v)) && lacks_fields(m)
+            })
+            .map(|(v, _)| v.clone())
+            .collect();
+        for version in stale {
+            if !request.dry_run {
+                let update = update_request(request, &version);
+                let fresh = channel_update::update_with(&update, &http, &listings, cache, reporter)?;
+                let completed =
+                    completed(&pinned[&version], &fresh.manifest).map_err(|changed| SyncError::Changed { changed })?;
+                channel_update::write_manifest(&completed, &versions_dir.join(format!("{version}.json")))?;
+                pinned.insert(version.clone(), completed);
+            }
+            synced.refreshed.push(version);
+        }
+    }
     for version in wanted {
         if request.dry_run {
             synced.added.push(version);
             continue;
         }
-        let update = UpdateRequest {
-            channel: Channel::of(&version),
-            version: version.clone(),
-            npm_registry: request.npm_registry.clone(),
-            pypi_index: request.pypi_index.clone(),
-            github_base_url: request.github_base_url.clone(),
-            jobs: request.jobs,
-        };
+        let update = update_request(request, &version);
         let updated = match channel_update::update_with(&update, &http, &listings, cache, reporter) {
             Ok(updated) => updated,
             // Listed, but no platform package or wheel of it was ever published: nothing to pin.
@@ -259,6 +282,73 @@ pub fn sync(request: &SyncRequest, cache: &Cache, reporter: &dyn Reporter) -> Re
         write_heads(heads, &heads_path)?;
     }
     Ok(synced)
+}
+
+fn update_request(request: &SyncRequest, version: &RuntimeVersion) -> UpdateRequest {
+    UpdateRequest {
+        channel: Channel::of(version),
+        version: version.clone(),
+        npm_registry: request.npm_registry.clone(),
+        pypi_index: request.pypi_index.clone(),
+        github_base_url: request.github_base_url.clone(),
+        jobs: request.jobs,
+    }
+}
+
+/// Whether a pinned version lacks what this build records of its artifacts.
+fn lacks_fields(manifest: &Manifest) -> bool {
+    manifest.targets.values().any(|pins| {
+        let a = &pins.artifacts;
+        a.npm.as_ref().is_some_and(|n| n.omits.is_none() || n.package_json.is_none())
+            || a.wheels().any(|w| w.omits.is_none())
+    })
+}
+
+/// `pinned` with the fields `fresh` adds, when everything both pin agrees; else what differs.
+fn completed(pinned: &Manifest, fresh: &Manifest) -> Result<Manifest, Vec<String>> {
+    let mut out = pinned.clone();
+    let mut changed = Vec::new();
+    let v = &pinned.version;
+    for (target, pins) in &mut out.targets {
+        let Some(now) = fresh.target(*target) else {
+            changed.push(format!("{v} {target}: no longer published for this target"));
+            continue;
+        };
+        if pins.entrypoint != now.entrypoint || (!pins.files.is_empty() && pins.files != now.files) {
+            changed.push(format!("{v} {target}: the runtime's files differ from their pins"));
+        }
+        let (old, new) = (&mut pins.artifacts, &now.artifacts);
+        match (&mut old.npm, &new.npm) {
+            (Some(o), Some(n)) => {
+                let same = (&o.sha256, &o.integrity, o.size, o.unpacked_size, o.entries, &o.blocks)
+                    == (&n.sha256, &n.integrity, n.size, n.unpacked_size, n.entries, &n.blocks);
+                if same {
+                    o.omits = n.omits.clone();
+                    o.package_json = n.package_json.clone();
+                } else {
+                    changed.push(format!("{v} {target}: {} differs from its pins", o.file));
+                }
+            }
+            (Some(o), None) => changed.push(format!("{v} {target}: {} is no longer published", o.file)),
+            _ => {}
+        }
+        for (o, n) in [(&mut old.wheel, &new.wheel), (&mut old.musllinux_wheel, &new.musllinux_wheel)] {
+            match (o, n) {
+                (Some(o), Some(n)) => {
+                    if (&o.sha256, o.size, o.unpacked_size, o.entries, &o.blocks)
+                        == (&n.sha256, n.size, n.unpacked_size, n.entries, &n.blocks)
+                    {
+                        o.omits = n.omits.clone();
+                    } else {
+                        changed.push(format!("{v} {target}: {} differs from its pins", o.file));
+                    }
+                }
+                (Some(o), None) => changed.push(format!("{v} {target}: {} is no longer published", o.file)),
+                _ => {}
+            }
+        }
+    }
+    if changed.is_empty() { Ok(out) } else { Err(changed) }
 }
 
 /// The newest pinned release and pre-release; a channel with none keeps its head, or takes

@@ -56,16 +56,13 @@ use url::Url;
 
 use crate::model::digest::{Digests, Hasher, Integrity, Sha256};
 use crate::model::error::ErrorKind;
+use crate::model::manifest::NPM_DOCUMENT_FIELDS;
 use crate::model::target::Target;
 
 /// The npm package the platform tarballs are versions of.
 const NPM_PACKAGE: &str = "@openai/codex";
 /// The prefix `npm pack` gives its tarballs.
 const NPM_FILE_PREFIX: &str = "openai-codex-";
-/// The fields of a tarball's `package.json` the package document repeats, so that npm can pick
-/// a version (platform, engines) and resolve its dependencies before it downloads anything.
-const COPIED_FIELDS: &[&str] =
-    &["bin", "cpu", "dependencies", "engines", "libc", "license", "optionalDependencies", "os", "peerDependencies"];
 /// The simple API version the pages declare (PEP 629, PEP 700).
 const API_VERSION: &str = "1.1";
 /// The most of a `METADATA` or `package.json` this reads.
@@ -80,6 +77,10 @@ pub struct IndexOptions<'a> {
     /// Digests the caller verified moments ago, by file name (a bundle's kept artifacts): a
     /// file of that name and size is not hashed again for them.
     pub known: Option<&'a BTreeMap<String, Digests>>,
+    /// What the pins record of a tarball's `package.json` ([`NPM_DOCUMENT_FIELDS`]), by file
+    /// name: for a tarball whose `known` digests matched its pin, the package document takes
+    /// these instead of inflating the tarball to read them.
+    pub package_json: Option<&'a BTreeMap<String, Map<String, Value>>>,
 }
 
 /// A file the index wrote, for the caller's `SHA256SUMS`.
@@ -164,7 +165,7 @@ impl IndexError {
 /// use codex_runtime::release::bundle::index::{IndexOptions, write_index};
 ///
 /// let base = url::Url::parse("http://127.0.0.1:8000/").unwrap();
-/// let written = write_index("bundle".as_ref(), &IndexOptions { base_url: Some(&base), known: None }).unwrap();
+/// let written = write_index("bundle".as_ref(), &IndexOptions { base_url: Some(&base), known: None, package_json: None }).unwrap();
 /// for file in written {
 ///     println!("{}  {}", file.sha256, file.path);
 /// }
@@ -187,8 +188,10 @@ pub fn write_index(dir: &Path, options: &IndexOptions<'_>) -> Result<Vec<IndexFi
     // Each artifact is read on its own core: hashing, and inflating a tarball to its
     // package.json, are the index's whole cost.
     let wheels = parallel(&wheel_paths, |p| read_wheel(p, known(p))).into_iter().collect::<Result<Vec<_>, _>>()?;
-    let tarballs =
-        parallel(&tarball_paths, |p| read_tarball(p, known(p))).into_iter().collect::<Result<Vec<_>, _>>()?;
+    let pinned = |path: &Path| options.package_json?.get(&file_name(path));
+    let tarballs = parallel(&tarball_paths, |p| read_tarball(p, known(p), pinned(p)))
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
     let links = Links { base: base.as_ref() };
     let mut written = Vec::new();
     for wheel in &wheels {
@@ -465,7 +468,13 @@ impl Tarball {
     }
 }
 
-fn read_tarball(path: &Path, known: Option<&Digests>) -> Result<Tarball, IndexError> {
+/// An npm tarball for the package document; `pinned` is the pins' record of its `package.json`
+/// fields, used only with verified `known` digests.
+fn read_tarball(
+    path: &Path,
+    known: Option<&Digests>,
+    pinned: Option<&Map<String, Value>>,
+) -> Result<Tarball, IndexError> {
     let file = file_name(path);
     let spelled = file.strip_prefix(NPM_FILE_PREFIX).and_then(|r| r.strip_suffix(".tgz")).unwrap_or_default();
     let version: semver::Version = spelled.parse().map_err(|e| {
@@ -475,21 +484,11 @@ fn read_tarball(path: &Path, known: Option<&Digests>) -> Result<Tarball, IndexEr
             e,
         )
     })?;
-    let package = read_package_json(path)?;
-    let json: Value = serde_json::from_slice(&package)
-        .map_err(|e| IndexError::bad_because(path, "its package/package.json is not JSON", e))?;
-    let (name, said) = (json["name"].as_str(), json["version"].as_str());
-    if name != Some(NPM_PACKAGE) || said != Some(spelled) {
-        return Err(IndexError::bad(
-            path,
-            format!(
-                "its package/package.json names {} {}, not the {NPM_PACKAGE} {spelled} of its file name",
-                name.unwrap_or("no package"),
-                said.unwrap_or("no version")
-            ),
-        ));
-    }
-    let fields = COPIED_FIELDS.iter().filter_map(|k| Some(((*k).to_owned(), json.get(*k)?.clone()))).collect();
+    let fields = match (known, pinned) {
+        // The bytes matched the pins, which were read from these same bytes.
+        (Some(_), Some(pinned)) => pinned.clone(),
+        _ => package_fields(path, spelled)?,
+    };
     let platform = Target::ALL.iter().map(|t| t.npm_suffix()).find(|s| spelled.ends_with(&format!("-{s}")));
     let (integrity, shasum, sha256, size) = match known.and_then(|d| Some((d, d.sha512.clone()?))) {
         // Verified: only sha1 (npm's legacy `shasum`) is left to compute.
@@ -505,6 +504,26 @@ fn read_tarball(path: &Path, known: Option<&Digests>) -> Result<Tarball, IndexEr
         }
     };
     Ok(Tarball { file, version, platform, fields, integrity, shasum, sha256, size })
+}
+
+/// The package document's fields from a tarball's own `package.json`, which must name the
+/// package and version its file name does.
+fn package_fields(path: &Path, spelled: &str) -> Result<Map<String, Value>, IndexError> {
+    let package = read_package_json(path)?;
+    let json: Value = serde_json::from_slice(&package)
+        .map_err(|e| IndexError::bad_because(path, "its package/package.json is not JSON", e))?;
+    let (name, said) = (json["name"].as_str(), json["version"].as_str());
+    if name != Some(NPM_PACKAGE) || said != Some(spelled) {
+        return Err(IndexError::bad(
+            path,
+            format!(
+                "its package/package.json names {} {}, not the {NPM_PACKAGE} {spelled} of its file name",
+                name.unwrap_or("no package"),
+                said.unwrap_or("no version")
+            ),
+        ));
+    }
+    Ok(NPM_DOCUMENT_FIELDS.iter().filter_map(|k| Some(((*k).to_owned(), json.get(*k)?.clone()))).collect())
 }
 
 /// `package/package.json` of a tarball (npm's layout), reading no further than it.

@@ -6,7 +6,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use crate::model::digest::Sha256;
-use crate::model::manifest::FilePin;
+use crate::model::manifest::{FilePin, NPM_DOCUMENT_FIELDS};
 use crate::model::target::Target;
 use crate::model::version::RuntimeVersion;
 
@@ -63,6 +63,7 @@ pub(super) fn inspect_tar(path: &Path, version: &RuntimeVersion, target: Target)
     let (mut entries, mut unpacked) = (0u64, 0u64);
     let mut files = HashMap::new();
     let mut package = None;
+    let mut package_json = None;
     for entry in archive.entries().map_err(|e| format!("not a tar.gz: {e}"))? {
         let mut entry = entry.map_err(|e| format!("corrupt tar.gz: {e}"))?;
         entries += 1;
@@ -77,12 +78,30 @@ pub(super) fn inspect_tar(path: &Path, version: &RuntimeVersion, target: Target)
             let digest = Sha256::of_reader(raw.as_slice()).expect("reading memory");
             keep_package(&mut package, &name, raw)?;
             digest
+        } else if name == NPM_PACKAGE_JSON && entry.size() <= 1 << 20 {
+            let mut raw = Vec::new();
+            entry.read_to_end(&mut raw).map_err(|e| format!("corrupt tar.gz: {e}"))?;
+            package_json = Some(document_fields(&raw)?);
+            Sha256::of_reader(raw.as_slice()).expect("reading memory")
         } else {
             Sha256::of_reader(&mut entry).map_err(|e| format!("corrupt tar.gz: {e}"))?
         };
         files.insert(name, digest);
     }
-    conclude(package, &files, version, target, entries, unpacked)
+    let mut inspected = conclude(package, &files, version, target, entries, unpacked)?;
+    inspected.package_json = package_json;
+    Ok(inspected)
+}
+
+/// npm's `package/package.json` of a platform tarball.
+const NPM_PACKAGE_JSON: &str = "package/package.json";
+
+/// The fields of a `package.json` an npm package document repeats.
+fn document_fields(raw: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let json: serde_json::Value =
+        serde_json::from_slice(raw).map_err(|e| format!("{NPM_PACKAGE_JSON} is not JSON: {e}"))?;
+    let json = json.as_object().ok_or_else(|| format!("{NPM_PACKAGE_JSON} is not a JSON object"))?;
+    Ok(NPM_DOCUMENT_FIELDS.iter().filter_map(|k| Some(((*k).to_owned(), json.get(*k)?.clone()))).collect())
 }
 
 /// A wheel's central directory, its `codex-package.json` and its entrypoint.

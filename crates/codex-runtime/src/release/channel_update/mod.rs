@@ -37,7 +37,7 @@ use crate::model::digest::{Digests, Sha256, block_sha256s};
 use crate::model::env::Env;
 use crate::model::error::error_chain;
 use crate::model::manifest::{
-    Artifacts, BlockPins, Channel, FilePin, GithubArtifact, Manifest, NpmArtifact, TargetPins, WheelArtifact,
+    Artifacts, BlockPins, Channel, FilePin, GithubArtifact, Manifest, NpmArtifact, Omits, TargetPins, WheelArtifact,
 };
 use crate::model::target::Target;
 use crate::model::version::RuntimeVersion;
@@ -343,6 +343,8 @@ struct Inspected {
     entrypoint: FilePin,
     /// Every regular file of the runtime root, relative to it.
     files: Vec<FilePin>,
+    /// What an npm package document repeats of the tarball's `package.json`.
+    package_json: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Ctx<'_> {
@@ -410,6 +412,20 @@ impl Ctx<'_> {
             }
         }
         let files = union_of_files(&inspected)?;
+        // What each artifact leaves out of the union, so a re-pack carries what upstream's does.
+        let omits = |file: &str| {
+            let (_, seen) = inspected.iter().find(|(f, _)| f == file)?;
+            let carried = seen.files.iter().map(|f| f.path.as_str()).collect();
+            Some(Omits::between(files.iter().map(|f| f.path.as_str()), &carried))
+        };
+        let mut npm = npm;
+        if let Some(n) = &mut npm {
+            n.omits = omits(&n.file);
+        }
+        let (mut wheel, mut musllinux_wheel) = (wheel, musllinux_wheel);
+        for w in wheel.iter_mut().chain(&mut musllinux_wheel) {
+            w.omits = omits(&w.file);
+        }
         let pins = TargetPins {
             entrypoint: first.entrypoint.clone(),
             artifacts: Artifacts { npm, wheel, musllinux_wheel, github: Some(github) },
@@ -461,6 +477,8 @@ impl Ctx<'_> {
             unpacked_size: seen.unpacked_size,
             entries: seen.entries,
             blocks: Some(blocks),
+            omits: None,
+            package_json: seen.package_json.clone(),
         };
         Ok(Some(Fetch::Found((artifact, seen))))
     }
@@ -501,6 +519,7 @@ impl Ctx<'_> {
             unpacked_size: seen.unpacked_size,
             entries: seen.entries,
             blocks: Some(blocks),
+            omits: None,
         };
         Ok(Some(Fetch::Found((artifact, seen))))
     }
@@ -651,6 +670,7 @@ fn conclude(
         unpacked_size,
         entrypoint: FilePin { path: package.entrypoint, sha256: *sha256, size: *size },
         files: root_files,
+        package_json: None,
     })
 }
 
