@@ -297,6 +297,83 @@ print(len(rows))
 }
 
 #[test]
+fn a_repack_carries_exactly_the_members_upstreams_artifact_of_that_format_does() {
+    // Upstream's manylinux wheels leave out codex-resources/voice/, which the npm tarball has.
+    let runtime = FixtureRuntime::linux_x64("0.163.0", "0.163.0").with_file("codex-resources/voice/host", b"voice");
+    let npm = runtime.npm_tgz();
+    let wheel = runtime.clone().without("codex-resources/voice/").wheel();
+    let mut target = runtime.manifest_target(&npm, &wheel);
+    target["artifacts"]["wheel"]["omits"] = serde_json::json!(["codex-resources/voice/"]);
+    target["artifacts"]["npm"]["omits"] = serde_json::json!(["__init__.py"]);
+    let manifest = fixture::manifest("stable", "0.163.0", &[(LINUX, target)]);
+    let bundle = |artifact: (&str, &[u8]), format: &str| {
+        let env = Env::new();
+        let server = TestServer::start();
+        server.add(&format!("/mirror/{}", artifact.0), artifact.1.to_vec());
+        let mirror = format!("{}/mirror", server.url());
+        let path = env.manifest(&manifest);
+        let out = env.path("dist");
+        let args = ["bundle", "--manifest", &path, "--target", LINUX, "--out", out.to_str().unwrap(), "--json"];
+        let output = env.run(&[&args[..], &["--source", "mirror", "--mirror", &mirror, "--format", format]].concat());
+        (env, out, output)
+    };
+
+    // From the npm tarball, the wheel re-pack leaves voice out as upstream's wheel does.
+    let (_env, out, output) = bundle((&runtime.npm_file_name(), &npm), "wheel");
+    assert_code(&output, 0);
+    let json: Value = serde_json::from_slice(&std::fs::read(out.join("bundle.json")).unwrap()).unwrap();
+    let origin = &json["targets"][LINUX]["outputs"][0]["origin"];
+    assert_eq!(origin["kind"], "repack", "{json:#}");
+    assert_eq!(
+        origin["members"],
+        serde_json::json!({"omits": ["codex-resources/voice/"], "from": format!("0.163.0 {}", runtime.wheel_file_name())})
+    );
+    let list = "import sys, zipfile; print('\\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))";
+    let names = run_ok(Command::new("python3").args(["-c", list]).arg(out.join(runtime.wheel_file_name())));
+    assert!(!names.contains("voice") && names.contains("codex_cli_bin/bin/codex\n"), "{names}");
+    assert_eq!(names.matches("__init__.py").count(), 1, "{names}");
+
+    // From that wheel, an npm re-pack would lack voice: refused by name, nothing written.
+    let (_env, out, output) = bundle((&runtime.wheel_file_name(), &wheel), "npm");
+    assert_code(&output, 5);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "the runtime installed from {} lacks 1 of them (codex-resources/voice/host)",
+            runtime.wheel_file_name()
+        )),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+
+    // From the GitHub package (no npm tarball to be had), the npm re-pack is gzipped on every core
+    // and npm installs it, voice included and no wheel shim.
+    let env = Env::new();
+    let server = TestServer::start();
+    let mut pinned = manifest.clone();
+    pinned["targets"][LINUX]["artifacts"].as_object_mut().unwrap().remove("wheel");
+    let github = runtime.github_tgz();
+    pinned["targets"][LINUX]["artifacts"]["github"]["sha256"] = sha256_hex(&github).into();
+    pinned["targets"][LINUX]["artifacts"]["github"]["size"] = github.len().into();
+    server.add(&format!("/rust-v0.163.0/{}", runtime.github_asset_name()), github);
+    let path = env.manifest(&pinned);
+    let out = env.path("dist");
+    let args = ["bundle", "--manifest", &path, "--target", LINUX, "--out", out.to_str().unwrap(), "--format", "npm"];
+    let output = env
+        .cmd()
+        .env("CODEX_RUNTIME_GITHUB_BASE_URL", server.url())
+        .args(args)
+        .args(["--source", "github"])
+        .output()
+        .unwrap();
+    assert_code(&output, 0);
+    let listed = run_ok(Command::new("tar").arg("tzf").arg(out.join(runtime.npm_file_name())));
+    assert!(listed.contains("package/vendor/x86_64-unknown-linux-musl/codex-resources/voice/host"), "{listed}");
+    assert!(!listed.contains("__init__.py") && listed.starts_with("package/package.json\n"), "{listed}");
+    run_ok(Command::new("gzip").arg("-t").arg(out.join(runtime.npm_file_name())));
+}
+
+#[test]
 fn a_target_missing_from_every_source_is_named_and_nothing_is_written() {
     let env = Env::new();
     let six = SixTargets::new();

@@ -19,6 +19,7 @@
 
 mod deflate;
 pub mod index;
+pub mod members;
 mod npm;
 mod out;
 pub mod upstream;
@@ -173,6 +174,12 @@ pub enum BundleError {
         path.display()
     )]
     WouldDropIndex { path: PathBuf },
+    #[error(
+        "a {format} re-pack carries the files upstream's {members_from} does, and the runtime installed from {installed} lacks {} of them ({}); give a source that has the {format} artifact itself, or the npm tarball, which carries every file",
+        missing.len(),
+        missing.join(", ")
+    )]
+    RepackIncomplete { format: Format, members_from: String, installed: String, missing: Vec<String> },
 
     #[error("{} of {} targets failed; nothing was written to {}:{}", failures.len(), total, out.display(), FailureList(failures))]
     Targets { failures: Vec<TargetFailure>, total: usize, out: PathBuf },
@@ -222,6 +229,7 @@ impl BundleError {
             BundleError::BaseUrlRequired { .. }
             | BundleError::BadBaseUrl { .. }
             | BundleError::WouldDropIndex { .. } => ErrorKind::Usage,
+            BundleError::RepackIncomplete { .. } => ErrorKind::NoSource,
             BundleError::Install(e) => e.kind(),
             BundleError::CacheModified { .. } => ErrorKind::Verification,
             BundleError::Targets { failures, .. } => {
@@ -485,16 +493,35 @@ fn bundle_target(
         if staged.is_empty() {
             let (runtime, installed) = (runtime.as_ref(), installed.as_ref());
             let (runtime, installed) = runtime.zip(installed).expect("installed for dir and re-packs");
-            let (mut output, written) = match format {
-                Format::Dir => stage_dir(runtime, staging, target)?,
-                Format::Wheel => wheel::write(runtime, staging, manifest, target)?,
-                _ => npm::write(runtime, staging, manifest, target)?,
-            };
             let from = installed.receipt.artifact.file.clone();
-            output.origin = Some(match format {
-                Format::Dir => upstream::Origin::Installed { from },
-                _ => upstream::Origin::Repack { from, why: upstream::why_not(&pinned, format, &kept) },
-            });
+            let (output, written) = match format {
+                Format::Dir => {
+                    let (mut output, written) = stage_dir(runtime, staging, target)?;
+                    output.origin = Some(upstream::Origin::Installed { from });
+                    (output, written)
+                }
+                _ => {
+                    let kind = if format == Format::Wheel { members::Kind::Wheel } else { members::Kind::Npm };
+                    let members = members::of(manifest, target, kind);
+                    let carried: Vec<&str> = runtime.files.iter().map(|f| f.path.as_str()).collect();
+                    let missing = members::missing(pinned.pins, &members, &carried);
+                    if !missing.is_empty() {
+                        return Err(BundleError::RepackIncomplete {
+                            format,
+                            members_from: members.from,
+                            installed: from,
+                            missing: missing.into_iter().map(str::to_owned).collect(),
+                        });
+                    }
+                    let (mut output, written) = match kind {
+                        members::Kind::Wheel => wheel::write(runtime, staging, manifest, target, &members)?,
+                        members::Kind::Npm => npm::write(runtime, staging, manifest, target, &members)?,
+                    };
+                    let why = upstream::why_not(&pinned, format, &kept);
+                    output.origin = Some(upstream::Origin::Repack { from, why, members });
+                    (output, written)
+                }
+            };
             staged.push((output, written));
         }
         for (output, written) in staged {

@@ -63,6 +63,42 @@ impl Pool {
     }
 }
 
+impl Pool {
+    /// A gzip member of what is written to it, into `out`: a header without a name or a
+    /// timestamp (so the output is reproducible), one deflate stream, then the CRC-32 and the
+    /// size (RFC 1952).
+    pub fn gzip<W: Write>(&self, mut out: W) -> io::Result<GzOut<'_, W>> {
+        // ID1 ID2, CM = deflate, no flags, MTIME 0, XFL 0, OS = Unix.
+        out.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])?;
+        Ok(GzOut { stream: self.stream(out) })
+    }
+}
+
+/// A gzip member being written; [`GzOut::finish`] writes its trailer.
+pub struct GzOut<'p, W: Write> {
+    stream: Deflater<'p, W>,
+}
+
+impl<W: Write> GzOut<'_, W> {
+    pub fn finish(self) -> io::Result<W> {
+        let (mut out, finished) = self.stream.finish()?;
+        out.write_all(&finished.crc32.to_le_bytes())?;
+        // ISIZE: the input's size modulo 2^32.
+        out.write_all(&((finished.uncompressed & 0xffff_ffff) as u32).to_le_bytes())?;
+        Ok(out)
+    }
+}
+
+impl<W: Write> Write for GzOut<'_, W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.stream.write(bytes)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 impl Drop for Pool {
     fn drop(&mut self) {
         self.jobs.take();
@@ -204,5 +240,22 @@ mod tests {
             stream.finish().unwrap().0
         };
         assert_eq!(once(&input), once(&input));
+    }
+
+    #[test]
+    fn a_gzip_member_inflates_to_the_input_and_carries_its_crc_and_size() {
+        let pool = Pool::new();
+        let input: Vec<u8> = (0..(2 * CHUNK + 5)).map(|i| (i % 251) as u8).collect();
+        let mut gz = pool.gzip(Vec::new()).unwrap();
+        gz.write_all(&input).unwrap();
+        let bytes = gz.finish().unwrap();
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut out).unwrap();
+        assert!(out == input);
+        let mut crc = Crc::new();
+        crc.update(&input);
+        let trailer = &bytes[bytes.len() - 8..];
+        assert_eq!(trailer[..4], crc.sum().to_le_bytes());
+        assert_eq!(trailer[4..], (input.len() as u32).to_le_bytes());
     }
 }

@@ -1,7 +1,8 @@
 //! The npm platform package `@openai/codex@V-SUFFIX`, as `npm pack` would name and lay it out:
 //! `package/package.json` and the runtime root under `package/vendor/TRIPLE/`.
 //!
-//! Files are streamed from the cache through the tar builder and a gzip encoder. Members carry
+//! Files are streamed from the cache through the tar builder and a gzip member deflated on every
+//! core ([`super::deflate`]). Members carry
 //! npm's fixed timestamp (1985-10-26 08:15), owner 0 and a fixed order, and the gzip header no
 //! timestamp, so the tarball is byte-for-byte reproducible.
 
@@ -10,6 +11,8 @@ use std::path::Path;
 
 use serde_json::json;
 
+use super::deflate::Pool;
+use super::members::Members;
 use super::{BundleError, Format, Output, RuntimeRoot, WrittenFile, open_verified, write_archive, write_error};
 use crate::model::manifest::Manifest;
 use crate::model::target::Target;
@@ -60,17 +63,19 @@ pub(super) fn write(
     staging: &Path,
     manifest: &Manifest,
     target: Target,
+    members: &Members,
 ) -> Result<(Output, Vec<WrittenFile>), BundleError> {
     let version = manifest.version.to_string();
     let name = file_name(&version, target);
     let path = staging.join(&name);
     write_archive(staging, &name, Format::Npm, |out| {
-        let gz = flate2::GzBuilder::new().mtime(0).write(out, flate2::Compression::default());
+        let pool = Pool::new();
+        let gz = pool.gzip(out).map_err(write_error(&path))?;
         let mut tar = tar::Builder::new(gz);
         let package = package_json(&version, target);
         tar.append_data(&mut header(package.len() as u64, false), "package/package.json", package.as_slice())
             .map_err(write_error(&path))?;
-        for file in &runtime.files {
+        for file in runtime.files.iter().filter(|f| members.carries(&f.path)) {
             let member = format!("package/vendor/{}/{}", target.triple(), file.path);
             // The tar builder reads to the end, where the reader checks the receipt's digest.
             let mut reader = open_verified(file)?;

@@ -24,8 +24,9 @@ pub enum Origin {
     /// at `from` (`cache` when an earlier run kept it).
     Upstream { source: String, from: String },
     /// Re-packed from the installed runtime (itself from the artifact `from`), because no
-    /// upstream artifact of this format could be had: `why`.
-    Repack { from: String, why: String },
+    /// upstream artifact of this format could be had: `why`; carrying the `members` upstream's
+    /// artifact of this format carries.
+    Repack { from: String, why: String, members: super::members::Members },
     /// The runtime root as installed (`--format dir`).
     Installed { from: String },
 }

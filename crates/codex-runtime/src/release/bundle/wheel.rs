@@ -17,6 +17,7 @@ use std::path::Path;
 use base64::Engine as _;
 
 use super::deflate::Pool;
+use super::members::Members;
 use super::zip_out::ZipOut;
 use super::{BundleError, Format, Output, RuntimeRoot, WrittenFile, open_verified, write_archive, write_error};
 use crate::model::manifest::Manifest;
@@ -124,6 +125,7 @@ pub(super) fn write(
     staging: &Path,
     manifest: &Manifest,
     target: Target,
+    members: &Members,
 ) -> Result<(Output, Vec<WrittenFile>), BundleError> {
     let pep440 = manifest.version.pep440();
     let name = file_name(&pep440, target);
@@ -140,7 +142,8 @@ pub(super) fn write(
         };
         add(&mut zip, format!("{PACKAGE}/__init__.py"), INIT_PY.as_bytes(), &mut record)?;
         // Upstream's order: the package description first, then the runtime's files.
-        let (described, rest): (Vec<_>, Vec<_>) = runtime.files.iter().partition(|f| f.path == "codex-package.json");
+        let carried = runtime.files.iter().filter(|f| members.carries(&f.path));
+        let (described, rest): (Vec<_>, Vec<_>) = carried.partition(|f| f.path == "codex-package.json");
         for file in described.into_iter().chain(rest) {
             let member = format!("{PACKAGE}/{}", file.path);
             let mut reader = open_verified(file)?;
