@@ -170,6 +170,7 @@ impl<'a> Context<'a> {
             pypi_index: sources.pypi_index.clone(),
             python: sources.python.clone(),
             only: sources.sources.clone(),
+            offline: self.global.offline,
         };
         let options = InstallOptions {
             sources: options.sources().map_err(codex_runtime::Error::from)?,

@@ -322,6 +322,9 @@ pub struct SourceOptions {
     pub python: Option<PathBuf>,
     /// `--source`, in order; empty for the default order.
     pub only: Vec<SourceName>,
+    /// `--offline`: the default order leaves out the network sources, without looking up
+    /// their registries (which may mean starting the npm client).
+    pub offline: bool,
 }
 
 /// Why the requested sources cannot be used.
@@ -347,7 +350,7 @@ pub enum SourceError {
 
 impl SourceOptions {
     /// The sources to try, in order. The default is mirror (when set), installed, github, npm
-    /// (when a registry is known), pypi (when an index is known). `--source` restricts and
+    /// (when a registry is known), pypi (when an index is known); offline, mirror and installed. `--source` restricts and
     /// orders them.
     pub fn sources(&self) -> Result<Vec<Source>, SourceError> {
         let github = || Source::Github { base_url: github_base_url(Env::process()) };
@@ -366,6 +369,9 @@ impl SourceOptions {
                 sources.push(mirror(m)?);
             }
             sources.push(installed());
+            if self.offline {
+                return Ok(sources);
+            }
             sources.push(github());
             if let Some(setup) = npm_setup(self.npm_registry.as_deref(), Env::process()) {
                 sources.push(Source::Npm(setup));
