@@ -490,6 +490,9 @@ fn check_ok_and_incompatible() {
     let mut timeout = args.to_vec();
     timeout.extend(["--timeout", "1"]);
     snap.run_with("check_timeout", &hang, &timeout, 6);
+    let linger = [(MODE_ENV, "ignore-stdin-close"), (VERSION_ENV, "0.163.0")];
+    snap.run_with("check_linger", &linger, &args, 0);
+    snap.run_with("check_linger_json", &linger, &json, 0);
 
     let mut require = args.to_vec();
     require.extend(["--require", ">=0.163, <0.164"]);

@@ -67,6 +67,8 @@ pub enum Command {
     Bundle(BundleArgs),
     /// Print a channel manifest, or recompute one from the registries
     Channel(ChannelArgs),
+    /// The protocol a runtime speaks: its JSON Schema, and what changed between two runtimes
+    Protocol(ProtocolArgs),
     /// Verify, repair, prune or empty the cache
     Cache(CacheArgs),
 }
@@ -383,6 +385,64 @@ pub struct ChannelUpdateArgs {
     /// Targets fetched at once
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProtocolArgs {
+    #[command(subcommand)]
+    pub command: ProtocolCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProtocolCommand {
+    /// Write the runtime's JSON Schema (`codex app-server generate-json-schema`) and print its
+    /// digest and method counts; the runtime is installed first when needed
+    #[command(
+        after_help = "Examples:\n  codex-runtime protocol schema --version 0.171.0 --out schema\n  codex-runtime protocol schema --codex-bin ./codex --json"
+    )]
+    Schema(ProtocolSchemaArgs),
+    /// What changed from A to B, and whether a client written against A can talk to B (exit 6
+    /// when it cannot); each side a pinned version, a codex binary, or a schema directory
+    #[command(
+        after_help = "Examples:\n  codex-runtime protocol diff 0.163.0 0.171.0\n  codex-runtime protocol diff 0.171.0 ./target/release/codex --json\n  codex-runtime protocol diff old-schema/ new-schema/"
+    )]
+    Diff(ProtocolDiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProtocolSchemaArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// Describe this binary instead of the cached runtime
+    #[arg(long, value_name = "PATH")]
+    pub codex_bin: Option<PathBuf>,
+    /// The directory to write the schema to (created when missing) [default: a temporary one]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Include the experimental methods and fields
+    #[arg(long)]
+    pub experimental: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProtocolDiffArgs {
+    /// The side a client was written against: a pinned version (0.163.0, 0.163), a codex
+    /// binary, or a directory generate-json-schema wrote
+    #[arg(value_name = "A")]
+    pub from: String,
+    /// The side it would talk to, the same way
+    #[arg(value_name = "B")]
+    pub to: String,
+    /// The target of pinned versions [default: the host's; the runtime must run here]
+    #[arg(long, value_name = "TRIPLE")]
+    pub target: Option<Target>,
+    /// Compare the schemas with their experimental methods and fields
+    #[arg(long)]
+    pub experimental: bool,
+    #[command(flatten)]
+    pub sources: SourceArgs,
 }
 
 #[derive(Debug, Args)]

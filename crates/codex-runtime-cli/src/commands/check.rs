@@ -66,6 +66,11 @@ pub fn run_check(
 
 /// The verdict for a person: on stdout for `check`, on stderr where stdout holds a path.
 pub fn print_verdict(ctx: &Context, report: &Report, to_stdout: bool) {
+    if !ctx.global.quiet {
+        for warning in &report.warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
     if report.ok {
         let line = format!(
             "compatible: codex {} ({}/{}) answered initialize in {} ms",

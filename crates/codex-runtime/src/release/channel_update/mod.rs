@@ -319,7 +319,13 @@ pub fn update_with(
         return Err(UpdateError::Targets { version: request.version.clone(), failures });
     }
     notes.sort();
-    let manifest = Manifest { schema_version: 1, channel: request.channel, version: request.version.clone(), targets };
+    let manifest = Manifest {
+        schema_version: 1,
+        channel: request.channel,
+        version: request.version.clone(),
+        protocol: None,
+        targets,
+    };
     // What is written must read back: the same validation as an embedded manifest.
     let manifest = Manifest::parse(&manifest.to_json(), "the recomputed manifest")?;
     Ok(Updated { manifest, notes })
