@@ -164,6 +164,20 @@ pub enum Problem {
         /// The end of the server's stderr.
         stderr: String,
     },
+    /// The schema the binary describes is not the one pinned for the version it reports.
+    ProtocolMismatch {
+        /// The version it reports.
+        reported: String,
+        /// How it differs, e.g. `5 methods added, ...`.
+        detail: String,
+    },
+    /// A client generated against `client` cannot talk to this server.
+    ClientIncompatible {
+        /// The client's version.
+        client: String,
+        /// What breaks it.
+        detail: String,
+    },
 }
 
 /// Something worth knowing about a server that does not make it incompatible.
@@ -253,6 +267,12 @@ impl fmt::Display for Problem {
             Self::Timeout { after, stderr } => {
                 write!(f, "no answer to initialize within {}", seconds(*after))?;
                 write_stderr(f, stderr)
+            }
+            Self::ProtocolMismatch { reported, detail } => {
+                write!(f, "reports {reported} but speaks a different protocol than {reported}: {detail}")
+            }
+            Self::ClientIncompatible { client, detail } => {
+                write!(f, "a client generated against {client} cannot talk to it: {detail}")
             }
         }
     }

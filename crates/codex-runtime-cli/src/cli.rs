@@ -171,6 +171,20 @@ pub struct CheckArgs {
     /// Use this CODEX_HOME instead of a fresh temporary one
     #[arg(long, value_name = "DIR")]
     pub codex_home: Option<PathBuf>,
+    /// Judge the runtime for an SDK generated against V (a pinned version; without a value, the
+    /// one --version or --version-from selects) by the protocol diff V -> this runtime, instead
+    /// of requiring the exact pin
+    #[arg(long, value_name = "V", num_args = 0..=1, default_missing_value = "", value_parser = client_version)]
+    pub client_version: Option<ClientVersion>,
+}
+
+/// The SDK's version `check --client-version` judges for.
+#[derive(Debug, Clone)]
+pub enum ClientVersion {
+    /// The version the selection names.
+    Selected,
+    /// This one.
+    Request(VersionRequest),
 }
 
 #[derive(Debug, Args)]
@@ -321,6 +335,23 @@ pub enum ChannelCommand {
     /// Pin every release the registries publish that the history in DIR lacks, keeping every
     /// existing pin, and move the heads to the newest release and pre-release
     Sync(ChannelSyncArgs),
+    /// Pin the protocol of versions already pinned: install each one's runtime for this host
+    /// (verified against its pins), run its generate-json-schema and add the `protocol` key to
+    /// DIR/versions/V.json, changing nothing else in the file
+    #[command(after_help = "Example:\n  codex-runtime channel protocol --dir channels 0.163.0 0.171.0")]
+    Protocol(ChannelProtocolArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ChannelProtocolArgs {
+    /// The versions to pin the protocol of
+    #[arg(required = true, value_name = "V")]
+    pub versions: Vec<RuntimeVersion>,
+    /// The channels directory: versions/ and heads.json
+    #[arg(long, value_name = "DIR", default_value = "channels")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub sources: SourceArgs,
 }
 
 /// Reads DIR/versions/*.json and DIR/heads.json, lists the versions of @openai/codex on the npm
@@ -482,6 +513,10 @@ pub struct CachePruneArgs {
 
 fn version_request(value: &str) -> Result<VersionRequest, String> {
     VersionRequest::parse_cli(value).map_err(|e| e.to_string())
+}
+
+fn client_version(value: &str) -> Result<ClientVersion, String> {
+    if value.is_empty() { Ok(ClientVersion::Selected) } else { version_request(value).map(ClientVersion::Request) }
 }
 
 fn parse_requirement(value: &str) -> Result<semver::VersionReq, String> {

@@ -209,6 +209,87 @@ impl Schema {
     }
 }
 
+/// What a version's pin says of its protocol (the manifests' `protocol` object).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedProtocol {
+    /// The pinned version.
+    pub version: String,
+    /// The sha256 of the canonical form of its schema.
+    pub sha256: String,
+    /// Its number of client request methods.
+    pub client_requests: usize,
+    /// Its number of server request methods.
+    pub server_requests: usize,
+    /// Its number of notification methods.
+    pub notifications: usize,
+}
+
+/// The problem with a binary that reports `pin.version` but whose `schema` is not the pinned
+/// one, or `None` when it is. `pinned_schema`, the pinned runtime's own schema when at hand,
+/// makes the message name the differences; without it the message compares the counts.
+pub fn against_pin(schema: &Schema, pin: &PinnedProtocol, pinned_schema: Option<&Schema>) -> Option<crate::Problem> {
+    let digest = schema.digest();
+    if digest == pin.sha256 {
+        return None;
+    }
+    let detail = match pinned_schema {
+        Some(pinned) => {
+            let diff = diff(pinned, schema, &pin.version, "this binary");
+            let mut detail = diff.summary();
+            let breaking = breaking_lines(&diff);
+            if !breaking.is_empty() {
+                detail.push_str(&format!(" ({})", breaking.join("; ")));
+            }
+            detail
+        }
+        None => {
+            let counts = [
+                ("client request methods", schema.client_requests().len(), pin.client_requests),
+                ("server request methods", schema.server_requests().len(), pin.server_requests),
+                ("notifications", schema.notifications().len(), pin.notifications),
+            ];
+            let mut parts: Vec<String> = counts
+                .iter()
+                .filter(|(_, have, pinned)| have != pinned)
+                .map(|(what, have, pinned)| format!("{have} {what} where {} has {pinned}", pin.version))
+                .collect();
+            parts.push(format!("schema sha256 {digest}, pinned {}", pin.sha256));
+            format!(
+                "{}; install {v} and run `codex-runtime protocol diff {v} BINARY` to see every difference",
+                parts.join(", "),
+                v = pin.version
+            )
+        }
+    };
+    Some(crate::Problem::ProtocolMismatch { reported: pin.version.clone(), detail })
+}
+
+/// The breaking differences of a diff, at most five, as short lines.
+pub fn breaking_lines(diff: &Diff) -> Vec<String> {
+    let groups = [
+        ("client request", &diff.methods),
+        ("server request", &diff.server_requests),
+        ("notification", &diff.notifications),
+    ];
+    let mut lines: Vec<String> = groups
+        .iter()
+        .flat_map(|(noun, delta)| delta.removed.iter().map(move |m| format!("{noun} {m} removed")))
+        .collect();
+    lines.extend(diff.changes.iter().filter(|c| c.breaking).map(|c| {
+        if c.field.is_empty() {
+            format!("{}: {}", c.type_name, c.change)
+        } else {
+            format!("{}.{}: {}", c.type_name, c.field, c.change)
+        }
+    }));
+    let more = lines.len().saturating_sub(5);
+    lines.truncate(5);
+    if more > 0 {
+        lines.push(format!("{more} more"));
+    }
+    lines
+}
+
 /// The type a `$ref` names: its last path segment (`#/definitions/X` is `X`).
 fn ref_name(reference: &str) -> &str {
     reference.rsplit('/').next().unwrap_or(reference)
