@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{CLIENT_REQUESTS, SERVER_REQUESTS, Schema, ref_name};
+use super::{CLIENT_REQUESTS, NOTIFICATIONS, SERVER_REQUESTS, Schema, ref_name};
 
 /// Client notifications: what the client sends without an answer.
 const CLIENT_NOTIFICATIONS: &str = "ClientNotification.json";
@@ -141,8 +141,12 @@ impl<'a> Types<'a> {
         };
         let mut roots: Vec<(u8, &str, &Value)> = files().collect();
         roots.sort_by_key(|(rank, stem, _)| (*rank, *stem));
-        for (_, stem, value) in &roots {
-            types.entry((*stem).to_owned()).or_insert(*value);
+        // The method unions are compared as methods, not as types.
+        let unions = [CLIENT_REQUESTS, SERVER_REQUESTS, NOTIFICATIONS, CLIENT_NOTIFICATIONS];
+        for (rank, stem, value) in &roots {
+            if !(*rank == 2 && unions.iter().any(|file| file.strip_suffix(".json") == Some(*stem))) {
+                types.entry((*stem).to_owned()).or_insert(*value);
+            }
         }
         for (_, _, value) in roots {
             for (name, definition) in value.get("definitions").and_then(Value::as_object).into_iter().flatten() {
