@@ -101,9 +101,14 @@ fn update(ctx: &Context, args: &ChannelUpdateArgs) -> Result<ExitCode> {
         python: None,
         explain_sources: false,
     };
-    match protocol_of(ctx, &updated.manifest, &sources)? {
-        Some(pin) => updated.manifest.protocol = Some(pin),
-        None => updated.notes.push("this host is not among the pinned targets: the protocol is not pinned".to_owned()),
+    // A runtime that cannot be installed or run here leaves the protocol unpinned, and says so.
+    match protocol_of(ctx, &updated.manifest, &sources) {
+        Ok(Some(pin)) => updated.manifest.protocol = Some(pin),
+        Ok(None) => updated.notes.push("this host is not among the pinned targets: the protocol is not pinned".to_owned()),
+        Err(error) => updated.notes.push(format!(
+            "the protocol is not pinned: {error:#}; pin it with `codex-runtime channel protocol {}` on a host the version pins",
+            updated.manifest.version
+        )),
     }
     if !ctx.global.quiet {
         for note in &updated.notes {

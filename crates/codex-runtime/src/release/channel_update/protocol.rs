@@ -87,6 +87,7 @@ mod tests {
                 "    \"client_requests\": 105,",
                 "    \"server_requests\": 10,",
                 "    \"notifications\": 85",
+                "  },",
             ]
         );
         // The repository's format: what channel update writes is byte for byte the same.
