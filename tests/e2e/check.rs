@@ -169,3 +169,24 @@ fn a_killed_server_takes_what_it_started_with_it() {
     }
     assert!(!alive(), "the server's child {pid} outlived the check");
 }
+
+#[test]
+fn a_server_lingering_after_stdin_closes_passes_with_a_warning() {
+    let env = Env::new();
+    let manifest = env.manifest(&Fixture::stable().manifest);
+    let out = env
+        .cmd()
+        .args(["check", "--json", "--manifest", &manifest, "--target", LINUX, "--codex-bin"])
+        .arg(fake_app_server_path())
+        .env(MODE_ENV, FakeMode::IgnoreStdinClose.as_str())
+        .env(VERSION_ENV, "0.163.0")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let report = stdout_json(&out);
+    assert_eq!(report["ok"], true, "{report}");
+    assert!(report["problems"].as_array().unwrap().is_empty(), "{report}");
+    let warnings = report["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{report}");
+    assert!(warnings[0].as_str().unwrap().contains("still running 2s after its stdin closed"), "{report}");
+}

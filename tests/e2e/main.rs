@@ -13,6 +13,7 @@ mod history;
 mod hostile;
 mod install;
 mod private;
+mod protocol;
 mod real;
 mod real_bundle;
 mod recipes;

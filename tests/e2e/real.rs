@@ -94,3 +94,80 @@ fn installs_the_real_stable_head_from_its_npm_tarball_and_runs_it() {
 fn installs_the_real_0_163_wheel_by_a_partial_version_and_runs_it() {
     install_and_check(&"0.163.0".parse().unwrap(), &["--version", "0.163"], true);
 }
+
+/// The real 0.163.0 and 0.171.0 for this host, installed into `env`'s cache from their npm
+/// tarballs (fetched once with `npm pack`) through a local mirror directory.
+fn install_real_pair(env: &Env) {
+    let target = Target::host().unwrap();
+    let mirror = env.path("real-mirror");
+    std::fs::create_dir_all(&mirror).unwrap();
+    for version in ["0.163.0", "0.171.0"] {
+        let tarball = codex_runtime_test_support::registries::real_npm_tarball(version, target.npm_suffix());
+        std::fs::copy(&tarball, mirror.join(tarball.file_name().unwrap())).unwrap();
+        let out = env
+            .cmd()
+            .args(["install", "--version", version, "--source", "mirror", "--mirror"])
+            .arg(&mirror)
+            .output()
+            .unwrap();
+        assert_code(&out, 0);
+    }
+}
+
+#[test]
+fn the_real_protocols_of_0_163_and_0_171_are_pinned_and_diffed() {
+    let env = Env::new();
+    install_real_pair(&env);
+    let manifests = Manifests::embedded();
+    for (version, methods, v2_types) in [("0.163.0", 105, 279), ("0.171.0", 110, 292)] {
+        let out = env.cmd().args(["protocol", "schema", "--json", "--offline", "--version", version]).output().unwrap();
+        assert_code(&out, 0);
+        let doc = stdout_json(&out);
+        let pin = manifests.version(&version.parse().unwrap()).unwrap().protocol.clone().expect("a protocol pin");
+        assert_eq!(doc["sha256"], pin.sha256.to_string(), "{version}");
+        assert_eq!(doc["client_requests"], methods);
+        assert_eq!(doc["v2_types"], v2_types);
+    }
+
+    let out = env.cmd().args(["protocol", "diff", "--json", "--offline", "0.163.0", "0.171.0"]).output().unwrap();
+    let diff = stdout_json(&out);
+    let added = [
+        "account/securitySetup/read",
+        "feedback/save",
+        "modelProvider/config/write",
+        "modelProvider/default/set",
+        "modelProvider/list",
+    ];
+    assert_eq!(diff["methods"]["added"], serde_json::json!(added));
+    assert_eq!(diff["methods"]["removed"], serde_json::json!([]));
+    assert_eq!(diff["notifications"]["removed"], serde_json::json!([]));
+    assert_eq!(diff["server_requests"], serde_json::json!({"added": [], "removed": []}));
+    // Measured: 0.171.0 answers `review/start` with `"delivery": "detached"`, which 0.163.0
+    // accepts, with "unknown variant `detached`, expected `inline`": the one breaking change.
+    assert_eq!(
+        diff["changes"][0],
+        serde_json::json!({"type": "ReviewDelivery", "field": "", "change": "enum value \"detached\" removed"})
+    );
+    assert_eq!(diff["compatible"], false);
+    assert_code(&out, 6);
+
+    let out = env.cmd().args(["protocol", "diff", "--json", "--offline", "0.171.0", "0.163.0"]).output().unwrap();
+    assert_code(&out, 6);
+    let reverse = stdout_json(&out);
+    assert_eq!(reverse["methods"]["removed"], serde_json::json!(added));
+    assert_eq!(reverse["compatible"], false);
+
+    // Each real runtime speaks the protocol pinned for the version it reports.
+    for version in ["0.163.0", "0.171.0"] {
+        let out = env.cmd().args(["check", "--json", "--offline", "--version", version]).output().unwrap();
+        assert_code(&out, 0);
+    }
+    // A 0.171.0 binary checked as 0.163.0's pin fails on its version; for a client of 0.163.0
+    // it fails on the protocol, naming what breaks.
+    let out =
+        env.cmd().args(["check", "--offline", "--version", "0.171.0", "--client-version", "0.163.0"]).output().unwrap();
+    assert_code(&out, 6);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("a client generated against 0.163.0 cannot talk to it: 5 methods added"), "{stderr}");
+    assert!(stderr.contains("ReviewDelivery: enum value \"detached\" removed"), "{stderr}");
+}

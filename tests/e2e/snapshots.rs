@@ -11,7 +11,9 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use codex_runtime_test_support::app_server::{MODE_ENV, VERSION_ENV, fake_app_server_path};
+use codex_runtime_test_support::app_server::{
+    BASE_PROTOCOL, MODE_ENV, NEWER_PROTOCOL, SCHEMA_ENV, VERSION_ENV, fake_app_server_path, fake_schema,
+};
 use codex_runtime_test_support::fixture::{self, FixtureRuntime, integrity, sha256_hex};
 use codex_runtime_test_support::http::{Fault, TestServer};
 use serde_json::{Value, json};
@@ -135,6 +137,7 @@ impl Snap {
             // tempfile's random names (a fresh CODEX_HOME, scratch files in the cache).
             (r"\.tmp[A-Za-z0-9]{6}", ".tmp[RANDOM]"),
             (r"codex-runtime-check-[A-Za-z0-9]{6}", "codex-runtime-check-[RANDOM]"),
+            (r"codex-runtime-schema-[A-Za-z0-9]{6}", "codex-runtime-schema-[RANDOM]"),
             (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
             (&format!(r"\bcodex-runtime([ /]){version}\b"), "codex-runtime$1[VERSION]"),
             // The client's own version, as the fake app-server echoes it in `userAgent`.
@@ -236,7 +239,7 @@ fn six_targets(linux: Option<&str>) -> SixTargets {
 #[test]
 fn help_of_every_command() {
     let snap = Snap::new();
-    let commands: [&[&str]; 19] = [
+    let commands: [&[&str]; 23] = [
         &[],
         &["install"],
         &["path"],
@@ -256,6 +259,10 @@ fn help_of_every_command() {
         &["cache", "verify"],
         &["cache", "prune"],
         &["cache", "clean"],
+        &["protocol"],
+        &["protocol", "schema"],
+        &["protocol", "diff"],
+        &["channel", "protocol"],
     ];
     for command in commands {
         let mut args = command.to_vec();
@@ -490,11 +497,51 @@ fn check_ok_and_incompatible() {
     let mut timeout = args.to_vec();
     timeout.extend(["--timeout", "1"]);
     snap.run_with("check_timeout", &hang, &timeout, 6);
+    let linger = [(MODE_ENV, "ignore-stdin-close"), (VERSION_ENV, "0.163.0")];
+    snap.run_with("check_linger", &linger, &args, 0);
+    snap.run_with("check_linger_json", &linger, &json, 0);
+    let newer = manifest_with_protocol(&snap);
+    let speaks = [(MODE_ENV, "well-behaved"), (VERSION_ENV, "0.163.0"), (SCHEMA_ENV, NEWER_PROTOCOL)];
+    let pinned = ["check", "--manifest", &newer[0], "--target", LINUX, "--codex-bin", fake];
+    snap.run_with("check_protocol_mismatch", &speaks, &pinned, 6);
 
     let mut require = args.to_vec();
     require.extend(["--require", ">=0.163, <0.164"]);
     snap.run_with("check_require", &[(MODE_ENV, "well-behaved"), (VERSION_ENV, "0.163.2")], &require, 0);
     snap.run("check_not_installed", &["check", "--manifest", &manifest, "--target", LINUX, "--offline"], 3);
+}
+
+/// The stable fixture's manifest with the fake's base protocol pinned; its path, alone.
+fn manifest_with_protocol(snap: &Snap) -> Vec<String> {
+    let mut manifest = Fixture::stable().manifest;
+    let digest = codex_app_server_client::protocol::Schema::from_files(fake_schema(BASE_PROTOCOL, false)).digest();
+    manifest["protocol"] = json!({"sha256": digest, "client_requests": 2, "server_requests": 1, "notifications": 1});
+    vec![snap.manifest(&manifest)]
+}
+
+#[test]
+fn protocol_diff_human_and_json() {
+    let snap = Snap::new();
+    let fake = fake_app_server_path();
+    let fake = fake.to_str().unwrap();
+    let base = snap.env.path("base").to_str().unwrap().to_owned();
+    let newer = snap.env.path("newer").to_str().unwrap().to_owned();
+    snap.run_with(
+        "protocol_schema",
+        &[(SCHEMA_ENV, BASE_PROTOCOL)],
+        &["protocol", "schema", "--codex-bin", fake, "--out", &base],
+        0,
+    );
+    snap.run_with(
+        "protocol_schema_json",
+        &[(SCHEMA_ENV, NEWER_PROTOCOL)],
+        &["protocol", "schema", "--json", "--codex-bin", fake, "--out", &newer],
+        0,
+    );
+    snap.run("protocol_diff", &["protocol", "diff", &base, &newer], 6);
+    snap.run("protocol_diff_json", &["protocol", "diff", "--json", &base, &newer], 6);
+    snap.run("protocol_diff_reverse", &["protocol", "diff", &newer, &base], 6);
+    snap.run("protocol_diff_same", &["protocol", "diff", &base, fake], 0);
 }
 
 #[test]

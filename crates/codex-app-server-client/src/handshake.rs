@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::metadata::Metadata;
-use crate::verdict::{self, Problem};
+use crate::verdict::{self, Problem, Warning};
 use crate::{CheckOptions, Error, Report};
 
 /// The id of our `initialize` request.
@@ -75,12 +75,13 @@ pub(crate) fn check(options: &CheckOptions) -> Result<Report, Error> {
     let stderr = server.stderr_tail();
     drop(temp_home);
 
+    let mut warnings = Vec::new();
     let (metadata, problems) = match outcome {
         Outcome::Answered(metadata) => {
-            let mut problems = verdict::verdict(&metadata, &options.expected);
             if let Ending::Killed = status {
-                problems.push(Problem::IgnoredStdinClose { grace: options.grace });
+                warnings.push(Warning::IgnoredStdinClose { grace: options.grace });
             }
+            let problems = verdict::verdict(&metadata, &options.expected);
             (metadata, problems)
         }
         Outcome::ErrorResponse { code, message } => {
@@ -110,6 +111,7 @@ pub(crate) fn check(options: &CheckOptions) -> Result<Report, Error> {
         codex_home: metadata.codex_home,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         problems,
+        warnings,
     })
 }
 
@@ -302,7 +304,7 @@ impl Drop for Server {
 
 /// Kill the server and, on Unix, everything in its process group: what it started, which
 /// would otherwise outlive the check. Not yet reaped, its process id still names its group.
-fn kill_group(child: &mut Child) {
+pub(crate) fn kill_group(child: &mut Child) {
     #[cfg(unix)]
     let _ = rustix::process::kill_process_group(rustix::process::Pid::from_child(child), rustix::process::Signal::KILL);
     let _ = child.kill();

@@ -5,8 +5,8 @@
 //! directory first on `PATH` and (by default) a fresh temporary `CODEX_HOME`, so that a check
 //! never reads or writes the user's codex state. It sends `initialize`, reads newline-delimited
 //! JSON until the response with its id (skipping notifications and anything else), sends
-//! `initialized`, closes stdin, gives the server a grace period to exit, kills it otherwise, and
-//! always reaps it. Lines are bounded in length and the wait for the answer in time.
+//! `initialized`, closes stdin, gives the server a grace period to exit, kills it (its whole
+//! process group) otherwise, which is a [`Warning`] and not a problem, and always reaps it. Lines are bounded in length and the wait for the answer in time.
 //!
 //! The answer's metadata (`userAgent`, whose token after the first `/` is the server's version;
 //! `serverInfo` of older servers; `codexHome`, `platformFamily`, `platformOs`) is compared with
@@ -38,6 +38,7 @@
 mod exec;
 mod handshake;
 mod metadata;
+pub mod protocol;
 mod verdict;
 pub mod version;
 
@@ -45,7 +46,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use exec::exec;
-pub use verdict::{Expected, ExpectedVersion, Problem};
+pub use verdict::{Expected, ExpectedVersion, Problem, Warning};
 
 /// Feeds bytes a server wrote on stdout through the newline-delimited JSON-RPC reader and
 /// classifies each line. For the fuzz targets only; not part of the API.
@@ -121,6 +122,9 @@ pub struct Report {
     pub elapsed_ms: u64,
     /// Every reason the server is incompatible.
     pub problems: Vec<Problem>,
+    /// What is worth knowing but does not make it incompatible: a server that lingered after
+    /// its stdin closed.
+    pub warnings: Vec<Warning>,
 }
 
 /// A failure to run a check or an exec at all. A server that starts and then misbehaves is not
@@ -171,6 +175,41 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `generate-json-schema` exited with a failure.
+    #[error("`{} app-server generate-json-schema` failed ({status}){}: is it a codex runtime that describes its protocol (0.151.0 or newer)?", program.display(), stderr_suffix(stderr))]
+    SchemaFailed {
+        /// The binary.
+        program: PathBuf,
+        /// How it exited.
+        status: String,
+        /// The end of its stderr.
+        stderr: String,
+    },
+    /// `generate-json-schema` did not finish in time; it was killed.
+    #[error("`{} app-server generate-json-schema` did not finish within {}s and was killed", program.display(), after.as_secs_f64())]
+    SchemaTimeout {
+        /// The binary.
+        program: PathBuf,
+        /// The time it was given.
+        after: Duration,
+    },
+    /// A schema file or directory cannot be read.
+    #[error("cannot read the protocol schema at {}", path.display())]
+    SchemaRead {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A schema directory or file is not what `generate-json-schema` writes.
+    #[error("{} is not a protocol schema: {message}", path.display())]
+    SchemaInvalid {
+        /// The file or directory.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// Waiting for the killed server failed.
     #[error("cannot reap the app-server process {pid}")]
     Wait {
@@ -180,6 +219,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+fn stderr_suffix(stderr: &str) -> String {
+    if stderr.is_empty() { String::new() } else { format!("; its stderr ends with:\n{stderr}\n") }
 }
 
 /// Launches `options.codex_bin app-server`, runs the `initialize` handshake and checks the

@@ -164,12 +164,54 @@ pub enum Problem {
         /// The end of the server's stderr.
         stderr: String,
     },
-    /// The server kept running after its stdin closed and was killed. SDKs shut a server down
-    /// by closing its stdin, so such a server leaks processes.
+    /// The schema the binary describes is not the one pinned for the version it reports.
+    ProtocolMismatch {
+        /// The version it reports.
+        reported: String,
+        /// How it differs, e.g. `5 methods added, ...`.
+        detail: String,
+    },
+    /// A client generated against `client` cannot talk to this server.
+    ClientIncompatible {
+        /// The client's version.
+        client: String,
+        /// What breaks it.
+        detail: String,
+    },
+}
+
+/// Something worth knowing about a server that does not make it incompatible.
+///
+/// `Display` gives the message shown to users; a report serializes each warning as that
+/// message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// The server kept running after its stdin closed and was killed (with its process
+    /// group). SDKs close stdin, wait, then terminate the server (the Python SDK waits 2 s), so
+    /// such a server costs its users that wait but works.
     IgnoredStdinClose {
         /// How long it was given.
         grace: Duration,
     },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::IgnoredStdinClose { grace } => write!(
+                f,
+                "the app-server was still running {} after its stdin closed, so it was killed with its process group (SDKs terminate such a server when they close it; it costs them that wait)",
+                seconds(*grace)
+            ),
+        }
+    }
+}
+
+impl serde::Serialize for Warning {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 impl fmt::Display for Problem {
@@ -226,8 +268,11 @@ impl fmt::Display for Problem {
                 write!(f, "no answer to initialize within {}", seconds(*after))?;
                 write_stderr(f, stderr)
             }
-            Self::IgnoredStdinClose { grace } => {
-                write!(f, "the app-server was still running {} after its stdin closed and was killed", seconds(*grace))
+            Self::ProtocolMismatch { reported, detail } => {
+                write!(f, "reports {reported} but speaks a different protocol than {reported}: {detail}")
+            }
+            Self::ClientIncompatible { client, detail } => {
+                write!(f, "a client generated against {client} cannot talk to it: {detail}")
             }
         }
     }

@@ -67,6 +67,8 @@ pub enum Command {
     Bundle(BundleArgs),
     /// Print a channel manifest, or recompute one from the registries
     Channel(ChannelArgs),
+    /// The protocol a runtime speaks: its JSON Schema, and what changed between two runtimes
+    Protocol(ProtocolArgs),
     /// Verify, repair, prune or empty the cache
     Cache(CacheArgs),
 }
@@ -169,6 +171,20 @@ pub struct CheckArgs {
     /// Use this CODEX_HOME instead of a fresh temporary one
     #[arg(long, value_name = "DIR")]
     pub codex_home: Option<PathBuf>,
+    /// Judge the runtime for an SDK generated against V (a pinned version; without a value, the
+    /// one --version or --version-from selects) by the protocol diff V -> this runtime, instead
+    /// of requiring the exact pin
+    #[arg(long, value_name = "V", num_args = 0..=1, default_missing_value = "", value_parser = client_version)]
+    pub client_version: Option<ClientVersion>,
+}
+
+/// The SDK's version `check --client-version` judges for.
+#[derive(Debug, Clone)]
+pub enum ClientVersion {
+    /// The version the selection names.
+    Selected,
+    /// This one.
+    Request(VersionRequest),
 }
 
 #[derive(Debug, Args)]
@@ -319,6 +335,23 @@ pub enum ChannelCommand {
     /// Pin every release the registries publish that the history in DIR lacks, keeping every
     /// existing pin, and move the heads to the newest release and pre-release
     Sync(ChannelSyncArgs),
+    /// Pin the protocol of versions already pinned: install each one's runtime for this host
+    /// (verified against its pins), run its generate-json-schema and add the `protocol` key to
+    /// DIR/versions/V.json, changing nothing else in the file
+    #[command(after_help = "Example:\n  codex-runtime channel protocol --dir channels 0.163.0 0.171.0")]
+    Protocol(ChannelProtocolArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ChannelProtocolArgs {
+    /// The versions to pin the protocol of
+    #[arg(required = true, value_name = "V")]
+    pub versions: Vec<RuntimeVersion>,
+    /// The channels directory: versions/ and heads.json
+    #[arg(long, value_name = "DIR", default_value = "channels")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub sources: SourceArgs,
 }
 
 /// Reads DIR/versions/*.json and DIR/heads.json, lists the versions of @openai/codex on the npm
@@ -394,6 +427,64 @@ pub struct ChannelUpdateArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ProtocolArgs {
+    #[command(subcommand)]
+    pub command: ProtocolCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProtocolCommand {
+    /// Write the runtime's JSON Schema (`codex app-server generate-json-schema`) and print its
+    /// digest and method counts; the runtime is installed first when needed
+    #[command(
+        after_help = "Examples:\n  codex-runtime protocol schema --version 0.171.0 --out schema\n  codex-runtime protocol schema --codex-bin ./codex --json"
+    )]
+    Schema(ProtocolSchemaArgs),
+    /// What changed from A to B, and whether a client written against A can talk to B (exit 6
+    /// when it cannot); each side a pinned version, a codex binary, or a schema directory
+    #[command(
+        after_help = "Examples:\n  codex-runtime protocol diff 0.163.0 0.171.0\n  codex-runtime protocol diff 0.171.0 ./target/release/codex --json\n  codex-runtime protocol diff old-schema/ new-schema/"
+    )]
+    Diff(ProtocolDiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProtocolSchemaArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// Describe this binary instead of the cached runtime
+    #[arg(long, value_name = "PATH")]
+    pub codex_bin: Option<PathBuf>,
+    /// The directory to write the schema to (created when missing) [default: a temporary one]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Include the experimental methods and fields
+    #[arg(long)]
+    pub experimental: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProtocolDiffArgs {
+    /// The side a client was written against: a pinned version (0.163.0, 0.163), a codex
+    /// binary, or a directory generate-json-schema wrote
+    #[arg(value_name = "A")]
+    pub from: String,
+    /// The side it would talk to, the same way
+    #[arg(value_name = "B")]
+    pub to: String,
+    /// The target of pinned versions [default: the host's; the runtime must run here]
+    #[arg(long, value_name = "TRIPLE")]
+    pub target: Option<Target>,
+    /// Compare the schemas with their experimental methods and fields
+    #[arg(long)]
+    pub experimental: bool,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct CacheArgs {
     #[command(subcommand)]
     pub command: CacheCommand,
@@ -430,6 +521,10 @@ pub struct CachePruneArgs {
 
 fn version_request(value: &str) -> Result<VersionRequest, String> {
     VersionRequest::parse_cli(value).map_err(|e| e.to_string())
+}
+
+fn client_version(value: &str) -> Result<ClientVersion, String> {
+    if value.is_empty() { Ok(ClientVersion::Selected) } else { version_request(value).map(ClientVersion::Request) }
 }
 
 fn parse_requirement(value: &str) -> Result<semver::VersionReq, String> {

@@ -116,8 +116,14 @@ fn exit_code(error: &anyhow::Error) -> u8 {
     if error.downcast_ref::<UsageError>().is_some() {
         return exit::USAGE;
     }
-    if let Some(codex_app_server_client::Error::Spawn { .. }) = error.downcast_ref::<codex_app_server_client::Error>() {
-        // A runtime that cannot even be launched here is incompatible.
+    if let Some(
+        codex_app_server_client::Error::Spawn { .. }
+        | codex_app_server_client::Error::SchemaFailed { .. }
+        | codex_app_server_client::Error::SchemaTimeout { .. },
+    ) = error.downcast_ref::<codex_app_server_client::Error>()
+    {
+        // A runtime that cannot even be launched here, or cannot describe its protocol, is
+        // incompatible.
         return exit::INCOMPATIBLE;
     }
     exit::FAILURE

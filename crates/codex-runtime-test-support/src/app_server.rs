@@ -25,6 +25,15 @@ pub const MODE_ENV: &str = "FAKE_APP_SERVER_MODE";
 pub const VERSION_ENV: &str = "FAKE_APP_SERVER_VERSION";
 /// Environment variable with the file the fake appends its [`FakeEvent`]s to.
 pub const LOG_ENV: &str = "FAKE_APP_SERVER_LOG";
+/// Environment variable naming the protocol the fake's `generate-json-schema` describes:
+/// [`BASE_PROTOCOL`] (the default) or [`NEWER_PROTOCOL`].
+pub const SCHEMA_ENV: &str = "FAKE_APP_SERVER_SCHEMA";
+/// The fake's protocol: two client requests, one server request, one notification, two types.
+pub const BASE_PROTOCOL: &str = "base";
+/// [`BASE_PROTOCOL`] with the method `model/list` and an optional property added, and the enum
+/// value `"detached"` of the sent type `ReviewDelivery` removed: a newer protocol a client of
+/// the base one cannot fully use.
+pub const NEWER_PROTOCOL: &str = "newer";
 /// The file next to the fake's executable holding a [`FakeConfig`].
 pub const CONFIG_FILE: &str = "fake-app-server.json";
 /// The version the fake reports unless told otherwise.
@@ -142,6 +151,77 @@ pub struct FakeConfig {
     pub version: Option<String>,
     /// The log file; no log when absent.
     pub log: Option<PathBuf>,
+    /// The protocol `generate-json-schema` describes ([`BASE_PROTOCOL`] when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+}
+
+/// The files the fake's `generate-json-schema` writes for `protocol` ([`BASE_PROTOCOL`] or
+/// [`NEWER_PROTOCOL`]), by relative path; `experimental` adds the method `experimental/probe`.
+///
+/// # Panics
+/// On another protocol name.
+pub fn fake_schema(protocol: &str, experimental: bool) -> std::collections::BTreeMap<String, serde_json::Value> {
+    use serde_json::json;
+    let newer = match protocol {
+        BASE_PROTOCOL => false,
+        NEWER_PROTOCOL => true,
+        other => panic!("unknown fake protocol `{other}` (one of: {BASE_PROTOCOL}, {NEWER_PROTOCOL})"),
+    };
+    let request = |method: &str, params: &str| {
+        json!({
+            "properties": {
+                "id": {"$ref": "#/definitions/RequestId"},
+                "method": {"enum": [method], "type": "string"},
+                "params": {"$ref": format!("#/definitions/{params}")},
+            },
+            "required": ["id", "method", "params"],
+            "type": "object",
+        })
+    };
+    let mut client = vec![request("initialize", "InitializeParams"), request("review/start", "ReviewStartParams")];
+    if newer {
+        client.push(request("model/list", "ModelListParams"));
+    }
+    if experimental {
+        client.push(request("experimental/probe", "InitializeParams"));
+    }
+    let delivery = if newer { json!(["inline"]) } else { json!(["inline", "detached"]) };
+    let mut review_properties = json!({
+        "threadId": {"type": "string"},
+        "delivery": {"anyOf": [{"$ref": "#/definitions/ReviewDelivery"}, {"type": "null"}]},
+    });
+    if newer {
+        review_properties["model"] = json!({"type": ["string", "null"]});
+    }
+    let review = json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "definitions": {"ReviewDelivery": {"enum": delivery, "type": "string"}},
+        "properties": review_properties,
+        "required": ["threadId"],
+        "title": "ReviewStartParams",
+        "type": "object",
+    });
+    let mut files = std::collections::BTreeMap::from([
+        ("ClientRequest.json".to_owned(), json!({"oneOf": client, "title": "ClientRequest"})),
+        (
+            "ServerRequest.json".to_owned(),
+            json!({"oneOf": [request("item/tool/call", "DynamicToolCallParams")], "title": "ServerRequest"}),
+        ),
+        (
+            "ServerNotification.json".to_owned(),
+            json!({"oneOf": [{"properties": {"method": {"enum": ["thread/started"]}}}], "title": "ServerNotification"}),
+        ),
+        ("v2/ReviewStartParams.json".to_owned(), review),
+        (
+            "v1/InitializeParams.json".to_owned(),
+            json!({"properties": {"clientInfo": {"type": "object"}}, "required": ["clientInfo"], "type": "object"}),
+        ),
+    ]);
+    if newer {
+        files.insert("v2/ModelListParams.json".to_owned(), json!({"properties": {}, "type": "object"}));
+    }
+    files
 }
 
 /// One line of the fake's log.
@@ -255,7 +335,8 @@ impl FakeAppServer {
             std::fs::copy(&source, &bin).expect("copy the fake");
         }
         let log = dir.path().join("log.jsonl");
-        let config = FakeConfig { mode: Some(mode), version: Some(version.to_owned()), log: Some(log.clone()) };
+        let config =
+            FakeConfig { mode: Some(mode), version: Some(version.to_owned()), log: Some(log.clone()), schema: None };
         std::fs::write(dir.path().join(CONFIG_FILE), serde_json::to_vec(&config).expect("serialize the config"))
             .expect("write the fake's config");
         Self { dir, bin, log }

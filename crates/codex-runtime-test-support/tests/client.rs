@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use codex_app_server_client::{CheckOptions, Error, Expected, ExpectedVersion, Problem, Report, check};
+use codex_app_server_client::{CheckOptions, Error, Expected, ExpectedVersion, Problem, Report, Warning, check};
 use codex_runtime_test_support::app_server::{
     DEFAULT_VERSION, FakeAppServer, FakeEvent, FakeMode, WRONG_VERSION, fake_app_server_path,
 };
@@ -119,11 +119,13 @@ fn report_serializes_to_the_check_json_document() {
             "platform_os",
             "problems",
             "user_agent",
-            "version"
+            "version",
+            "warnings"
         ]
     );
     assert_eq!(value["ok"], json!(true));
     assert_eq!(value["problems"], json!([]));
+    assert_eq!(value["warnings"], json!([]));
     assert!(value["elapsed_ms"].is_u64());
 }
 
@@ -375,13 +377,16 @@ fn exit_before_answering() {
 }
 
 #[test]
-fn server_ignoring_stdin_close_is_killed() {
+fn server_ignoring_stdin_close_is_killed_with_a_warning() {
     let fake = FakeAppServer::new(FakeMode::IgnoreStdinClose);
     let mut options = options(&fake);
     options.grace = SHORT_GRACE;
     let report = run(&fake, &options);
     assert_eq!(report.version.as_deref(), Some(DEFAULT_VERSION));
-    assert_eq!(only_problem(&report), &Problem::IgnoredStdinClose { grace: SHORT_GRACE });
+    assert!(report.ok, "{:?}", report.problems);
+    assert_eq!(report.warnings, [Warning::IgnoredStdinClose { grace: SHORT_GRACE }]);
+    let value = serde_json::to_value(&report).unwrap();
+    assert!(value["warnings"][0].as_str().unwrap().contains("still running 0.3s after its stdin closed"), "{value}");
     assert_eq!(fake.events().last(), Some(&FakeEvent::StdinClosed));
 }
 

@@ -2,12 +2,12 @@
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use codex_runtime::release::channel_sync::{self, SyncRequest};
 use codex_runtime::release::channel_update::{self, UpdateRequest};
 use codex_runtime::sources::npm_registry;
 
-use crate::cli::{ChannelArgs, ChannelCommand, ChannelSyncArgs, ChannelUpdateArgs};
+use crate::cli::{ChannelArgs, ChannelCommand, ChannelProtocolArgs, ChannelSyncArgs, ChannelUpdateArgs, SourceArgs};
 use crate::context::Context;
 use crate::output::{out, outln, print_json};
 
@@ -21,7 +21,51 @@ pub fn channel(ctx: &Context, args: &ChannelArgs) -> Result<ExitCode> {
         }
         ChannelCommand::Update(args) => update(ctx, args),
         ChannelCommand::Sync(args) => sync(ctx, args),
+        ChannelCommand::Protocol(args) => pin_protocols(ctx, args),
     }
+}
+
+/// The protocol of `manifest`, from its runtime for this host, installed (and verified
+/// against the pins) first; `None` when the manifest does not pin this host.
+fn protocol_of(
+    ctx: &Context,
+    manifest: &codex_runtime::Manifest,
+    sources: &SourceArgs,
+) -> Result<Option<codex_runtime::model::manifest::ProtocolPin>> {
+    let host = codex_runtime::Target::host().map_err(codex_runtime::Error::from)?;
+    if manifest.target(host).is_none() {
+        return Ok(None);
+    }
+    let installed = ctx.install_pinned(&manifest.pinned(host).map_err(codex_runtime::Error::from)?, sources)?;
+    Ok(Some(channel_update::protocol::pin_of(&installed)?))
+}
+
+fn pin_protocols(ctx: &Context, args: &ChannelProtocolArgs) -> Result<ExitCode> {
+    for version in &args.versions {
+        let path = args.dir.join("versions").join(format!("{version}.json"));
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let manifest =
+            codex_runtime::Manifest::parse(&text, &path.display().to_string()).map_err(codex_runtime::Error::from)?;
+        let Some(pin) = protocol_of(ctx, &manifest, &args.sources)? else {
+            let message = format!("{} does not pin this host's target; run this on a host it pins", path.display());
+            return Err(crate::UsageError(message).into());
+        };
+        let updated = channel_update::protocol::with_protocol(&text, &path, &pin)?;
+        if updated != text {
+            let partial = path.with_extension("json.partial");
+            std::fs::write(&partial, &updated).with_context(|| format!("cannot write {}", partial.display()))?;
+            std::fs::rename(&partial, &path).with_context(|| format!("cannot replace {}", path.display()))?;
+        }
+        outln!(
+            "{version}: protocol sha256 {}, {} client requests, {} server requests, {} notifications{}",
+            pin.sha256,
+            pin.client_requests,
+            pin.server_requests,
+            pin.notifications,
+            if updated == text { " (pinned already)" } else { "" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn online_only(ctx: &Context, command: &str) -> Result<()> {
@@ -47,7 +91,25 @@ fn update(ctx: &Context, args: &ChannelUpdateArgs) -> Result<ExitCode> {
         github_base_url,
         jobs: args.jobs.unwrap_or_else(codex_runtime::release::bundle::BundleRequest::default_jobs),
     };
-    let updated = channel_update::update(&request, &ctx.cache, &ctx.progress)?;
+    let mut updated = channel_update::update(&request, &ctx.cache, &ctx.progress)?;
+    // The protocol is the host runtime's own description of it, when the host is pinned.
+    let sources = SourceArgs {
+        mirror: None,
+        sources: Vec::new(),
+        npm_registry: args.npm_registry.clone(),
+        pypi_index: args.pypi_index.clone(),
+        python: None,
+        explain_sources: false,
+    };
+    // A runtime that cannot be installed or run here leaves the protocol unpinned, and says so.
+    match protocol_of(ctx, &updated.manifest, &sources) {
+        Ok(Some(pin)) => updated.manifest.protocol = Some(pin),
+        Ok(None) => updated.notes.push("this host is not among the pinned targets: the protocol is not pinned".to_owned()),
+        Err(error) => updated.notes.push(format!(
+            "the protocol is not pinned: {error:#}; pin it with `codex-runtime channel protocol {}` on a host the version pins",
+            updated.manifest.version
+        )),
+    }
     if !ctx.global.quiet {
         for note in &updated.notes {
             eprintln!("note: {note}");

@@ -5,10 +5,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use codex_app_server_client::{CheckOptions, ExpectedVersion, Report};
-use codex_runtime::Pinned;
+use codex_app_server_client::protocol::{self, DEFAULT_SCHEMA_TIMEOUT, PinnedProtocol, Schema};
+use codex_app_server_client::{CheckOptions, ExpectedVersion, Problem, Report};
+use codex_runtime::install::find_installed;
+use codex_runtime::{Channel, Manifest, Pinned, Target};
 
-use crate::cli::{CheckArgs, ExecArgs};
+use crate::cli::{CheckArgs, ClientVersion, ExecArgs, SourceArgs};
 use crate::context::Context;
 use crate::exit;
 use crate::output::{outln, print_json};
@@ -17,26 +19,121 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<ExitCode> {
     let pinned = ctx.pinned(&args.selection)?;
     let require = args.require.clone();
     let timeout = args.timeout;
-    let report = match &args.codex_bin {
-        Some(bin) => run_check(bin, None, &pinned, require, Some(timeout), args.codex_home.as_deref())?,
-        None => {
-            let installed = ctx.install_pinned(&pinned, &args.sources)?;
-            run_check(
-                &installed.path,
-                Some(&installed.path_dir),
-                &pinned,
-                require,
-                Some(timeout),
-                args.codex_home.as_deref(),
-            )?
+    let client = match &args.client_version {
+        None => None,
+        Some(ClientVersion::Selected) => Some(pinned.manifest),
+        Some(ClientVersion::Request(request)) => {
+            Some(ctx.manifests.select_request(Channel::Stable, Some(request)).map_err(codex_runtime::Error::from)?)
         }
     };
+    let (bin, path_dir) = match &args.codex_bin {
+        Some(bin) => (bin.clone(), None),
+        None => {
+            let installed = ctx.install_pinned(&pinned, &args.sources)?;
+            (installed.path, Some(installed.path_dir))
+        }
+    };
+    let mut report = run_check(&bin, path_dir.as_deref(), &pinned, require, Some(timeout), args.codex_home.as_deref())?;
+    if client.is_some() {
+        // The protocol decides, not the version string.
+        report.problems.retain(|p| !matches!(p, Problem::VersionMismatch { .. }));
+        report.expected = None;
+    }
+    // The binary describes its protocol only when there is something to compare it with.
+    let pin = report.version.as_deref().and_then(|version| protocol_pin(ctx, version));
+    if report.version.is_some() && (pin.is_some() || client.is_some()) {
+        let schema = schema_of(&bin, path_dir.as_deref());
+        if let Some((manifest, pin)) = pin {
+            report.problems.extend(pin_problem(ctx, manifest, pin, &schema, pinned.target));
+        }
+        if let Some(client) = client {
+            report.problems.extend(client_problem(ctx, client, &schema, &args.sources)?);
+        }
+    }
+    report.ok = report.problems.is_empty();
     if ctx.global.json {
         print_json(&report);
     } else {
         print_verdict(ctx, &report, true);
     }
     Ok(verdict_code(&report))
+}
+
+/// The schema `bin` describes, written into a temporary directory.
+fn schema_of(bin: &Path, path_dir: Option<&Path>) -> Result<Schema, codex_app_server_client::Error> {
+    let dir = tempfile::Builder::new()
+        .prefix("codex-runtime-schema-")
+        .tempdir()
+        .map_err(|source| codex_app_server_client::Error::TempHome { source })?;
+    protocol::generate(bin, path_dir, dir.path(), false, DEFAULT_SCHEMA_TIMEOUT)
+}
+
+/// The manifest of a reported version and its protocol pin, when it has one.
+fn protocol_pin<'m>(
+    ctx: &'m Context,
+    version: &str,
+) -> Option<(&'m Manifest, &'m codex_runtime::model::manifest::ProtocolPin)> {
+    let manifest = ctx.manifests.version(&version.parse().ok()?).ok()?;
+    Some((manifest, manifest.protocol.as_ref()?))
+}
+
+/// The problem with a binary reporting `version` whose schema is not its pin's (when the pin
+/// has a protocol). The pinned runtime's own schema names the differences when it is cached.
+fn pin_problem(
+    ctx: &Context,
+    manifest: &Manifest,
+    pin: &codex_runtime::model::manifest::ProtocolPin,
+    schema: &Result<Schema, codex_app_server_client::Error>,
+    target: Target,
+) -> Option<Problem> {
+    let pin = PinnedProtocol {
+        version: manifest.version.to_string(),
+        sha256: pin.sha256.to_string(),
+        client_requests: pin.client_requests,
+        server_requests: pin.server_requests,
+        notifications: pin.notifications,
+    };
+    let schema = match schema {
+        Ok(schema) => schema,
+        Err(error) => {
+            let detail = format!("it cannot describe its protocol ({error})");
+            return Some(Problem::ProtocolMismatch { reported: pin.version, detail });
+        }
+    };
+    let pinned_schema = Target::host()
+        .ok()
+        .filter(|host| *host == target)
+        .and_then(|host| manifest.pinned(host).ok())
+        .and_then(|pinned| find_installed(&pinned, &ctx.cache))
+        .and_then(|installed| schema_of(&installed.path, Some(&installed.path_dir)).ok());
+    protocol::against_pin(schema, &pin, pinned_schema.as_ref())
+}
+
+/// The problem for an SDK generated against `client`: what breaks in the diff from its
+/// runtime's schema (installed when needed) to the binary's.
+fn client_problem(
+    ctx: &Context,
+    client: &Manifest,
+    schema: &Result<Schema, codex_app_server_client::Error>,
+    sources: &SourceArgs,
+) -> Result<Option<Problem>> {
+    let client_version = client.version.to_string();
+    let schema = match schema {
+        Ok(schema) => schema,
+        Err(error) => {
+            let detail = format!("it cannot describe its protocol ({error})");
+            return Ok(Some(Problem::ClientIncompatible { client: client_version, detail }));
+        }
+    };
+    let host = Target::host().map_err(codex_runtime::Error::from)?;
+    let installed = ctx.install_pinned(&client.pinned(host).map_err(codex_runtime::Error::from)?, sources)?;
+    let theirs = schema_of(&installed.path, Some(&installed.path_dir))?;
+    let diff = protocol::diff(&theirs, schema, &client_version, "this runtime");
+    if diff.compatible {
+        return Ok(None);
+    }
+    let detail = format!("{} ({})", diff.summary(), protocol::breaking_lines(&diff).join("; "));
+    Ok(Some(Problem::ClientIncompatible { client: client_version, detail }))
 }
 
 /// Launch `bin app-server` and check it against the pin (or `require`) and the target's
@@ -66,6 +163,11 @@ pub fn run_check(
 
 /// The verdict for a person: on stdout for `check`, on stderr where stdout holds a path.
 pub fn print_verdict(ctx: &Context, report: &Report, to_stdout: bool) {
+    if !ctx.global.quiet {
+        for warning in &report.warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
     if report.ok {
         let line = format!(
             "compatible: codex {} ({}/{}) answered initialize in {} ms",
@@ -81,7 +183,8 @@ pub fn print_verdict(ctx: &Context, report: &Report, to_stdout: bool) {
         }
         return;
     }
-    let expected = report.expected.as_deref().unwrap_or("any version");
+    // With --client-version the protocol decides and no version is expected.
+    let expected = report.expected.as_deref().or(report.version.as_deref()).unwrap_or("any version");
     match report.version.as_deref() {
         // The version matched; the problems below are what failed.
         Some(version) if version == expected => eprintln!("incompatible runtime: codex {version} answered, but"),

@@ -7,6 +7,7 @@ mod check;
 mod env;
 mod install;
 mod list;
+mod protocol;
 mod verify_pins;
 
 use std::process::ExitCode;
@@ -41,6 +42,7 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Bundle(args) => bundle::bundle(&ctx, args),
         Command::Channel(args) => channel::channel(&ctx, args),
         Command::Cache(args) => cache::cache(&ctx, args),
+        Command::Protocol(args) => protocol::protocol(&ctx, args),
         Command::VerifyPins(_) => unreachable!("dispatched above"),
     }
 }

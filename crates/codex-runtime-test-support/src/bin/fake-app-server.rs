@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use codex_runtime_test_support::app_server::{
-    CONFIG_FILE, DEFAULT_VERSION, FakeConfig, FakeEvent, FakeMode, LIFETIME, LOG_ENV, MODE_ENV, VERSION_ENV,
-    WRONG_VERSION,
+    BASE_PROTOCOL, CONFIG_FILE, DEFAULT_VERSION, FakeConfig, FakeEvent, FakeMode, LIFETIME, LOG_ENV, MODE_ENV,
+    SCHEMA_ENV, VERSION_ENV, WRONG_VERSION, fake_schema,
 };
 use serde_json::{Value, json};
 
@@ -42,6 +42,10 @@ fn main() -> ExitCode {
         path: std::env::var("PATH").ok(),
     });
 
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.get(1).map(String::as_str) == Some("generate-json-schema") {
+        return generate_schema(&args, mode, config.schema.as_deref().unwrap_or(BASE_PROTOCOL));
+    }
     match serve(mode, &version, &log) {
         Ok(code) => code,
         // The client went away (a broken pipe): nothing left to do.
@@ -65,7 +69,30 @@ fn load_config() -> FakeConfig {
         mode,
         version: std::env::var(VERSION_ENV).ok().or(file.version),
         log: std::env::var_os(LOG_ENV).map(PathBuf::from).or(file.log),
+        schema: std::env::var(SCHEMA_ENV).ok().or(file.schema),
     }
+}
+
+/// `app-server generate-json-schema --out DIR [--experimental]`: writes the fake's schema
+/// (pretty-printed, in reverse file order, so that readers cannot depend on either). In
+/// `exit-early` mode it fails like a runtime that cannot describe its protocol.
+fn generate_schema(args: &[String], mode: FakeMode, protocol: &str) -> ExitCode {
+    if mode == FakeMode::ExitEarly {
+        eprintln!("fake-app-server: error: unrecognized subcommand 'generate-json-schema'");
+        return ExitCode::from(EARLY_EXIT_STATUS);
+    }
+    let Some(out) = args.iter().position(|a| a == "--out").and_then(|i| args.get(i + 1)) else {
+        eprintln!("fake-app-server: generate-json-schema needs --out DIR");
+        return ExitCode::from(2);
+    };
+    let experimental = args.iter().any(|a| a == "--experimental");
+    for (path, value) in fake_schema(protocol, experimental).into_iter().rev() {
+        let path = Path::new(out).join(path);
+        std::fs::create_dir_all(path.parent().expect("a file under --out"))
+            .expect("cannot create the schema directory");
+        std::fs::write(&path, serde_json::to_string_pretty(&value).expect("JSON")).expect("cannot write the schema");
+    }
+    ExitCode::SUCCESS
 }
 
 fn serve(mode: FakeMode, version: &str, log: &Log) -> io::Result<ExitCode> {

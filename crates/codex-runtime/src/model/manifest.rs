@@ -69,7 +69,22 @@ pub struct Manifest {
     pub schema_version: u32,
     pub channel: Channel,
     pub version: RuntimeVersion,
+    /// The protocol this version speaks, when it was pinned (older pins lack it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<ProtocolPin>,
     pub targets: BTreeMap<Target, TargetPins>,
+}
+
+/// The pinned protocol: the digest of the canonical form of the runtime's
+/// `app-server generate-json-schema` output, and how many methods it has, so that a message can
+/// say how a binary's protocol differs even where the pinned schema is not at hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolPin {
+    pub sha256: Sha256,
+    pub client_requests: usize,
+    pub server_requests: usize,
+    pub notifications: usize,
 }
 
 /// What one target's runtime must be.

@@ -47,6 +47,7 @@ use crate::sources::npm::{self, Dist, PACKAGE as NPM_PACKAGE, Registry, Registry
 use crate::sources::pypi::{self, DISTRIBUTION, IndexError, Listed};
 
 mod inspect;
+pub mod protocol;
 
 use inspect::{inspect_tar, inspect_zip, union_of_files};
 
@@ -103,6 +104,16 @@ pub enum UpdateError {
     Scratch(#[from] CacheError),
     #[error(transparent)]
     Install(#[from] Error),
+    /// The pinned runtime cannot describe its protocol.
+    #[error("cannot pin the protocol of {version}: its runtime's schema cannot be had")]
+    Protocol {
+        version: RuntimeVersion,
+        #[source]
+        source: codex_app_server_client::Error,
+    },
+    /// A manifest file cannot take the `protocol` key.
+    #[error("cannot add the protocol to {}: {message}", path.display())]
+    ProtocolFile { path: PathBuf, message: String },
 }
 
 impl From<crate::model::manifest::ManifestError> for UpdateError {
@@ -148,7 +159,8 @@ impl UpdateError {
         match self {
             UpdateError::NoSource | UpdateError::WrongChannel { .. } => ErrorKind::Usage,
             UpdateError::Registry(_) | UpdateError::IndexPage { .. } => ErrorKind::NoSource,
-            UpdateError::Scratch(_) => ErrorKind::Other,
+            UpdateError::Scratch(_) | UpdateError::ProtocolFile { .. } => ErrorKind::Other,
+            UpdateError::Protocol { .. } => ErrorKind::Incompatible,
             UpdateError::Install(e) => e.kind(),
             UpdateError::Targets { failures, .. } => {
                 if failures.iter().any(|(_, e)| matches!(e, TargetError::Mismatch(_))) {
@@ -319,7 +331,13 @@ pub fn update_with(
         return Err(UpdateError::Targets { version: request.version.clone(), failures });
     }
     notes.sort();
-    let manifest = Manifest { schema_version: 1, channel: request.channel, version: request.version.clone(), targets };
+    let manifest = Manifest {
+        schema_version: 1,
+        channel: request.channel,
+        version: request.version.clone(),
+        protocol: None,
+        targets,
+    };
     // What is written must read back: the same validation as an embedded manifest.
     let manifest = Manifest::parse(&manifest.to_json(), "the recomputed manifest")?;
     Ok(Updated { manifest, notes })
