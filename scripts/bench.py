@@ -170,7 +170,11 @@ def main():
     ap.add_argument("--version", default="0.163.0")
     ap.add_argument("--cases", default="path,wheel,npm,bundle,check,mirror",
                     help="comma-separated: path, wheel, npm, bundle, check, mirror (bundle --format wheel,npm,index"
-                         " of all 14 artifacts from a local mirror vs cp -r of them)")
+                         " of all 14 artifacts from a local mirror vs cp -r of them), repack (a wheel re-packed from"
+                         " the npm tarball's runtime, and an npm tarball from the musllinux wheel's, against the same"
+                         " commands run by --baseline-bin)")
+    ap.add_argument("--baseline-bin", type=Path,
+                    help="an older build of codex-runtime, the peer of the repack case")
     args = ap.parse_args()
     cases = set(args.cases.split(","))
     # Every command the bench runs selects this version through the environment.
@@ -216,6 +220,8 @@ def main():
         check_case(args, bin_, cache, env, rows)
     if "mirror" in cases:
         mirror_case(args, bin_, manifest, scratch, env, rows, fresh)
+    if "repack" in cases:
+        repack_case(args, bin_, manifest, host, npm_mirror, scratch, env, rows, fresh)
 
     shutil.rmtree(scratch, ignore_errors=True)
     wheel_mirror.server.shutdown()
@@ -310,6 +316,40 @@ def mirror_case(args, bin_, manifest, scratch, env, rows, fresh):
     rows.append(("mirror: 14 artifacts + index", ours, peer, "cp -r of the 14 files", "<= 2", ours.wall <= peer.wall * 2))
     for d in ("cache-m", "site", "copy"):
         fresh(scratch / d)
+
+
+def repack_case(args, bin_, manifest, host, npm_mirror, scratch, env, rows, fresh):
+    # 7. re-packs with the runtime already in the cache, so only the re-pack is timed: the wheel
+    # from the npm tarball's runtime, the npm tarball from the musllinux wheel's (which carries
+    # every file the tarball does); against the same commands run by an older build.
+    if args.baseline_bin is None:
+        print("repack: skipped, it needs --baseline-bin (the build to compare with)", file=sys.stderr)
+        return
+    musl = manifest["targets"][host]["artifacts"].get("musllinux_wheel")
+    if musl is None:
+        print(f"repack: skipped, {args.version} has no musllinux wheel for {host}", file=sys.stderr)
+        return
+    flat = fetch_all(args.work, manifest)
+    musl_dir = fresh(scratch / "musl-mirror")
+    musl_dir.mkdir()
+    os.link(flat / musl["file"], musl_dir / musl["file"])
+    cases = [("wheel", npm_mirror.url, "wheel from npm's runtime"), ("npm", str(musl_dir), "npm from musllinux's")]
+    for fmt, mirror, name in cases:
+        def cmd(binary, side):
+            return [str(binary), "--cache-dir", str(scratch / f"cache-rp-{side}-{fmt}"), "-q", "bundle", "--version", args.version, "--target", host,
+                    "--format", fmt, "--out", str(scratch / f"rp-{side}"), "--source", "mirror", "--mirror", mirror]
+        for binary, side in ((bin_, "ours"), (args.baseline_bin, "base")):
+            # The runtime is installed (and its artifact kept) once, before the timed runs.
+            run(cmd(binary, side), env=env)
+        ours, peer = compare(
+            args.runs,
+            (lambda i: cmd(bin_, "ours"), lambda i: fresh(scratch / "rp-ours"), env),
+            (lambda i: cmd(args.baseline_bin, "base"), lambda i: fresh(scratch / "rp-base"), env))
+        rows.append((f"re-pack {name}", ours, peer, f"the same, {args.baseline_bin.name}", "<= 1/1.8",
+                     ours.wall * 1.8 <= peer.wall))
+        for side in ("ours", "base"):
+            fresh(scratch / f"cache-rp-{side}-{fmt}")
+            fresh(scratch / f"rp-{side}")
 
 
 def report(args, version, host, rows):
