@@ -51,9 +51,10 @@ pub(super) fn of(manifest: &Manifest, target: Target, kind: Kind) -> Members {
     }
     let history = Manifests::embedded();
     let versions = history.versions();
+    // Newest first: this version and older ones as they come, then the newer ones oldest first.
     let (older, newer): (Vec<&RuntimeVersion>, Vec<&RuntimeVersion>) =
         versions.iter().partition(|v| **v <= manifest.version);
-    let nearest = older.into_iter().rev().chain(newer);
+    let nearest = older.into_iter().chain(newer.into_iter().rev());
     nearest
         .filter_map(|v| history.version(v).ok())
         .find_map(found)
