@@ -476,6 +476,17 @@ impl Manifest {
                     blocks.check(n.size).map_err(|m| (at("artifacts.npm.blocks"), m))?;
                 }
                 check_omits(&n.omits, pins).map_err(|m| (at("artifacts.npm.omits"), m))?;
+                if let Some(other) =
+                    n.package_json.iter().flat_map(|f| f.keys()).find(|k| !NPM_DOCUMENT_FIELDS.contains(&k.as_str()))
+                {
+                    return Err((
+                        at("artifacts.npm.package_json"),
+                        format!(
+                            "`{other}` is not a field a package document repeats ({})",
+                            NPM_DOCUMENT_FIELDS.join(", ")
+                        ),
+                    ));
+                }
             }
             let wheels = [
                 ("wheel", &pins.artifacts.wheel, Some(target.wheel_tag())),
@@ -624,6 +635,14 @@ mod tests {
                     v["targets"]["x86_64-unknown-linux-musl"]["artifacts"]["npm"]["omits"] = serde_json::json!(["bin/"])
                 },
                 "targets.x86_64-unknown-linux-musl.artifacts.npm.omits",
+            ),
+            (
+                "package_json beyond the document's fields",
+                |v| {
+                    v["targets"]["x86_64-unknown-linux-musl"]["artifacts"]["npm"]["package_json"] =
+                        serde_json::json!({"dist": {"tarball": "http://127.0.0.1:1/x.tgz"}})
+                },
+                "targets.x86_64-unknown-linux-musl.artifacts.npm.package_json",
             ),
             (
                 "omits unsorted",
