@@ -120,6 +120,22 @@ class Mirror:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
 
+UV_VERSION = "0.13.8"
+
+
+def uv_bin(work):
+    """uv, installed once under WORK with pip (from your configured index) when missing."""
+    found = shutil.which("uv")
+    if found:
+        return found
+    target = work / f"uv-{UV_VERSION}"
+    uv = target / "bin" / "uv"
+    if not uv.exists():
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--target",
+                        str(target), f"uv=={UV_VERSION}"], check=True)
+    return str(uv)
+
+
 def fetch_artifacts(work, manifest, host):
     """The host's wheel and npm tarball, and all six wheels, via pip and npm."""
     wheels, npm = work / "wheels", work / "npm"
@@ -237,31 +253,49 @@ def path_case(args, bin_, cache, wheel, scratch, env, rows):
     peer = timed(args.path_runs, lambda i: [sys.executable, "-c",
                     "from codex_cli_bin import bundled_codex_path; print(bundled_codex_path())"], env=py_env)
     rows.append(("path (cached)", ours, peer, "python3 bundled_codex_path()", "<= 0.1, and < 5 ms", ours.wall <= peer.wall / 10 and ours.wall < 0.005))
+    true = timed(args.path_runs, lambda i: ["/bin/true"], env=env)
+    rows.append(("path (cached)", ours, true, "/bin/true, started the same way", "<= 2", ours.wall <= true.wall * 2))
 
 
 def wheel_case(args, install_cmd, wheel_mirror, wheel, scratch, env, rows, fresh):
-    # 2. install of the wheel from the loopback mirror vs pip install of it from local disk.
+    # 2. install of the wheel from the loopback mirror vs pip, then uv, installing it from local disk.
+    ours_case = (lambda i: install_cmd(scratch / "cache-w", wheel_mirror.url), lambda i: fresh(scratch / "cache-w"), env)
     ours, peer = compare(
-        args.runs,
-        (lambda i: install_cmd(scratch / "cache-w", wheel_mirror.url), lambda i: fresh(scratch / "cache-w"), env),
+        args.runs, ours_case,
         (lambda i: [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-compile", "--target",
                     str(scratch / "pip"), str(wheel)], lambda i: fresh(scratch / "pip"), None))
     rows.append(("install wheel (loopback)", ours, peer, "pip install --target (local)", "<= 0.5", ours.wall <= peer.wall / 2))
-    fresh(scratch / "pip")
-    fresh(scratch / "cache-w")
+    uv = uv_bin(args.work)
+    uv_env = dict(os.environ, UV_NO_CONFIG="1")
+    ours, peer = compare(
+        args.runs, ours_case,
+        (lambda i: [uv, "pip", "install", "-q", "--no-deps", "--no-cache", "--target", str(scratch / "uv"), str(wheel)],
+         lambda i: fresh(scratch / "uv"), uv_env))
+    rows.append(("install wheel (loopback)", ours, peer, "uv pip install --no-cache --target (local)", "<= 0.7",
+                 ours.wall <= peer.wall * 0.7))
+    for d in ("pip", "uv", "cache-w"):
+        fresh(scratch / d)
 
 
 def npm_case(args, install_cmd, npm_mirror, tgz, scratch, env, rows, fresh):
     # 3. install of the npm tarball from the loopback mirror vs tar xzf of it from local disk.
     def untar_dir(i):
         fresh(scratch / "tar").mkdir()
-    ours, peer = compare(
-        args.runs,
-        (lambda i: install_cmd(scratch / "cache-n", npm_mirror.url), lambda i: fresh(scratch / "cache-n"), env),
-        (lambda i: ["tar", "xzf", str(tgz), "-C", str(scratch / "tar")], untar_dir, None))
-    rows.append(("install npm (loopback)", ours, peer, "tar xzf (local)", "<= 0.5", ours.wall <= peer.wall / 2))
-    fresh(scratch / "tar")
-    fresh(scratch / "cache-n")
+    ours_case = (lambda i: install_cmd(scratch / "cache-n", npm_mirror.url), lambda i: fresh(scratch / "cache-n"), env)
+    ours, peer = compare(args.runs, ours_case, (lambda i: ["tar", "xzf", str(tgz), "-C", str(scratch / "tar")], untar_dir, None))
+    rows.append(("install npm (loopback)", ours, peer, "tar xzf (local)", "<= 0.35", ours.wall <= peer.wall * 0.35))
+    # npm itself, installing the same local tarball into an empty project with an empty cache.
+    def npm_project(i):
+        project = fresh(scratch / "npm-project")
+        project.mkdir()
+        (project / "package.json").write_text('{"name":"bench","version":"1.0.0"}')
+        fresh(scratch / "npm-cache")
+    npm_cmd = ["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--no-save", "--offline",
+               "--prefix", str(scratch / "npm-project"), "--cache", str(scratch / "npm-cache"), str(tgz)]
+    ours, peer = compare(args.runs, ours_case, (lambda i: npm_cmd, npm_project, None))
+    rows.append(("install npm (loopback)", ours, peer, "npm install of the tarball (local)", "", True))
+    for d in ("tar", "cache-n", "npm-project", "npm-cache"):
+        fresh(scratch / d)
 
 
 def bundle_case(args, bin_, manifest, install_cmd, wheel_mirror, scratch, env, rows, fresh):

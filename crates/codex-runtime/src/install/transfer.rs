@@ -183,11 +183,7 @@ pub(super) fn copy_local(
     };
     let path = scratch.join(name);
     let mut out = File::create(&path).map_err(CacheError::io("create", &path))?;
-    // Block pins let a download be used while it arrives; a local copy is used only once the
-    // whole file's digests have matched, which verify the same bytes: hashing them a second
-    // time, block by block, would prove nothing more.
-    let expected = Expected { blocks: None, ..expected.clone() };
-    let mut verifier = Verifier::new(subject, &expected);
+    let mut verifier = Verifier::new(subject, expected);
     reporter.copy_started(name, expected.size);
     let write = |bytes: &[u8], _| out.write_all(bytes);
     let copied = verifier.copy(LOCAL, &mut body, write, &mut |n| reporter.download_progress(n));
