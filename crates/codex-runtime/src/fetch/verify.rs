@@ -83,12 +83,17 @@ pub struct Expected {
     pub sha512: bool,
     /// Each block's sha256; checked only when the size is known.
     pub blocks: Option<BlockPins>,
+    /// The pins are an artifact's, made by `channel update` from one file: when its blocks are
+    /// pinned too, every byte that passes matched a block pin, so the whole file's sha256 and
+    /// sha512 (pinned from the same bytes) are the pinned ones and are not computed again.
+    /// Off for what must prove the pins themselves (`verify-pins --online`).
+    pub trust_blocks: bool,
 }
 
 impl Expected {
     /// Nothing pinned but a bound on the size.
     pub fn at_most(limit: u64) -> Expected {
-        Expected { size: None, limit, sha256: None, integrity: None, sha512: false, blocks: None }
+        Expected { size: None, limit, sha256: None, integrity: None, sha512: false, blocks: None, trust_blocks: false }
     }
 
     /// Exactly `size` bytes that hash to `sha256`.
@@ -105,7 +110,13 @@ impl Expected {
             integrity: pin.integrity.clone(),
             sha512: false,
             blocks: pin.blocks.clone(),
+            trust_blocks: true,
         }
+    }
+
+    /// Whether the blocks vouch for the whole file's digests ([`Expected::trust_blocks`]).
+    fn blocks_vouch(&self) -> bool {
+        self.trust_blocks && self.blocks.is_some() && self.size.is_some() && self.sha256.is_some()
     }
 
     /// Compare what was received with the pins: size, then sha256, then sha512.
@@ -141,8 +152,9 @@ pub struct Verifier {
     subject: String,
     expected: Expected,
     front: Front,
-    /// The whole file's sha256, fed on the writing thread of a [`Verifier::copy`].
-    sha256: sha2::Sha256,
+    /// The whole file's sha256, fed on the writing thread of a [`Verifier::copy`]; `None` when
+    /// the block pins vouch for it.
+    sha256: Option<sha2::Sha256>,
 }
 
 /// What the receiving thread of a [`Verifier::copy`] checks: the count against the limit, the
@@ -159,7 +171,8 @@ impl Front {
             (Some(pins), Some(size)) => Some(Blocks::new(pins, size)),
             _ => None,
         };
-        let sha512 = (expected.sha512 || expected.integrity.is_some()).then(Sha512::new);
+        let vouched = expected.blocks_vouch() && expected.integrity.is_some();
+        let sha512 = (expected.sha512 || (expected.integrity.is_some() && !vouched)).then(Sha512::new);
         Front { received: 0, sha512, blocks }
     }
 
@@ -203,7 +216,7 @@ impl Verifier {
             subject: subject.into(),
             front: Front::new(expected),
             expected: expected.clone(),
-            sha256: sha2::Sha256::new(),
+            sha256: (!expected.blocks_vouch()).then(sha2::Sha256::new),
         }
     }
 
@@ -224,14 +237,16 @@ impl Verifier {
     /// Take the next bytes: past the limit, or completing a bad block, they are an error.
     pub fn update(&mut self, bytes: &[u8]) -> Result<(), VerifyError> {
         self.front.take(&self.subject, self.expected.limit, bytes)?;
-        self.sha256.update(bytes);
+        if let Some(h) = &mut self.sha256 {
+            h.update(bytes);
+        }
         Ok(())
     }
 
     /// The same check from the first byte again.
     pub fn restart(&mut self) {
         self.front = Front::new(&self.expected);
-        self.sha256 = sha2::Sha256::new();
+        self.sha256 = (!self.expected.blocks_vouch()).then(sha2::Sha256::new);
     }
 
     /// Start again from what an earlier try left in `file`: its first `upto` bytes, but none
@@ -250,7 +265,9 @@ impl Verifier {
         impl Write for Digesting<'_> {
             fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
                 let v = &mut *self.0;
-                v.sha256.update(bytes);
+                if let Some(h) = &mut v.sha256 {
+                    h.update(bytes);
+                }
                 if let Some(h) = &mut v.front.sha512 {
                     h.update(bytes);
                 }
@@ -266,11 +283,19 @@ impl Verifier {
 
     /// The digests of what was taken, checked against the pins.
     pub fn finish(&self) -> Result<Digests, VerifyError> {
-        let digests = Digests {
-            sha256: Sha256(self.sha256.clone().finalize().into()),
-            sha512: self.front.sha512.clone().map(|h| Integrity(h.finalize().into())),
-            size: self.front.received,
+        let size = self.front.received;
+        // Without their hashers, the digests are the pinned ones, which every block vouched for;
+        // a short file has a block short of its pin, which the size check below refuses.
+        let vouched = |pinned: Option<Sha256>| pinned.filter(|_| self.front.verified() == size);
+        let sha256 = match &self.sha256 {
+            Some(h) => Sha256(h.clone().finalize().into()),
+            None => vouched(self.expected.sha256).unwrap_or(Sha256([0; 32])),
         };
+        let sha512 = match &self.front.sha512 {
+            Some(h) => Some(Integrity(h.clone().finalize().into())),
+            None => self.expected.integrity.clone().filter(|_| self.sha256.is_none() && self.front.verified() == size),
+        };
+        let digests = Digests { sha256, sha512, size };
         self.expected.check(&self.subject, &digests)?;
         Ok(digests)
     }
@@ -302,7 +327,9 @@ impl Verifier {
                 Ok((n, front.verified()))
             },
             |bytes, verified| {
-                sha256.update(bytes);
+                if let Some(h) = sha256 {
+                    h.update(bytes);
+                }
                 write(bytes, verified)
             },
         );
@@ -528,5 +555,33 @@ mod tests {
         verifier.restart();
         verifier.update(&bytes).unwrap();
         assert!(verifier.finish().is_ok());
+    }
+
+    #[test]
+    fn blocks_vouch_for_an_artifacts_digests_only_when_trusted() {
+        let input = data(200_000);
+        let trusted = Expected { trust_blocks: true, ..pinned(&input) };
+        let mut verifier = Verifier::new("x.tgz", &trusted);
+        assert!(verifier.sha256.is_none() && verifier.front.sha512.is_none(), "nothing hashed twice");
+        verifier.update(&input).unwrap();
+        let digests = verifier.finish().unwrap();
+        let (sha256, _) = Sha256::of_reader(&input[..]).unwrap();
+        assert_eq!((digests.sha256, digests.sha512, digests.size), (sha256, Some(sha512_of(&input)), 200_000));
+
+        // A tampered byte still fails its block; a short file fails its size.
+        let mut tampered = input.clone();
+        tampered[70_000] ^= 1;
+        let mut verifier = Verifier::new("x.tgz", &trusted);
+        assert!(matches!(verifier.update(&tampered), Err(VerifyError::Block { .. })));
+        let mut verifier = Verifier::new("x.tgz", &trusted);
+        verifier.update(&input[..150_000]).unwrap();
+        assert!(matches!(verifier.finish(), Err(VerifyError::Size { .. })));
+
+        // Pins whose sha256 disagrees with their blocks: trusted, the blocks decide; untrusted
+        // (what verify-pins proves the pins with), the whole file's sha256 is computed and fails.
+        let inconsistent = Expected { sha256: Some(Sha256([7; 32])), ..pinned(&input) };
+        let mut verifier = Verifier::new("x.tgz", &inconsistent);
+        verifier.update(&input).unwrap();
+        assert!(matches!(verifier.finish(), Err(VerifyError::Sha256 { .. })));
     }
 }
