@@ -70,7 +70,7 @@ pub fn check_protocol(
     let check =
         |verdict, message: String| Check::new("protocol", format!("{from} -> {to}"), verdict, message).at(file, None);
     let Some(pinned) = pinned else {
-        let message = format!("protocol not compared: {from} is not a pinned version, so its runtime cannot be had");
+        let message = format!("protocol not compared: no manifest checked pins {from}");
         return report.push(check(Verdict::Note, message));
     };
     if let (Some(a), Some(b)) = (&pinned.protocol, &head.protocol)
