@@ -303,7 +303,8 @@ fn print(global: &GlobalArgs, args: &VerifyPinsArgs, report: &Report) {
         } else if failed == 0 {
             eprintln!("every pin holds ({} checks)", report.checks.len());
         } else {
-            eprintln!("{failed} of {} checks failed", report.checks.len());
+            let with = if warnings > 0 { format!(", with {warnings} warning(s)") } else { String::new() };
+            eprintln!("{failed} of {} checks failed{with}", report.checks.len());
         }
     }
 }
