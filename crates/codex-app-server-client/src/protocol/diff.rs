@@ -625,7 +625,6 @@ mod tests {
                 ("StartedNotification", shape.clone()),
                 ("Unused", shape.clone()),
             ],
-            ..Build::default()
         };
         // Each type in turn makes `id` required: breaking exactly for what the client sends.
         let cases = [

@@ -7,6 +7,8 @@
 //! and [`check_package_json`] (the SDK pins name exactly the channel's version). Online:
 //! [`check_online`] re-fetches the npm registry's and the PyPI index's metadata and, with
 //! `rehash`, the artifacts themselves (and, where they are pinned, checks each block).
+//! [`check_protocol`] compares the protocol of a pin file's version, when it is older than the
+//! channel head, with the head's (a warning, or drift when denied).
 //!
 //! ```
 //! use codex_runtime::release::verify_pins::{self, Report};

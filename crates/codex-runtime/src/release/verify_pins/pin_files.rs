@@ -156,10 +156,9 @@ pub fn check_package_json(text: &str, file: &str, manifest: &Manifest, report: &
         let alias = alias.as_str().unwrap_or_default();
         let pinned = alias.strip_prefix(&format!("npm:{NPM_PACKAGE}@"));
         let exact = pinned.and_then(|p| p.strip_suffix(&format!("-{suffix}")));
-        if let Some(pin) = exact.and_then(|p| p.parse::<RuntimeVersion>().ok().filter(|pin| pin.to_string() == p)) {
-            if !pinned_versions.contains(&pin) {
-                pinned_versions.push(pin);
-            }
+        let pin = exact.and_then(|p| p.parse::<RuntimeVersion>().ok().filter(|pin| pin.to_string() == p));
+        if let Some(pin) = pin.filter(|pin| !pinned_versions.contains(pin)) {
+            pinned_versions.push(pin);
         }
         let (verdict, message) = match pinned.map(|p| (p, p.strip_suffix(&format!("-{suffix}")))) {
             None => {
