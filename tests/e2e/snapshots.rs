@@ -215,21 +215,26 @@ fn fake_runtime() -> Fixture {
 /// The six targets with distinct entrypoints (two targets sharing one is a pin defect), Linux
 /// x64's being `linux` when given, and the manifest pinning them.
 fn six_targets(linux: Option<&str>) -> SixTargets {
+    six_targets_of("0.163.0", linux)
+}
+
+/// [`six_targets`] of another stable `version`.
+fn six_targets_of(version: &str, linux: Option<&str>) -> SixTargets {
     let fixtures: Vec<Fixture> = crate::bundle::TARGETS
         .iter()
         .map(|&(triple, suffix, tag)| {
-            let runtime = FixtureRuntime::new("0.163.0", "0.163.0", triple, suffix, tag);
+            let runtime = FixtureRuntime::new(version, version, triple, suffix, tag);
             let path = runtime.entrypoint().path.clone();
             let script = match linux {
                 Some(script) if triple == LINUX => script.to_owned(),
-                _ => format!("#!/bin/sh\necho \"codex-cli 0.163.0 ({triple})\"\n"),
+                _ => format!("#!/bin/sh\necho \"codex-cli {version} ({triple})\"\n"),
             };
             Fixture::of(runtime.with_file(&path, script.as_bytes()), "stable")
         })
         .collect();
     let entries: Vec<(&str, Value)> =
         fixtures.iter().map(|f| (f.runtime.target.as_str(), f.runtime.manifest_target(&f.npm, &f.wheel))).collect();
-    let manifest = fixture::manifest("stable", "0.163.0", &entries);
+    let manifest = fixture::manifest("stable", version, &entries);
     SixTargets { fixtures, manifest }
 }
 
@@ -1052,6 +1057,40 @@ fn verify_pins_offline() {
 
     let broken = snap.write("broken.json", b"{\n  \"schema_version\": 1,\n  \"channel\": \"stable\"\n");
     snap.run("verify_pins_broken_manifest", &["verify-pins", "--manifest", &broken], 7);
+}
+
+/// A pin file behind the head: offline with neither runtime cached (a note), then with both
+/// cached (the protocol diff as a warning; drift with --deny-protocol-drift).
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn verify_pins_protocol_before_a_bump() {
+    let snap = Snap::new();
+    let newer = format!("#!/bin/sh\n{SCHEMA_ENV}={NEWER_PROTOCOL} exec \"${FAKE_ENV}\" \"$@\"\n");
+    let sides = [("0.163.0", fake_script()), ("0.171.0", newer)];
+    let mut args: Vec<String> = Vec::new();
+    let mut imports = Vec::new();
+    for (version, script) in &sides {
+        let six = six_targets_of(version, Some(script));
+        let manifest = snap.write(&format!("{version}.json"), &serde_json::to_vec_pretty(&six.manifest).unwrap());
+        let fixture = six.fixture(LINUX);
+        let npm = snap.write(&fixture.runtime.npm_file_name(), &fixture.npm);
+        imports.push(["import".to_owned(), "--manifest".to_owned(), manifest.clone(), npm]);
+        args.extend(["--manifest".to_owned(), manifest]);
+    }
+    let pyproject = snap.write("sdk/pyproject.toml", PYPROJECT.as_bytes());
+    args.extend(["verify-pins".to_owned(), "--pyproject".to_owned(), pyproject]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    snap.run("verify_pins_protocol_not_cached", &args, 7);
+    for import in &imports {
+        snap.setup(&import.iter().map(String::as_str).collect::<Vec<_>>(), 0);
+    }
+    snap.run("verify_pins_protocol", &args, 7);
+    snap.run("verify_pins_protocol_json", &[&args[..], &["--json"]].concat(), 7);
+    snap.run(
+        "verify_pins_protocol_denied",
+        &[&args[..], &["--deny-protocol-drift", "--github-annotations"]].concat(),
+        7,
+    );
 }
 
 /// A registry with a document per platform version and a PEP 503 index, as `verify-pins

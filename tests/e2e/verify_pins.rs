@@ -3,7 +3,9 @@
 
 use std::process::Command;
 
-use codex_runtime_test_support::app_server::{MODE_ENV, VERSION_ENV, fake_app_server_path};
+use codex_runtime_test_support::app_server::{
+    BASE_PROTOCOL, MODE_ENV, NEWER_PROTOCOL, SCHEMA_ENV, VERSION_ENV, fake_app_server_path, fake_schema,
+};
 use codex_runtime_test_support::fixture::{self, FixtureRuntime, integrity, sha256_hex};
 use codex_runtime_test_support::http::{Fault, TestServer};
 use serde_json::{Value, json};
@@ -509,6 +511,11 @@ struct SixTargets {
 
 impl SixTargets {
     fn new(linux_x64_entrypoint: Option<&str>) -> SixTargets {
+        SixTargets::of("0.163.0", linux_x64_entrypoint)
+    }
+
+    /// Six targets of `version` (a release, pinned on the stable channel).
+    fn of(version: &str, linux_x64_entrypoint: Option<&str>) -> SixTargets {
         let targets = [
             ("x86_64-unknown-linux-musl", "linux-x64", "manylinux_2_17_x86_64"),
             ("aarch64-unknown-linux-musl", "linux-arm64", "manylinux_2_17_aarch64"),
@@ -520,18 +527,18 @@ impl SixTargets {
         let mut runtimes = Vec::new();
         let mut entries = Vec::new();
         for (triple, suffix, tag) in targets {
-            let runtime = FixtureRuntime::new("0.163.0", "0.163.0", triple, suffix, tag);
+            let runtime = FixtureRuntime::new(version, version, triple, suffix, tag);
             let path = runtime.entrypoint().path.clone();
             let script = match linux_x64_entrypoint {
                 Some(script) if suffix == "linux-x64" => script.to_owned(),
-                _ => format!("#!/bin/sh\necho \"codex-cli 0.163.0 ({triple})\"\n"),
+                _ => format!("#!/bin/sh\necho \"codex-cli {version} ({triple})\"\n"),
             };
             let runtime = runtime.with_file(&path, script.as_bytes());
             let (npm, wheel) = (runtime.npm_tgz(), runtime.wheel());
             entries.push((triple, runtime.manifest_target(&npm, &wheel)));
             runtimes.push((runtime, npm, wheel));
         }
-        let manifest = fixture::manifest("stable", "0.163.0", &entries);
+        let manifest = fixture::manifest("stable", version, &entries);
         SixTargets { runtimes, manifest }
     }
 
@@ -822,4 +829,229 @@ fn launch_installs_the_host_runtime_and_checks_it() {
     let doc = stdout_json(&out);
     assert_eq!(failures(&doc), failure("launch", "stable 0.163.0", "incompatible"));
     assert!(failed_check(&doc)["message"].as_str().unwrap().contains("0.160.0"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The protocol of a pin file's version against the channel head's
+
+/// A Linux x64 entrypoint running the fake app-server, which describes `protocol`.
+fn fake_speaking(protocol: &str) -> String {
+    format!("#!/bin/sh\n{SCHEMA_ENV}={protocol} exec '{}' \"$@\"\n", fake_app_server_path().display())
+}
+
+/// A bump from 0.163.0 (speaking the fake's base protocol) to a 0.171.0 head speaking another,
+/// both pinned for all six targets, their manifests written into the env.
+struct Bump {
+    sides: [(SixTargets, String); 2],
+}
+
+impl Bump {
+    fn new(env: &Env, head_protocol: &str, edit: fn(&mut Value)) -> Bump {
+        let side = |version: &str, protocol: &str| {
+            let mut six = SixTargets::of(version, Some(&fake_speaking(protocol)));
+            edit(&mut six.manifest);
+            let path = env.path(&format!("{version}.json"));
+            std::fs::write(&path, serde_json::to_vec_pretty(&six.manifest).unwrap()).unwrap();
+            (six, path.to_str().unwrap().to_owned())
+        };
+        Bump { sides: [side("0.163.0", BASE_PROTOCOL), side("0.171.0", head_protocol)] }
+    }
+
+    /// `--manifest` for each side.
+    fn manifest_args(&self) -> Vec<&str> {
+        self.sides.iter().flat_map(|(_, path)| ["--manifest", path.as_str()]).collect()
+    }
+
+    /// Puts side `i`'s Linux x64 runtime into the env's cache.
+    fn import(&self, env: &Env, i: usize) {
+        let (six, manifest) = &self.sides[i];
+        let (runtime, npm, _) = &six.runtimes[0];
+        let file = env.path(&runtime.npm_file_name());
+        std::fs::write(&file, npm).unwrap();
+        assert_code(&env.cmd().args(["import", "--manifest", manifest]).arg(&file).output().unwrap(), 0);
+    }
+
+    /// A mirror directory holding both sides' Linux x64 npm tarballs.
+    fn mirror(&self, env: &Env) -> std::path::PathBuf {
+        let dir = env.path("mirror");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (six, _) in &self.sides {
+            let (runtime, npm, _) = &six.runtimes[0];
+            std::fs::write(dir.join(runtime.npm_file_name()), npm).unwrap();
+        }
+        dir
+    }
+}
+
+/// The `protocol` checks of a report.
+fn protocol_checks(doc: &Value) -> Vec<&Value> {
+    doc["checks"].as_array().unwrap().iter().filter(|c| c["name"] == "protocol").collect()
+}
+
+/// The pyproject drift every bump has: the file pins 0.163.0, the head is 0.171.0.
+fn pin_drift() -> Vec<(String, String, String)> {
+    failure("pyproject", "openai-codex-cli-bin", "drift")
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn a_pin_file_behind_the_head_gets_the_protocol_diff_as_a_warning_or_as_drift() {
+    let env = Env::new();
+    let bump = Bump::new(&env, NEWER_PROTOCOL, |_| {});
+    let pyproject = env.path("pyproject.toml");
+    std::fs::write(&pyproject, PYPROJECT).unwrap();
+    let package = env.path("package.json");
+    std::fs::write(&package, serde_json::to_vec_pretty(&package_json("0.163.0")).unwrap()).unwrap();
+    let run = |extra: &[&str]| {
+        let mut cmd = env.cmd();
+        cmd.args(bump.manifest_args()).args(["verify-pins", "--json", "--pyproject"]).arg(&pyproject).args(extra);
+        cmd.output().unwrap()
+    };
+
+    // Neither runtime is in the cache, and verify-pins does not install offline: a note.
+    let out = run(&[]);
+    assert_code(&out, 7);
+    let doc = stdout_json(&out);
+    assert_eq!(failures(&doc), pin_drift());
+    let checks = protocol_checks(&doc);
+    assert_eq!(checks.len(), 1, "{doc}");
+    let check = checks[0];
+    assert_eq!((&check["verdict"], &check["ok"]), (&json!("note"), &json!(true)), "{check}");
+    assert_eq!(check["subject"], "0.163.0 -> 0.171.0");
+    assert_eq!(check["file"], pyproject.to_str().unwrap());
+    assert_eq!(
+        check["message"],
+        "protocol not compared: 0.163.0 and 0.171.0 are not in the cache; run with --online or \
+         `codex-runtime install --version 0.163.0` and `codex-runtime install --version 0.171.0`"
+    );
+    assert!(check.get("protocol").is_none(), "{check}");
+
+    // Only the head is missing: the note names it alone.
+    bump.import(&env, 0);
+    let doc = stdout_json(&run(&[]));
+    assert_eq!(
+        protocol_checks(&doc)[0]["message"],
+        "protocol not compared: 0.171.0 is not in the cache; run with --online or `codex-runtime install --version 0.171.0`"
+    );
+
+    // Both cached: the diff, as a warning that fails nothing.
+    bump.import(&env, 1);
+    let out = run(&[]);
+    assert_code(&out, 7);
+    let doc = stdout_json(&out);
+    assert_eq!(failures(&doc), pin_drift());
+    let check = protocol_checks(&doc)[0];
+    assert_eq!((&check["verdict"], &check["ok"]), (&json!("warning"), &json!(true)), "{check}");
+    assert_eq!(
+        check["protocol"],
+        json!({
+            "from": "0.163.0", "to": "0.171.0", "compatible": false, "same": false,
+            "methods": {"added": 1, "removed": 0},
+            "server_requests": {"added": 0, "removed": 0},
+            "notifications": {"added": 0, "removed": 0},
+            "breaking": ["ReviewDelivery: enum value \"detached\" removed"],
+        })
+    );
+    let message = check["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("a client generated against 0.163.0 cannot talk to 0.171.0: 1 method added"),
+        "{message}"
+    );
+
+    // --deny-protocol-drift: the same diff is drift, for each pin file behind the head.
+    let out = run(&["--deny-protocol-drift", "--package-json", package.to_str().unwrap()]);
+    assert_code(&out, 7);
+    let doc = stdout_json(&out);
+    let protocol: Vec<_> = failures(&doc).into_iter().filter(|f| f.0 == "protocol").collect();
+    assert_eq!(
+        protocol,
+        [failure("protocol", "0.163.0 -> 0.171.0", "drift"), failure("protocol", "0.163.0 -> 0.171.0", "drift")]
+            .concat()
+    );
+    let files: Vec<&Value> = protocol_checks(&doc).iter().map(|c| &c["file"]).collect();
+    assert_eq!(files, [pyproject.to_str().unwrap(), package.to_str().unwrap()]);
+
+    // A pin file at the head has nothing to compare.
+    std::fs::write(&pyproject, PYPROJECT.replace("0.163.0", "0.171.0")).unwrap();
+    let out = run(&["--deny-protocol-drift"]);
+    assert_code(&out, 0);
+    assert!(protocol_checks(&stdout_json(&out)).is_empty());
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn equal_pinned_digests_need_no_runtime_and_a_compatible_head_passes() {
+    // Both pins name the base protocol's digest: the same protocol, with nothing cached.
+    let env = Env::new();
+    let bump = Bump::new(&env, BASE_PROTOCOL, |manifest| {
+        let digest = codex_app_server_client::protocol::Schema::from_files(fake_schema(BASE_PROTOCOL, false)).digest();
+        manifest["protocol"] =
+            json!({"sha256": digest, "client_requests": 2, "server_requests": 1, "notifications": 1});
+    });
+    let pyproject = env.path("pyproject.toml");
+    std::fs::write(&pyproject, PYPROJECT).unwrap();
+    let run = |extra: &[&str]| {
+        let mut cmd = env.cmd();
+        cmd.args(bump.manifest_args()).args(["verify-pins", "--json", "--pyproject"]).arg(&pyproject).args(extra);
+        cmd.output().unwrap()
+    };
+    let out = run(&["--deny-protocol-drift"]);
+    assert_code(&out, 7);
+    let doc = stdout_json(&out);
+    assert_eq!(failures(&doc), pin_drift());
+    let check = protocol_checks(&doc)[0];
+    assert_eq!(check["verdict"], "ok", "{check}");
+    assert_eq!(check["protocol"]["same"], true, "{check}");
+    assert!(check["message"].as_str().unwrap().contains("pin the same protocol"), "{check}");
+    assert!(!env.cache().join("runtimes").exists(), "nothing was installed");
+
+    // Unpinned digests, a head that speaks the same protocol: compared, and compatible.
+    let env = Env::new();
+    let bump = Bump::new(&env, BASE_PROTOCOL, |_| {});
+    std::fs::write(&pyproject, PYPROJECT).unwrap();
+    bump.import(&env, 0);
+    bump.import(&env, 1);
+    let out = env
+        .cmd()
+        .args(bump.manifest_args())
+        .args(["verify-pins", "--json", "--deny-protocol-drift", "--pyproject"])
+        .arg(&pyproject)
+        .output()
+        .unwrap();
+    let doc = stdout_json(&out);
+    assert_eq!(failures(&doc), pin_drift());
+    let check = protocol_checks(&doc)[0];
+    assert_eq!(check["verdict"], "ok", "{check}");
+    assert_eq!((&check["protocol"]["compatible"], &check["protocol"]["same"]), (&json!(true), &json!(false)));
+    assert!(check["message"].as_str().unwrap().starts_with("a client generated against 0.163.0 can talk to 0.171.0"));
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn online_installs_the_runtimes_the_protocol_check_needs() {
+    let env = Env::new();
+    let bump = Bump::new(&env, NEWER_PROTOCOL, |_| {});
+    let pyproject = env.path("pyproject.toml");
+    std::fs::write(&pyproject, PYPROJECT).unwrap();
+    let mirror = bump.mirror(&env);
+    let out = env
+        .cmd()
+        .args(bump.manifest_args())
+        .args(["verify-pins", "--json", "--online", "--pyproject"])
+        .arg(&pyproject)
+        .args(["--source", "mirror", "--mirror"])
+        .arg(&mirror)
+        // The registry checks find nothing to ask; the protocol check needs none.
+        .args(["--npm-registry", "http://127.0.0.1:9/", "--pypi-index", "http://127.0.0.1:9/simple/"])
+        .env("CODEX_RUNTIME_RETRIES", "0")
+        .output()
+        .unwrap();
+    assert_code(&out, 7);
+    let doc = stdout_json(&out);
+    let check = protocol_checks(&doc)[0];
+    assert_eq!(check["verdict"], "warning", "{check}");
+    assert_eq!(check["protocol"]["breaking"], json!(["ReviewDelivery: enum value \"detached\" removed"]));
+    for version in ["0.163.0", "0.171.0"] {
+        assert!(env.cache().join("runtimes").join(version).join(LINUX).is_dir(), "{version} was installed");
+    }
 }

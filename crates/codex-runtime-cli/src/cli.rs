@@ -257,6 +257,10 @@ pub struct VerifyPinsArgs {
     /// pre-release) the registries publish; without it that is a warning
     #[arg(long, requires = "online")]
     pub require_latest: bool,
+    /// Fail (exit 7) when a pin file's version, older than the channel head, speaks a protocol
+    /// whose clients cannot talk to the head's; without it that is a warning
+    #[arg(long)]
+    pub deny_protocol_drift: bool,
     /// With --online, check every pinned version against the registries, not only the heads
     #[arg(long, requires = "online")]
     pub all_versions: bool,

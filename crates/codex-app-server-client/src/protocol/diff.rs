@@ -327,3 +327,354 @@ fn is_plain_scalar(schema: &Value) -> bool {
     };
     typed && !map.contains_key("enum") && !map.contains_key("properties")
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A variant of a method union: `method`, and `params` referencing the type `params`.
+    fn method(method: &str, params: &str) -> Value {
+        json!({
+            "properties": {
+                "method": {"enum": [method], "type": "string"},
+                "params": {"$ref": format!("#/definitions/{params}")},
+            },
+            "required": ["method", "params"],
+            "type": "object",
+        })
+    }
+
+    /// The method unions and one file per type under `v2/`.
+    #[derive(Default, Clone)]
+    struct Build {
+        client: Vec<(&'static str, &'static str)>,
+        client_notifications: Vec<(&'static str, &'static str)>,
+        server: Vec<(&'static str, &'static str)>,
+        notifications: Vec<(&'static str, &'static str)>,
+        types: Vec<(&'static str, Value)>,
+    }
+
+    impl Build {
+        fn schema(&self) -> Schema {
+            let union = |methods: &[(&str, &str)]| json!({"oneOf": methods.iter().map(|(m, p)| method(m, p)).collect::<Vec<_>>()});
+            let mut files = BTreeMap::from([
+                (CLIENT_REQUESTS.to_owned(), union(&self.client)),
+                (SERVER_REQUESTS.to_owned(), union(&self.server)),
+                (NOTIFICATIONS.to_owned(), union(&self.notifications)),
+                (CLIENT_NOTIFICATIONS.to_owned(), union(&self.client_notifications)),
+            ]);
+            for (name, schema) in &self.types {
+                files.insert(format!("v2/{name}.json"), schema.clone());
+            }
+            Schema::from_files(files)
+        }
+
+        /// The same schema with the type `name` replaced.
+        fn with_type(&self, name: &'static str, schema: Value) -> Build {
+            let mut build = self.clone();
+            build.types.retain(|(n, _)| *n != name);
+            build.types.push((name, schema));
+            build
+        }
+    }
+
+    /// `(type, field, change, breaking)` of every change, in the diff's order.
+    fn changes(diff: &Diff) -> Vec<(&str, &str, &str, bool)> {
+        diff.changes.iter().map(|c| (c.type_name.as_str(), c.field.as_str(), c.change.as_str(), c.breaking)).collect()
+    }
+
+    fn object(properties: Value, required: &[&str]) -> Value {
+        json!({"type": "object", "properties": properties, "required": required})
+    }
+
+    /// A client request `thread/start` sending `Sent`, a notification `thread/started` carrying
+    /// `Received`, each with one string property `id` (required) and one optional `name`.
+    fn both_directions() -> Build {
+        let shape = object(json!({"id": {"type": "string"}, "name": {"type": "string"}}), &["id"]);
+        Build {
+            client: vec![("thread/start", "Sent")],
+            notifications: vec![("thread/started", "Received")],
+            types: vec![("Sent", shape.clone()), ("Received", shape)],
+            ..Build::default()
+        }
+    }
+
+    #[test]
+    fn identical_schemas_are_compatible_with_no_changes() {
+        let schema = both_directions().schema();
+        let d = diff(&schema, &schema, "a", "b");
+        assert!(d.compatible);
+        assert!(d.changes.is_empty(), "{:?}", d.changes);
+        assert_eq!((d.from.as_str(), d.to.as_str()), ("a", "b"));
+        assert_eq!(d.summary(), "no difference in methods or types");
+    }
+
+    #[test]
+    fn a_client_request_added_is_compatible_and_one_removed_is_not() {
+        let a = Build {
+            client: vec![("a", "P"), ("b", "P")],
+            types: vec![("P", object(json!({}), &[]))],
+            ..Build::default()
+        };
+        let b = Build { client: vec![("b", "P"), ("c", "P")], ..a.clone() };
+        let d = diff(&a.schema(), &b.schema(), "a", "b");
+        assert_eq!(d.methods, Delta { added: vec!["c".into()], removed: vec!["a".into()] });
+        assert!(!d.compatible);
+        assert_eq!(d.summary(), "1 method added, 1 method removed");
+
+        let only_added = Build { client: vec![("a", "P"), ("b", "P"), ("c", "P")], ..a.clone() };
+        let d = diff(&a.schema(), &only_added.schema(), "a", "b");
+        assert_eq!(d.methods, Delta { added: vec!["c".into()], removed: vec![] });
+        assert!(d.compatible);
+    }
+
+    #[test]
+    fn server_requests_and_notifications_removed_are_breaking_and_added_are_not() {
+        let p = ("P", object(json!({}), &[]));
+        let a = Build {
+            server: vec![("item/tool/call", "P")],
+            notifications: vec![("thread/started", "P")],
+            types: vec![p.clone()],
+            ..Build::default()
+        };
+        let more = Build {
+            server: vec![("item/tool/call", "P"), ("item/approve", "P")],
+            notifications: vec![("thread/started", "P"), ("turn/started", "P")],
+            ..a.clone()
+        };
+        let d = diff(&a.schema(), &more.schema(), "a", "b");
+        assert_eq!(d.server_requests, Delta { added: vec!["item/approve".into()], removed: vec![] });
+        assert_eq!(d.notifications, Delta { added: vec!["turn/started".into()], removed: vec![] });
+        assert!(d.compatible);
+
+        let no_server_request = Build { server: vec![], ..a.clone() };
+        let d = diff(&a.schema(), &no_server_request.schema(), "a", "b");
+        assert_eq!(d.server_requests.removed, ["item/tool/call"]);
+        assert!(!d.compatible);
+
+        let no_notification = Build { notifications: vec![], ..a.clone() };
+        let d = diff(&a.schema(), &no_notification.schema(), "a", "b");
+        assert_eq!(d.notifications.removed, ["thread/started"]);
+        assert!(!d.compatible);
+        assert_eq!(d.summary(), "1 notification removed");
+    }
+
+    #[test]
+    fn a_property_removed_breaks_either_direction() {
+        let a = both_directions();
+        for name in ["Sent", "Received"] {
+            let b = a.with_type(name, object(json!({"id": {"type": "string"}}), &["id"]));
+            let d = diff(&a.schema(), &b.schema(), "a", "b");
+            assert_eq!(changes(&d), [(name, "name", "removed", true)], "{name}");
+            assert!(!d.compatible, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_property_added_breaks_only_what_the_client_sends_and_only_when_required() {
+        let a = both_directions();
+        let props = json!({"id": {"type": "string"}, "name": {"type": "string"}, "extra": {"type": "integer"}});
+        for (name, required, breaking) in
+            [("Sent", false, false), ("Sent", true, true), ("Received", false, false), ("Received", true, false)]
+        {
+            let req: &[&str] = if required { &["id", "extra"] } else { &["id"] };
+            let b = a.with_type(name, object(props.clone(), req));
+            let d = diff(&a.schema(), &b.schema(), "a", "b");
+            let change = if required { "added, required" } else { "added" };
+            assert_eq!(changes(&d), [(name, "extra", change, breaking)], "{name} {required}");
+            assert_eq!(d.compatible, !breaking, "{name} {required}");
+        }
+    }
+
+    #[test]
+    fn a_property_that_became_required_breaks_only_what_the_client_sends() {
+        let a = both_directions();
+        let props = json!({"id": {"type": "string"}, "name": {"type": "string"}});
+        for (name, breaking) in [("Sent", true), ("Received", false)] {
+            let b = a.with_type(name, object(props.clone(), &["id", "name"]));
+            let d = diff(&a.schema(), &b.schema(), "a", "b");
+            assert_eq!(changes(&d), [(name, "name", "became required", breaking)], "{name}");
+            assert_eq!(d.compatible, !breaking, "{name}");
+        }
+        // Required no longer: nothing a client of A notices.
+        let b = a.with_type("Sent", object(props, &[]));
+        let d = diff(&a.schema(), &b.schema(), "a", "b");
+        assert!(d.compatible && d.changes.is_empty(), "{:?}", d.changes);
+    }
+
+    #[test]
+    fn a_type_change_breaks_either_direction() {
+        let a = both_directions();
+        for name in ["Sent", "Received"] {
+            let b = a.with_type(name, object(json!({"id": {"type": "integer"}, "name": {"type": "string"}}), &["id"]));
+            let d = diff(&a.schema(), &b.schema(), "a", "b");
+            assert_eq!(changes(&d), [(name, "id", "type changed from string to integer", true)], "{name}");
+            assert!(!d.compatible);
+        }
+        // Nullable now, and an array of another item type.
+        let b = a.with_type(
+            "Sent",
+            object(
+                json!({"id": {"type": ["string", "null"]}, "name": {"type": "array", "items": {"type": "string"}}}),
+                &["id"],
+            ),
+        );
+        let d = diff(&a.schema(), &b.schema(), "a", "b");
+        assert_eq!(
+            changes(&d),
+            [
+                ("Sent", "id", "type changed from string to null | string", true),
+                ("Sent", "name", "type changed from string to array<string>", true),
+            ]
+        );
+        // The type itself, not one of its properties.
+        let a = Build { client: vec![("x", "Id")], types: vec![("Id", json!({"type": "string"}))], ..Build::default() };
+        let b = a.with_type("Id", json!({"type": "integer"}));
+        let d = diff(&a.schema(), &b.schema(), "a", "b");
+        assert_eq!(changes(&d), [("Id", "", "type changed from string to integer", true)]);
+    }
+
+    #[test]
+    fn an_enum_value_removed_breaks_only_what_the_client_sends() {
+        let delivery = |values: Value| json!({"type": "string", "enum": values});
+        for (method_of, breaking) in [(true, true), (false, false)] {
+            let mut a =
+                Build { types: vec![("ReviewDelivery", delivery(json!(["inline", "detached"])))], ..Build::default() };
+            if method_of {
+                a.client = vec![("review/start", "ReviewDelivery")];
+            } else {
+                a.notifications = vec![("review/done", "ReviewDelivery")];
+            }
+            let b = a.with_type("ReviewDelivery", delivery(json!(["inline"])));
+            let d = diff(&a.schema(), &b.schema(), "a", "b");
+            assert_eq!(changes(&d), [("ReviewDelivery", "", "enum value \"detached\" removed", breaking)]);
+            assert_eq!(d.compatible, !breaking);
+            // Added values are not a change a client of A notices.
+            let d = diff(&b.schema(), &a.schema(), "b", "a");
+            assert!(d.compatible && d.changes.is_empty(), "{:?}", d.changes);
+        }
+        // A property's inline enum, and a union of one-valued enums, lose a value too.
+        let a = Build {
+            client: vec![("x", "P")],
+            types: vec![(
+                "P",
+                object(
+                    json!({"mode": {"enum": ["a", "b"]}, "kind": {"oneOf": [{"enum": ["x"]}, {"enum": ["y"]}]}}),
+                    &[],
+                ),
+            )],
+            ..Build::default()
+        };
+        let b = a.with_type("P", object(json!({"mode": {"enum": ["a"]}, "kind": {"oneOf": [{"enum": ["x"]}]}}), &[]));
+        let d = diff(&a.schema(), &b.schema(), "a", "b");
+        assert_eq!(
+            changes(&d),
+            [("P", "kind", "enum value \"y\" removed", true), ("P", "mode", "enum value \"b\" removed", true)]
+        );
+    }
+
+    #[test]
+    fn a_union_variant_removed_breaks_only_what_the_client_sends() {
+        let variant = |tag: &str| {
+            object(json!({"type": {"enum": [tag], "type": "string"}, "text": {"type": "string"}}), &["type"])
+        };
+        let titled = json!({"title": "Image", "type": "object", "properties": {"url": {"type": "string"}}});
+        let input = |variants: Vec<Value>| json!({"oneOf": variants});
+        for (sent, breaking) in [(true, true), (false, false)] {
+            let mut a = Build {
+                types: vec![("UserInput", input(vec![variant("text"), variant("mention"), titled.clone()]))],
+                ..Build::default()
+            };
+            if sent {
+                a.client = vec![("turn/start", "UserInput")];
+            } else {
+                a.notifications = vec![("item/started", "UserInput")];
+            }
+            let b = a.with_type("UserInput", input(vec![variant("text")]));
+            let d = diff(&a.schema(), &b.schema(), "a", "b");
+            assert_eq!(
+                changes(&d),
+                [
+                    ("UserInput", "", "variant \"Image\" removed", breaking),
+                    ("UserInput", "", "variant \"mention\" removed", breaking),
+                ],
+                "sent: {sent}"
+            );
+            assert_eq!(d.compatible, !breaking);
+        }
+    }
+
+    #[test]
+    fn what_the_client_sends_includes_answers_to_server_requests_client_notifications_and_their_references() {
+        let shape = object(json!({"id": {"type": "string"}}), &[]);
+        let required = object(json!({"id": {"type": "string"}}), &["id"]);
+        let nested = |inner: &str| object(json!({"inner": {"$ref": format!("#/definitions/{inner}")}}), &[]);
+        let a = Build {
+            client: vec![("thread/start", "StartParams")],
+            client_notifications: vec![("initialized", "InitializedNotification")],
+            server: vec![("item/tool/call", "ToolCallParams")],
+            notifications: vec![("thread/started", "StartedNotification")],
+            types: vec![
+                ("StartParams", nested("Inner")),
+                ("Inner", shape.clone()),
+                ("InitializedNotification", shape.clone()),
+                ("ToolCallParams", shape.clone()),
+                ("ToolCallResponse", shape.clone()),
+                ("StartedNotification", shape.clone()),
+                ("Unused", shape.clone()),
+            ],
+        };
+        // Each type in turn makes `id` required: breaking exactly for what the client sends.
+        let cases = [
+            ("Inner", true),
+            ("InitializedNotification", true),
+            ("ToolCallResponse", true),
+            ("ToolCallParams", false),
+            ("StartedNotification", false),
+            ("Unused", false),
+        ];
+        for (name, sent) in cases {
+            let b = a.with_type(name, required.clone());
+            let d = diff(&a.schema(), &b.schema(), "a", "b");
+            assert_eq!(changes(&d), [(name, "id", "became required", sent)], "{name}");
+            assert_eq!(d.compatible, !sent, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_ref_to_a_plain_string_type_is_that_string_and_a_ref_to_an_enum_is_not() {
+        let a = Build {
+            client: vec![("x", "P")],
+            types: vec![
+                ("P", object(json!({"threadId": {"type": "string"}}), &[])),
+                ("ThreadId", json!({"type": "string", "description": "A thread's id."})),
+                ("Mode", json!({"type": "string", "enum": ["a"]})),
+            ],
+            ..Build::default()
+        };
+        let b = a.with_type("P", object(json!({"threadId": {"$ref": "#/definitions/ThreadId"}}), &[]));
+        let d = diff(&a.schema(), &b.schema(), "a", "b");
+        assert!(d.compatible && d.changes.is_empty(), "{:?}", d.changes);
+        // And back.
+        let d = diff(&b.schema(), &a.schema(), "b", "a");
+        assert!(d.compatible && d.changes.is_empty(), "{:?}", d.changes);
+
+        let c = a.with_type("P", object(json!({"threadId": {"$ref": "#/definitions/Mode"}}), &[]));
+        let d = diff(&a.schema(), &c.schema(), "a", "c");
+        assert_eq!(changes(&d), [("P", "threadId", "type changed from string to Mode", true)]);
+    }
+
+    #[test]
+    fn breaking_changes_come_first_and_the_summary_counts_them() {
+        let a = both_directions();
+        let b = a
+            .with_type("Sent", object(json!({"id": {"type": "string"}, "name": {"type": "string"}, "a": {}}), &["id"]))
+            .with_type("Received", object(json!({"id": {"type": "string"}}), &["id"]));
+        let d = diff(&a.schema(), &b.schema(), "a", "b");
+        assert_eq!(changes(&d), [("Received", "name", "removed", true), ("Sent", "a", "added", false)]);
+        assert_eq!(d.summary(), "1 breaking type change, 1 compatible type change");
+        assert_eq!(super::super::breaking(&d), ["Received.name: removed"]);
+    }
+}

@@ -266,6 +266,18 @@ pub fn against_pin(schema: &Schema, pin: &PinnedProtocol, pinned_schema: Option<
 
 /// The breaking differences of a diff, at most five, as short lines.
 pub fn breaking_lines(diff: &Diff) -> Vec<String> {
+    let mut lines = breaking(diff);
+    let more = lines.len().saturating_sub(5);
+    lines.truncate(5);
+    if more > 0 {
+        lines.push(format!("{more} more"));
+    }
+    lines
+}
+
+/// Every breaking difference of a diff, as short lines: the methods removed, then the breaking
+/// type changes (`ReviewDelivery: enum value "detached" removed`).
+pub fn breaking(diff: &Diff) -> Vec<String> {
     let groups = [
         ("client request", &diff.methods),
         ("server request", &diff.server_requests),
@@ -282,11 +294,6 @@ pub fn breaking_lines(diff: &Diff) -> Vec<String> {
             format!("{}.{}: {}", c.type_name, c.field, c.change)
         }
     }));
-    let more = lines.len().saturating_sub(5);
-    lines.truncate(5);
-    if more > 0 {
-        lines.push(format!("{more} more"));
-    }
     lines
 }
 

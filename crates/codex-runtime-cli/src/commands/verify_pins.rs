@@ -1,14 +1,17 @@
 //! `verify-pins`: every pin checked, one verdict. The checks live in
 //! [`codex_runtime::release::verify_pins`]; this reads the files, runs `--launch`, prints and picks the exit code.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
+use codex_app_server_client::protocol::{self, DEFAULT_SCHEMA_TIMEOUT, Schema};
 use codex_runtime::fetch::download::NetworkOptions;
+use codex_runtime::install::find_installed;
 use codex_runtime::model::error::error_chain;
 use codex_runtime::release::channel_update::Listings;
-use codex_runtime::release::verify_pins::{self, Check, Online, Rehash, Report, Verdict};
+use codex_runtime::release::verify_pins::{self, Check, NoSchema, Online, Rehash, Report, Verdict};
 use codex_runtime::{Cache, Channel, ErrorKind, Manifest, Manifests, RuntimeVersion, Target};
 
 use crate::cli::{GlobalArgs, VerifyPinsArgs};
@@ -54,11 +57,25 @@ pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCod
         .max_by(|a, b| a.version.cmp(&b.version));
     match selected {
         Some(manifest) => {
+            let mut pins = Vec::new();
             for file in &args.pyproject {
-                verify_pins::check_pyproject(&read(file)?, &file.display().to_string(), manifest, &mut report);
+                let name = file.display().to_string();
+                pins.push((verify_pins::check_pyproject(&read(file)?, &name, manifest, &mut report), name));
             }
             for file in &args.package_json {
-                verify_pins::check_package_json(&read(file)?, &file.display().to_string(), manifest, &mut report);
+                let name = file.display().to_string();
+                pins.push((verify_pins::check_package_json(&read(file)?, &name, manifest, &mut report), name));
+            }
+            let behind = pins.into_iter().filter_map(|(version, file)| Some((version?, file)));
+            let behind: Vec<_> = behind.filter(|(version, _)| *version < manifest.version).collect();
+            if !behind.is_empty() {
+                let mut schemas = Schemas::new(global, args)?;
+                for (version, file) in behind {
+                    let pinned = manifests.iter().find(|m| m.version == version);
+                    let deny = args.deny_protocol_drift;
+                    let schema = &mut |m: &Manifest| schemas.get(m);
+                    verify_pins::check_protocol(&file, &version, pinned, manifest, deny, schema, &mut report);
+                }
             }
         }
         None if wants_channel => report.push(Check::new(
@@ -136,6 +153,58 @@ pub fn verify_pins(global: &GlobalArgs, args: &VerifyPinsArgs) -> Result<ExitCod
     })
 }
 
+/// The pinned runtimes' schemas for the protocol checks, each generated once: from the cache,
+/// or with `--online` installed first as `protocol diff` installs them.
+struct Schemas<'a> {
+    ctx: Context<'a>,
+    args: &'a VerifyPinsArgs,
+    done: BTreeMap<RuntimeVersion, Result<Schema, NoSchema>>,
+}
+
+impl<'a> Schemas<'a> {
+    fn new(global: &'a GlobalArgs, args: &'a VerifyPinsArgs) -> Result<Schemas<'a>> {
+        let ctx = Context {
+            global,
+            manifests: Manifests::embedded(),
+            cache: Cache::locate(global.cache_dir.clone()).map_err(codex_runtime::Error::from)?,
+            progress: Progress::new(global.quiet || global.json),
+            requested: Default::default(),
+        };
+        Ok(Schemas { ctx, args, done: BTreeMap::new() })
+    }
+
+    fn get(&mut self, manifest: &Manifest) -> Result<Schema, NoSchema> {
+        if let Some(done) = self.done.get(&manifest.version) {
+            return done.clone();
+        }
+        let schema = self.generate(manifest);
+        self.done.insert(manifest.version.clone(), schema.clone());
+        schema
+    }
+
+    fn generate(&self, manifest: &Manifest) -> Result<Schema, NoSchema> {
+        let version = &manifest.version;
+        let host = Target::host().map_err(|e| NoSchema::Failed(e.to_string()))?;
+        let pinned = manifest
+            .pinned(host)
+            .map_err(|_| NoSchema::Failed(format!("{version} pins no runtime for this host ({host})")))?;
+        let installed = match find_installed(&pinned, &self.ctx.cache) {
+            Some(installed) => installed,
+            None if !self.args.online => return Err(NoSchema::NotCached),
+            None => self
+                .ctx
+                .install_pinned(&pinned, &self.args.sources)
+                .map_err(|e| NoSchema::Failed(format!("cannot install {version}: {e:#}")))?,
+        };
+        let scratch = tempfile::Builder::new()
+            .prefix("codex-runtime-schema-")
+            .tempdir()
+            .map_err(|e| NoSchema::Failed(format!("cannot create a temporary directory: {e}")))?;
+        protocol::generate(&installed.path, Some(&installed.path_dir), scratch.path(), false, DEFAULT_SCHEMA_TIMEOUT)
+            .map_err(|e| NoSchema::Failed(format!("{version}: {}", error_chain(&e))))
+    }
+}
+
 /// The manifest with only `targets` (all of them when empty).
 fn restricted(manifest: &Manifest, targets: &[Target]) -> Manifest {
     let mut manifest = manifest.clone();
@@ -152,7 +221,7 @@ fn read(file: &Path) -> Result<String> {
 /// The exit code of a failed check (the README's "Exit codes").
 fn code(verdict: Verdict) -> u8 {
     match verdict {
-        Verdict::Ok | Verdict::Behind => 0,
+        Verdict::Ok | Verdict::Behind | Verdict::Warning | Verdict::Note => 0,
         Verdict::Drift => exit::PIN_DRIFT,
         Verdict::Digest => exit::VERIFICATION,
         Verdict::Incompatible => exit::INCOMPATIBLE,
@@ -228,13 +297,14 @@ fn print(global: &GlobalArgs, args: &VerifyPinsArgs, report: &Report) {
     }
     if !global.quiet {
         let failed = report.failed().count();
-        let warnings = report.checks.iter().filter(|c| c.verdict == Verdict::Behind).count();
+        let warnings = report.checks.iter().filter(|c| c.warns()).count();
         if failed == 0 && warnings > 0 {
             eprintln!("every pin holds ({} checks), with {warnings} warning(s)", report.checks.len());
         } else if failed == 0 {
             eprintln!("every pin holds ({} checks)", report.checks.len());
         } else {
-            eprintln!("{failed} of {} checks failed", report.checks.len());
+            let with = if warnings > 0 { format!(", with {warnings} warning(s)") } else { String::new() };
+            eprintln!("{failed} of {} checks failed{with}", report.checks.len());
         }
     }
 }
@@ -286,7 +356,11 @@ fn annotation(check: &Check) -> String {
         }
     }
     properties.push(format!("title={}", property(&format!("verify-pins {} ({})", check.name, check.verdict))));
-    let level = if check.ok() { "warning" } else { "error" };
+    let level = match check.verdict {
+        Verdict::Note => "notice",
+        _ if check.ok() => "warning",
+        _ => "error",
+    };
     format!("::{level} {}::{}: {}", properties.join(","), escape(&check.subject), escape(&check.message))
 }
 

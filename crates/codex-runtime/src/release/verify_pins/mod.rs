@@ -7,6 +7,8 @@
 //! and [`check_package_json`] (the SDK pins name exactly the channel's version). Online:
 //! [`check_online`] re-fetches the npm registry's and the PyPI index's metadata and, with
 //! `rehash`, the artifacts themselves (and, where they are pinned, checks each block).
+//! [`check_protocol`] compares the protocol of a pin file's version, when it is older than the
+//! channel head, with the head's (a warning, or drift when denied).
 //!
 //! ```
 //! use codex_runtime::release::verify_pins::{self, Report};
@@ -29,11 +31,13 @@ use crate::sources::pypi::{self};
 mod manifests;
 mod online;
 mod pin_files;
+mod protocol;
 mod rehash;
 
 pub use manifests::{check_history_manifest, check_manifest};
 pub use online::{Online, check_freshness, check_online};
 pub use pin_files::{check_package_json, check_pyproject};
+pub use protocol::{Counts, NoSchema, ProtocolDrift, check_protocol};
 pub use rehash::Rehash;
 
 /// The npm package of the runtime and its platform packages.
@@ -59,6 +63,12 @@ pub enum Verdict {
     /// A warning that does not fail the run: a channel head older than the newest release
     /// the registries publish (drift with `--require-latest`).
     Behind,
+    /// A warning that does not fail the run: a pin file's version whose clients cannot talk
+    /// to the channel head's protocol (drift with `--deny-protocol-drift`).
+    Warning,
+    /// Something not checked, said so without failing the run: a protocol comparison whose
+    /// runtime is not in the cache, offline.
+    Note,
 }
 
 impl Verdict {
@@ -70,6 +80,8 @@ impl Verdict {
             Verdict::Incompatible => "incompatible",
             Verdict::Unavailable => "unavailable",
             Verdict::Behind => "behind",
+            Verdict::Warning => "warning",
+            Verdict::Note => "note",
         }
     }
 }
@@ -92,11 +104,21 @@ pub struct Check {
     pub file: Option<String>,
     /// 1-based.
     pub line: Option<usize>,
+    /// What a `protocol` check compared.
+    pub protocol: Option<ProtocolDrift>,
 }
 
 impl Check {
     pub fn new(name: &'static str, subject: impl Into<String>, verdict: Verdict, message: impl Into<String>) -> Check {
-        Check { name, subject: subject.into(), verdict, message: message.into(), file: None, line: None }
+        Check {
+            name,
+            subject: subject.into(),
+            verdict,
+            message: message.into(),
+            file: None,
+            line: None,
+            protocol: None,
+        }
     }
 
     /// Attach the file (and line, when known) the check is about.
@@ -106,16 +128,21 @@ impl Check {
         self
     }
 
-    /// Whether the check passed (a warning passes).
+    /// Whether the check passed (a warning or a note passes).
     pub fn ok(&self) -> bool {
-        matches!(self.verdict, Verdict::Ok | Verdict::Behind)
+        matches!(self.verdict, Verdict::Ok | Verdict::Behind | Verdict::Warning | Verdict::Note)
+    }
+
+    /// Whether the check passed with a warning.
+    pub fn warns(&self) -> bool {
+        matches!(self.verdict, Verdict::Behind | Verdict::Warning)
     }
 }
 
-/// `{"name","subject","ok","verdict","message","file"?,"line"?}`
+/// `{"name","subject","ok","verdict","message","file"?,"line"?,"protocol"?}`
 impl Serialize for Check {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("Check", 7)?;
+        let mut s = serializer.serialize_struct("Check", 8)?;
         s.serialize_field("name", self.name)?;
         s.serialize_field("subject", &self.subject)?;
         s.serialize_field("ok", &self.ok())?;
@@ -128,6 +155,10 @@ impl Serialize for Check {
         match self.line {
             Some(line) => s.serialize_field("line", &line)?,
             None => s.skip_field("line")?,
+        }
+        match &self.protocol {
+            Some(protocol) => s.serialize_field("protocol", protocol)?,
+            None => s.skip_field("protocol")?,
         }
         s.end()
     }

@@ -9,8 +9,9 @@ use super::manifests::{json_line, line_of};
 use super::{Check, NPM_PACKAGE, PYPI_DISTRIBUTION, Report, Verdict};
 
 /// `pyproject.toml`: `[project] dependencies` holds exactly one `openai-codex-cli-bin==X`, and
-/// `X` is the channel's version in PEP 440.
-pub fn check_pyproject(text: &str, file: &str, manifest: &Manifest, report: &mut Report) {
+/// `X` is the channel's version in PEP 440. Returns the version the file pins, when it pins
+/// exactly one (whether or not it is the channel's).
+pub fn check_pyproject(text: &str, file: &str, manifest: &Manifest, report: &mut Report) -> Option<RuntimeVersion> {
     #[derive(serde::Deserialize)]
     struct Pyproject {
         project: Option<Project>,
@@ -26,13 +27,13 @@ pub fn check_pyproject(text: &str, file: &str, manifest: &Manifest, report: &mut
         Err(e) => {
             let line = e.span().map(|s| line_of(text, s.start));
             let message = format!("not valid TOML: {}", e.message());
-            return report.push(check(Verdict::Drift, message, line));
+            return none(report, check(Verdict::Drift, message, line));
         }
     };
     let Some(dependencies) = parsed.project.and_then(|p| p.dependencies) else {
         let message =
             format!("no `[project] dependencies`; it must pin `{PYPI_DISTRIBUTION}=={}`", manifest.version.pep440());
-        return report.push(check(Verdict::Drift, message, None));
+        return none(report, check(Verdict::Drift, message, None));
     };
     let ours: Vec<(Requirement, usize)> = dependencies
         .iter()
@@ -45,7 +46,7 @@ pub fn check_pyproject(text: &str, file: &str, manifest: &Manifest, report: &mut
             let message = format!(
                 "`[project] dependencies` has no `{PYPI_DISTRIBUTION}` requirement; it must pin `{PYPI_DISTRIBUTION}=={expected}`"
             );
-            return report.push(check(Verdict::Drift, message, json_line_toml(text)));
+            return none(report, check(Verdict::Drift, message, json_line_toml(text)));
         }
         [one] => one,
         [_, (_, second), ..] => {
@@ -55,7 +56,7 @@ pub fn check_pyproject(text: &str, file: &str, manifest: &Manifest, report: &mut
                 ours.len(),
                 lines.join(", ")
             );
-            return report.push(check(Verdict::Drift, message, Some(*second)));
+            return none(report, check(Verdict::Drift, message, Some(*second)));
         }
     };
     let Some(pinned) = requirement.exact_version() else {
@@ -63,13 +64,13 @@ pub fn check_pyproject(text: &str, file: &str, manifest: &Manifest, report: &mut
             "`{}` is not an exact pin; the {} channel needs `{PYPI_DISTRIBUTION}=={expected}`",
             requirement.text, manifest.channel
         );
-        return report.push(check(Verdict::Drift, message, Some(*line)));
+        return none(report, check(Verdict::Drift, message, Some(*line)));
     };
     // As an installer compares versions: `0.163` is `0.163.0`, `0.162.0.alpha15` is `0.162.0a15`.
     let version: Option<RuntimeVersion> =
         codex_app_server_client::version::parse(pinned).ok().and_then(|p| p.version.try_into().ok());
     let (verdict, message) = match version {
-        Some(v) if v == manifest.version => {
+        Some(ref v) if *v == manifest.version => {
             (Verdict::Ok, format!("pins =={pinned}, the {} channel's version", manifest.channel))
         }
         Some(_) | None => (
@@ -81,6 +82,7 @@ pub fn check_pyproject(text: &str, file: &str, manifest: &Manifest, report: &mut
         ),
     };
     report.push(check(verdict, message, Some(*line)));
+    version
 }
 
 /// The line of the `dependencies` key in a pyproject, for a requirement that is missing.
@@ -118,13 +120,14 @@ impl Requirement {
 }
 
 /// `package.json`: `optionalDependencies` aliases every platform package,
-/// `"@openai/codex-SUFFIX": "npm:@openai/codex@V-SUFFIX"`, at the channel's version.
-pub fn check_package_json(text: &str, file: &str, manifest: &Manifest, report: &mut Report) {
+/// `"@openai/codex-SUFFIX": "npm:@openai/codex@V-SUFFIX"`, at the channel's version. Returns
+/// the version the file pins, when every alias that names a version names the same one.
+pub fn check_package_json(text: &str, file: &str, manifest: &Manifest, report: &mut Report) -> Option<RuntimeVersion> {
     let value: serde_json::Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => {
             let message = format!("not valid JSON: {e}");
-            return report.push(Check::new("package.json", file, Verdict::Drift, message).at(file, Some(e.line())));
+            return none(report, Check::new("package.json", file, Verdict::Drift, message).at(file, Some(e.line())));
         }
     };
     let Some(aliases) = value.get("optionalDependencies").and_then(|v| v.as_object()) else {
@@ -132,9 +135,11 @@ pub fn check_package_json(text: &str, file: &str, manifest: &Manifest, report: &
             "no `optionalDependencies` object; it must alias the six platform packages at {}",
             manifest.version
         );
-        return report.push(Check::new("package.json", file, Verdict::Drift, message).at(file, None));
+        return none(report, Check::new("package.json", file, Verdict::Drift, message).at(file, None));
     };
     let v = &manifest.version;
+    // The versions the aliases name exactly.
+    let mut pinned_versions: Vec<RuntimeVersion> = Vec::new();
     for target in Target::ALL {
         let suffix = target.npm_suffix();
         let key = format!("{NPM_PACKAGE}-{suffix}");
@@ -150,6 +155,11 @@ pub fn check_package_json(text: &str, file: &str, manifest: &Manifest, report: &
         };
         let alias = alias.as_str().unwrap_or_default();
         let pinned = alias.strip_prefix(&format!("npm:{NPM_PACKAGE}@"));
+        let exact = pinned.and_then(|p| p.strip_suffix(&format!("-{suffix}")));
+        let pin = exact.and_then(|p| p.parse::<RuntimeVersion>().ok().filter(|pin| pin.to_string() == p));
+        if let Some(pin) = pin.filter(|pin| !pinned_versions.contains(pin)) {
+            pinned_versions.push(pin);
+        }
         let (verdict, message) = match pinned.map(|p| (p, p.strip_suffix(&format!("-{suffix}")))) {
             None => {
                 (Verdict::Drift, format!("`{key}` is `{alias}`, not an alias of {NPM_PACKAGE}; expected `{expected}`"))
@@ -181,4 +191,14 @@ pub fn check_package_json(text: &str, file: &str, manifest: &Manifest, report: &
             report.push(Check::new("package.json", key.clone(), Verdict::Drift, message).at(file, line));
         }
     }
+    match pinned_versions.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    }
+}
+
+/// Pushes `check` and returns no pinned version.
+fn none(report: &mut Report, check: Check) -> Option<RuntimeVersion> {
+    report.push(check);
+    None
 }
