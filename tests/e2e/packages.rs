@@ -51,10 +51,10 @@ fn repo() -> PathBuf {
 }
 
 /// What one build wrote.
-struct Packages {
-    wheel: PathBuf,
-    npm: PathBuf,
-    npm_platform: PathBuf,
+pub(crate) struct Packages {
+    pub(crate) wheel: PathBuf,
+    pub(crate) npm: PathBuf,
+    pub(crate) npm_platform: PathBuf,
     npm_platform_name: String,
     report: Value,
 }
@@ -75,7 +75,7 @@ fn build_packages(out: &Path) -> Result<Value, Unavailable> {
 
 /// The packages of this test binary's `codex-runtime`, built once (under a file lock shared by
 /// the test processes) and reused while the binary, the script and `packaging/` are unchanged.
-fn packages() -> Result<Packages, Unavailable> {
+pub(crate) fn packages() -> Result<Packages, Unavailable> {
     let mut inputs = vec![std::fs::read(env!("CARGO_BIN_EXE_codex-runtime")).unwrap()];
     inputs.push(std::fs::read(repo().join("scripts/build-packages")).unwrap());
     let mut files = Vec::new();
@@ -189,7 +189,7 @@ impl Mirror {
 }
 
 /// A fresh virtualenv with the wheel installed by pip from the file alone; its python.
-fn venv_with_wheel(env: &Env, wheel: &Path) -> PathBuf {
+pub(crate) fn venv_with_wheel(env: &Env, wheel: &Path) -> PathBuf {
     let venv = env.path("venv");
     let created = run_bounded(Command::new("python3").args(["-m", "venv", "--without-pip"]).arg(&venv), RUN_LIMIT);
     assert_code(&created, 0);
