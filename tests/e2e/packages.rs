@@ -3,10 +3,11 @@
 //! user would: `codex-runtime --version`, `codex_runtime.codex_bin()`, `npx codex-runtime path
 //! --json`, and the real Python SDK started from the path `codex_bin()` gave.
 //!
-//! The packages are built once per test binary with `--profile dev`, which packages the debug
-//! build these tests run (maturin finds it fresh and compiles nothing), into
-//! `<target>/packages/test-KEY/`, KEY hashing the binary, the script and `packaging/`; the
-//! release build is the script's default, for publishing. Nothing here reaches a registry: pip
+//! The packages are built once per test binary with `--binary`, which packages the very binary
+//! these tests run (no compile; the wheel in maturin's layout), into `<target>/packages/test-KEY/`,
+//! KEY hashing the binary, the script and `packaging/`. One test builds the wheel with maturin
+//! itself (`--profile dev`, in `<target>/package-build/`, a few minutes the first time) and
+//! compares it with that one; the release build is the script's default, for publishing. Nothing here reaches a registry: pip
 //! and uv install from the wheel file with no index, npm from the tarballs with `--offline` and
 //! an empty cache. Where python3, npm or maturin cannot be had, the tests skip off CI and fail on
 //! CI.
@@ -59,11 +60,11 @@ pub(crate) struct Packages {
     report: Value,
 }
 
-/// `scripts/build-packages --profile dev --out OUT --json`, or why it cannot run here (exit 3:
-/// a tool it needs could not be installed).
-fn build_packages(out: &Path) -> Result<Value, Unavailable> {
+/// `scripts/build-packages ARGS --json --out OUT`, or why it cannot run here (exit 3: a tool it
+/// needs could not be installed).
+fn build_packages(args: &[&str], out: &Path) -> Result<Value, Unavailable> {
     let mut cmd = Command::new("python3");
-    cmd.arg(repo().join("scripts/build-packages")).args(["--profile", "dev", "--json", "--out"]).arg(out);
+    cmd.arg(repo().join("scripts/build-packages")).args(args).args(["--json", "--out"]).arg(out);
     let built = try_run_bounded(&mut cmd, BUILD_LIMIT)
         .map_err(|e| Unavailable::new(format!("scripts/build-packages needs python3: {e}")))?;
     if built.status.code() == Some(3) {
@@ -94,7 +95,7 @@ pub(crate) fn packages() -> Result<Packages, Unavailable> {
     if !description.is_file() {
         let partial = parent.join(format!(".partial-{name}"));
         let _ = std::fs::remove_dir_all(&partial);
-        let report = build_packages(&partial)?;
+        let report = build_packages(&["--binary", env!("CARGO_BIN_EXE_codex-runtime")], &partial)?;
         std::fs::write(partial.join("build.json"), serde_json::to_vec_pretty(&report).unwrap()).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::rename(&partial, &dir).unwrap();
@@ -256,12 +257,44 @@ fn the_build_is_reproducible_and_carries_the_tested_binary() {
 
     // A second build of the same inputs is byte-identical.
     let again = env.path("again");
-    let Some(report) = skip_or_fail(build_packages(&again)) else { return };
+    let Some(report) = skip_or_fail(build_packages(&["--binary", env!("CARGO_BIN_EXE_codex-runtime")], &again)) else {
+        return;
+    };
     let sums = |dir: &Path| std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
     let first = sums(packages.wheel.parent().unwrap());
     assert_eq!(sums(&again), first);
     assert_eq!(first.lines().count(), 3, "{first}");
     assert_eq!(report["source_date_epoch"], packages.report["source_date_epoch"]);
+}
+
+#[test]
+fn maturin_builds_the_wheel_the_tests_install() {
+    let Some(packages) = skip_or_fail(packages()) else { return };
+    let env = Env::new();
+    let out = env.path("maturin");
+    let Some(report) = skip_or_fail(build_packages(&["--profile", "dev"], &out)) else { return };
+    let built = PathBuf::from(report["wheel"].as_str().unwrap());
+    assert_eq!(built.file_name(), packages.wheel.file_name(), "maturin's platform tag");
+    let read = |wheel: &Path| -> Value {
+        let script = r#"
+import json, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+names = [n for n in z.namelist() if "/sboms/" not in n]
+dist = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
+wheel = [l for l in z.read(dist + "/WHEEL").decode().splitlines() if not l.startswith("Generator:")]
+module = z.read("codex_runtime/__init__.py").decode()
+print(json.dumps({"names": names, "metadata": z.read(dist + "/METADATA").decode(), "wheel": wheel, "module": module}))
+"#;
+        let out = run_bounded(Command::new("python3").args(["-c", script]).arg(wheel), RUN_LIMIT);
+        assert_code(&out, 0);
+        stdout_json(&out)
+    };
+    assert_eq!(read(&built), read(&packages.wheel));
+    // Its executable is the CLI, built by cargo for maturin.
+    let python = venv_with_wheel(&env, &built);
+    let version = run_bounded(Command::new(python.with_file_name("codex-runtime")).arg("--version"), RUN_LIMIT);
+    assert_code(&version, 0);
+    assert_eq!(text(&version.stdout).trim(), format!("codex-runtime {}", env!("CARGO_PKG_VERSION")));
 }
 
 /// The `package/package.json` of an npm tarball.

@@ -35,7 +35,7 @@ class CodexRuntimeError(RuntimeError):
     provide the runtime; see the README's exit codes)."""
 
     def __init__(self, message: str, exit_code: int, command: list, stderr: str = ""):
-        super().__init__(f"{message} (codex-runtime exited with {exit_code})")
+        super().__init__(f"{message} (codex-runtime exited with {exit_code})" if command else message)
         self.message = message
         self.exit_code = exit_code
         self.command = command
