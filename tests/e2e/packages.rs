@@ -321,7 +321,7 @@ fn pip_installs_the_wheel_and_codex_bin_answers_from_a_loopback_mirror() {
     let python = venv_with_wheel(&m.env, &packages.wheel);
     let scripts = python.parent().unwrap();
 
-    let version = run_bounded(&mut m.cmd(scripts.join("codex-runtime")).arg("--version"), RUN_LIMIT);
+    let version = run_bounded(m.cmd(scripts.join("codex-runtime")).arg("--version"), RUN_LIMIT);
     assert_code(&version, 0);
     assert_eq!(text(&version.stdout).trim(), format!("codex-runtime {}", env!("CARGO_PKG_VERSION")));
 
@@ -348,7 +348,7 @@ print(json.dumps({"path": str(path), "type": type(path).__name__, "again": str(a
     assert_eq!(report["exe"], scripts.join("codex-runtime").to_str().unwrap(), "{report:#}");
     // Installed from the mirror once, then answered from the cache.
     assert_eq!(m.artifact_hits(), 1);
-    let ran = run_bounded(&mut Command::new(&entrypoint).arg("--version"), RUN_LIMIT);
+    let ran = run_bounded(Command::new(&entrypoint).arg("--version"), RUN_LIMIT);
     assert_eq!(text(&ran.stdout).trim(), "codex-cli 0.163.0");
     // A version this build does not pin: the tool's usage error, its message and exit code.
     let failed = &report["failed"];
