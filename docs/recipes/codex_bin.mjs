@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
+import { codexBin } from "codex-runtime"; // npm install codex-runtime: the tool for this platform
 
 // The pinned, verified codex runtime; installed on first use, then answered from the cache.
-const { path: codexBin } = JSON.parse(
-  execFileSync("codex-runtime", ["path", "--json"], { encoding: "utf8" }),
-);
+// codexBin({ version: "0.163.0" }), codexBin({ versionFrom: "package.json" }) pin another.
+const codexPath = codexBin();
 
-// Hand codexBin to the SDK as its codex executable; here we just run it.
-console.log(execFileSync(codexBin, ["--version"], { encoding: "utf8" }).trim());
+// Hand it to the SDK as its codex executable (codexPathOverride); here we just run it.
+console.log(execFileSync(codexPath, ["--version"], { encoding: "utf8" }).trim());

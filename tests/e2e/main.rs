@@ -12,6 +12,7 @@ mod file_pins;
 mod history;
 mod hostile;
 mod install;
+mod packages;
 mod private;
 mod protocol;
 mod real;

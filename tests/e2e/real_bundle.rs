@@ -27,7 +27,7 @@ use crate::common::*;
 
 /// The Python SDK's distribution, and the release of it that pins runtime 0.163.0 exactly.
 const SDK_DISTRIBUTION: &str = "openai-codex";
-const SDK_VERSION: &str = "0.163.0";
+pub(crate) const SDK_VERSION: &str = "0.163.0";
 /// The runtime wheel's distribution, which the SDK depends on.
 const RUNTIME_DISTRIBUTION: &str = "openai-codex-cli-bin";
 /// The npm launcher package.
@@ -344,7 +344,7 @@ impl Npm {
 /// A virtualenv under `<target>/test-tools/` holding the SDK and its dependencies except the
 /// runtime wheel, made once per SDK and Python version with the ordinary pip (under a file lock
 /// shared by the test processes), or why it cannot be made.
-fn sdk_venv() -> Result<PathBuf, Unavailable> {
+pub(crate) fn sdk_venv() -> Result<PathBuf, Unavailable> {
     let tag = try_run_bounded(
         Command::new("python3").args(["-c", "import sys; print(sys.implementation.cache_tag)"]),
         RUN_LIMIT,
@@ -413,7 +413,7 @@ fn sdk_venv() -> Result<PathBuf, Unavailable> {
 }
 
 /// `python -m pip` with no prompts and no version check.
-fn pip(python: &Path) -> Command {
+pub(crate) fn pip(python: &Path) -> Command {
     let mut cmd = Command::new(python);
     cmd.args(["-m", "pip", "--disable-pip-version-check", "--no-input"]).env_remove("PYTHONPATH");
     cmd.env_remove("VIRTUAL_ENV").env_remove("PIP_TARGET").env_remove("PIP_PREFIX").env_remove("PIP_USER");
@@ -421,7 +421,7 @@ fn pip(python: &Path) -> Command {
 }
 
 /// The site-packages directory of the interpreter `python`.
-fn purelib(python: &Path) -> PathBuf {
+pub(crate) fn purelib(python: &Path) -> PathBuf {
     let out = run_bounded(
         Command::new(python).args(["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]),
         RUN_LIMIT,
@@ -431,13 +431,13 @@ fn purelib(python: &Path) -> PathBuf {
 }
 
 /// A loopback port nothing listens on (it was bound and released a moment ago).
-fn closed_port() -> u16 {
+pub(crate) fn closed_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Hold an exclusive lock on `path` until the returned file is dropped; waits at most 20
 /// minutes for another test process's install.
-fn lock(path: &Path) -> Result<std::fs::File, Unavailable> {
+pub(crate) fn lock(path: &Path) -> Result<std::fs::File, Unavailable> {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let file = std::fs::File::options().create(true).truncate(false).write(true).open(path).unwrap();
     let limit = Duration::from_secs(20 * 60);
@@ -458,12 +458,12 @@ fn lock(path: &Path) -> Result<std::fs::File, Unavailable> {
 
 /// Run `cmd` to completion within `limit`, its output in files (so nothing blocks on a full
 /// pipe); killed and a panic past the limit.
-fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
+pub(crate) fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
     try_run_bounded(cmd, limit).unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
 /// [`run_bounded`], or why `cmd` could not be started.
-fn try_run_bounded(cmd: &mut Command, limit: Duration) -> std::io::Result<Output> {
+pub(crate) fn try_run_bounded(cmd: &mut Command, limit: Duration) -> std::io::Result<Output> {
     let dir = tempfile::tempdir().unwrap();
     let (stdout, stderr) = (dir.path().join("stdout"), dir.path().join("stderr"));
     cmd.stdin(std::process::Stdio::null())

@@ -1,5 +1,6 @@
-//! The README's recipes, run for real: Python, Node, a shell launcher, `env` evaluated by `sh`,
-//! and the GitHub Actions steps, each against an installed fixture runtime.
+//! The README's recipes, run for real: Python (from the built wheel), Node (from the built npm
+//! packages), a shell launcher, `env` evaluated by `sh`, and the GitHub Actions steps, each
+//! against an installed fixture runtime.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,6 +9,9 @@ use codex_runtime::Target;
 use codex_runtime_test_support::fixture::FixtureRuntime;
 
 use crate::common::*;
+use crate::packages::{packages, venv_with_wheel};
+use crate::real_bundle::closed_port;
+use codex_runtime_test_support::registries::skip_or_fail;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -83,16 +87,32 @@ fn the_readme_shows_every_recipe_verbatim() {
 }
 
 #[test]
-fn python_recipe_gets_codex_bin_from_path_json() {
+fn python_recipe_gets_codex_bin_from_the_wheel() {
+    let Some(packages) = skip_or_fail(packages()) else { return };
     let m = Machine::new();
-    let out = run_ok(m.cmd("python3").arg(recipe("codex_bin.py")));
+    let python = venv_with_wheel(&m.env, &packages.wheel);
+    // Not the codex-runtime on PATH: the one the wheel installed.
+    let out = run_ok(m.cmd(python.to_str().unwrap()).arg(recipe("codex_bin.py")).env("PATH", "/usr/bin:/bin"));
     assert_eq!(out.trim(), "codex-cli 0.163.0");
 }
 
 #[test]
-fn node_recipe_gets_codex_bin_with_exec_file_sync() {
+fn node_recipe_gets_codex_bin_from_the_npm_package() {
+    let Some(packages) = skip_or_fail(packages()) else { return };
     let m = Machine::new();
-    let out = run_ok(m.cmd("node").arg(recipe("codex_bin.mjs")));
+    // The recipe in a project that installed the package (a bare import resolves from the file).
+    let project = m.env.path("app");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(project.join("package.json"), r#"{"name": "app", "version": "1.0.0", "private": true}"#).unwrap();
+    std::fs::copy(recipe("codex_bin.mjs"), project.join("codex_bin.mjs")).unwrap();
+    let userconfig = m.env.path("empty-npmrc");
+    std::fs::write(&userconfig, "").unwrap();
+    let registry = format!("http://127.0.0.1:{}/", closed_port());
+    let mut install = m.cmd("npm");
+    install.current_dir(&project).arg("--userconfig").arg(&userconfig).arg("--cache").arg(m.env.path("npm-cache"));
+    install.args(["--registry", &registry, "--offline", "--no-audit", "--no-fund", "install"]);
+    run_ok(install.arg(&packages.npm).arg(&packages.npm_platform));
+    let out = run_ok(m.cmd("node").arg(project.join("codex_bin.mjs")).current_dir(&project));
     assert_eq!(out.trim(), "codex-cli 0.163.0");
 }
 
