@@ -112,6 +112,19 @@ pub struct Fixture {
 }
 
 impl Fixture {
+    /// 0.163.0 for the host, whose entrypoint prints its version and answers the handshake
+    /// through the fake app-server.
+    pub fn answering_handshake() -> Fixture {
+        let host = codex_runtime::Target::host().unwrap();
+        let script = format!(
+            "#!/bin/sh\nif [ \"$1\" = app-server ]; then exec '{}' \"$@\"; fi\necho 'codex-cli 0.163.0'\n",
+            codex_runtime_test_support::app_server::fake_app_server_path().display()
+        );
+        let runtime = FixtureRuntime::new("0.163.0", "0.163.0", host.triple(), host.npm_suffix(), host.wheel_tag())
+            .with_file(host.entrypoint(), script.as_bytes());
+        Fixture::of(runtime, "stable")
+    }
+
     pub fn stable() -> Fixture {
         Fixture::of(FixtureRuntime::linux_x64("0.163.0", "0.163.0"), "stable")
     }

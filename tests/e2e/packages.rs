@@ -16,8 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use codex_runtime::Target;
-use codex_runtime_test_support::fixture::{FixtureRuntime, sha256_hex};
+use codex_runtime_test_support::fixture::sha256_hex;
 use codex_runtime_test_support::http::TestServer;
 use codex_runtime_test_support::registries::{
     REAL_VERSION, REAL_WHEEL_PLATFORM, Unavailable, skip_or_fail, target_dir, tools_dir, try_real_wheel,
@@ -144,14 +143,7 @@ struct Mirror {
 impl Mirror {
     fn new() -> Mirror {
         let env = Env::new();
-        let host = Target::host().unwrap();
-        let script = format!(
-            "#!/bin/sh\nif [ \"$1\" = app-server ]; then exec '{}' \"$@\"; fi\necho 'codex-cli 0.163.0'\n",
-            codex_runtime_test_support::app_server::fake_app_server_path().display()
-        );
-        let runtime = FixtureRuntime::new("0.163.0", "0.163.0", host.triple(), host.npm_suffix(), host.wheel_tag())
-            .with_file(host.entrypoint(), script.as_bytes());
-        let fixture = Fixture::of(runtime, "stable");
+        let fixture = Fixture::answering_handshake();
         let server = TestServer::start();
         let mirror = fixture.serve_mirror(&server);
         let manifest = env.manifest(&fixture.manifest);

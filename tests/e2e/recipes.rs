@@ -5,9 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use codex_runtime::Target;
-use codex_runtime_test_support::fixture::FixtureRuntime;
-
 use crate::common::*;
 use crate::packages::{packages, venv_with_wheel};
 use crate::real_bundle::closed_port;
@@ -31,15 +28,7 @@ struct Machine {
 impl Machine {
     fn new() -> Machine {
         let env = Env::new();
-        let host = Target::host().unwrap();
-        // The entrypoint prints its version, and answers the handshake through the fake app-server.
-        let script = format!(
-            "#!/bin/sh\nif [ \"$1\" = app-server ]; then exec '{}' \"$@\"; fi\necho 'codex-cli 0.163.0'\n",
-            codex_runtime_test_support::app_server::fake_app_server_path().display()
-        );
-        let runtime = FixtureRuntime::new("0.163.0", "0.163.0", host.triple(), host.npm_suffix(), host.wheel_tag())
-            .with_file(host.entrypoint(), script.as_bytes());
-        let fixture = Fixture::of(runtime, "stable");
+        let fixture = Fixture::answering_handshake();
         let manifest = env.manifest(&fixture.manifest);
         let npm = env.path(&fixture.runtime.npm_file_name());
         std::fs::write(&npm, &fixture.npm).unwrap();

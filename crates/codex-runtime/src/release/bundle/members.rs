@@ -23,7 +23,7 @@ pub(super) enum Kind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Members {
     /// The runtime files left out.
-    pub omits: Vec<String>,
+    pub omits: Omits,
     /// The pinned artifact whose member set this is, e.g. `0.163.0
     /// openai_codex_cli_bin-0.163.0-py3-none-manylinux_2_17_x86_64.whl`; `none` when no pin
     /// records one (then the whole runtime is carried).
@@ -44,7 +44,7 @@ fn recorded(pins: &TargetPins, kind: Kind) -> Option<(&Omits, &str)> {
 pub(super) fn of(manifest: &Manifest, target: Target, kind: Kind) -> Members {
     let found = |m: &Manifest| {
         let (omits, file) = recorded(m.target(target)?, kind)?;
-        Some(Members { omits: omits.0.clone(), from: format!("{} {file}", m.version) })
+        Some(Members { omits: omits.clone(), from: format!("{} {file}", m.version) })
     };
     if let Some(members) = found(manifest) {
         return members;
@@ -58,7 +58,7 @@ pub(super) fn of(manifest: &Manifest, target: Target, kind: Kind) -> Members {
     nearest
         .filter_map(|v| history.version(v).ok())
         .find_map(found)
-        .unwrap_or_else(|| Members { omits: Vec::new(), from: "none".into() })
+        .unwrap_or_else(|| Members { omits: Omits::default(), from: "none".into() })
 }
 
 /// The wheel's Python shim: a pinned file of the wheels only, which the wheel re-pack writes
@@ -68,7 +68,7 @@ const WHEEL_SHIM: &str = "__init__.py";
 impl Members {
     /// Whether a re-pack with these members carries the runtime file `path`.
     pub(super) fn carries(&self, path: &str) -> bool {
-        path != WHEEL_SHIM && Omits(self.omits.clone()).carries(path)
+        path != WHEEL_SHIM && self.omits.carries(path)
     }
 }
 
@@ -87,13 +87,13 @@ mod tests {
         let newest = history.version(&"0.171.0".parse().unwrap()).unwrap();
         assert!(newest.target(Target::X86_64Linux).unwrap().artifacts.wheel.is_none());
         let wheel = of(newest, Target::X86_64Linux, Kind::Wheel);
-        assert_eq!(wheel.omits, ["codex-resources/voice/"]);
+        assert_eq!(wheel.omits.0, ["codex-resources/voice/"]);
         assert_eq!(wheel.from, "0.163.0 openai_codex_cli_bin-0.163.0-py3-none-manylinux_2_17_x86_64.whl");
         let mac = of(newest, Target::Aarch64Darwin, Kind::Wheel);
-        assert_eq!(mac.omits, ["codex-resources/"]);
+        assert_eq!(mac.omits.0, ["codex-resources/"]);
         // Its own npm tarball's record comes first.
         let npm = of(newest, Target::X86_64Linux, Kind::Npm);
-        assert_eq!((npm.omits.len(), npm.from.as_str()), (0, "0.171.0 openai-codex-0.171.0-linux-x64.tgz"));
+        assert_eq!((npm.omits.0.len(), npm.from.as_str()), (0, "0.171.0 openai-codex-0.171.0-linux-x64.tgz"));
         assert!(!wheel.carries("codex-resources/voice/bin/codex-voice-host") && wheel.carries("bin/codex"));
     }
 }
