@@ -27,12 +27,24 @@ pub struct Limits {
     pub max_unpacked_size: u64,
 }
 
+/// Whether extraction hashes the files it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileDigests {
+    /// Take each file's sha256 as it is written.
+    Compute,
+    /// Leave them out: the caller has checked every byte of the archive against pinned digests
+    /// and holds each file's pinned digest. Each member is still checked against its checksum:
+    /// a zip member's CRC-32 and a tar.gz's whole-stream CRC-32.
+    Pinned,
+}
+
 /// A regular file written by extraction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtractedFile {
     /// Relative to the extraction directory, `/`-separated.
     pub path: String,
-    pub sha256: Sha256,
+    /// None when extracted with [`FileDigests::Pinned`].
+    pub sha256: Option<Sha256>,
     pub size: u64,
     pub executable: bool,
 }
@@ -66,8 +78,9 @@ pub fn extract(
     format: ArchiveFormat,
     dest: &Path,
     limits: Limits,
+    digests: FileDigests,
 ) -> Result<Vec<ExtractedFile>, ExtractError> {
-    let mut sink = Sink::new(dest, limits);
+    let mut sink = Sink::new(dest, limits, digests);
     match format {
         ArchiveFormat::TarGz => extract_tar_gz(open(archive)?, &mut sink)?,
         ArchiveFormat::Zip => extract_zip(archive, &mut sink)?,
@@ -102,8 +115,9 @@ pub fn extract_tar_gz_stream(
     archive: impl Read,
     dest: &Path,
     limits: Limits,
+    digests: FileDigests,
 ) -> Result<Vec<ExtractedFile>, ExtractError> {
-    let mut sink = Sink::new(dest, limits);
+    let mut sink = Sink::new(dest, limits, digests);
     extract_tar_gz(archive, &mut sink)?;
     sink.finish()
 }
@@ -139,7 +153,7 @@ fn extract_tar_gz(archive: impl Read, sink: &mut Sink) -> Result<(), ExtractErro
         if let Some(file) = sink.admit(&name, kind)? {
             // The budget left is what this member may really write, whatever its header says.
             let budget = sink.limits.max_unpacked_size - sink.written;
-            let written = write_file(&mut entry, &file, budget)?;
+            let written = write_file(&mut entry, &file, budget, sink.digests)?;
             sink.wrote(file, written);
         }
         last = Some(name);
@@ -198,6 +212,7 @@ fn extract_zip(archive_path: &Path, sink: &mut Sink) -> Result<(), ExtractError>
     // Deal the members to the workers, largest first, each to the least loaded one.
     jobs.sort_by_key(|(_, compressed, _)| std::cmp::Reverse(*compressed));
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
+    let digests = sink.digests;
     let mut queues: Vec<(u64, Vec<(usize, FileToWrite)>)> = (0..workers).map(|_| (0, Vec::new())).collect();
     for (i, compressed, file) in jobs {
         let queue = queues.iter_mut().min_by_key(|(load, _)| *load).expect("at least one worker");
@@ -216,7 +231,7 @@ fn extract_zip(archive_path: &Path, sink: &mut Sink) -> Result<(), ExtractError>
                     for (i, file) in queue {
                         let mut member = archive.by_index(i).map_err(|e| zip_corrupt(in_member(&file.name), e))?;
                         // A member may not write more than the central directory declares.
-                        let written = write_file(&mut member, &file, file.declared_size)?;
+                        let written = write_file(&mut member, &file, file.declared_size, digests)?;
                         done.push((file, written));
                     }
                     Ok(done)
@@ -317,7 +332,7 @@ struct FileToWrite {
 }
 
 struct Written {
-    sha256: Sha256,
+    sha256: Option<Sha256>,
     size: u64,
 }
 
@@ -325,6 +340,7 @@ struct Written {
 struct Sink<'a> {
     dest: &'a Path,
     limits: Limits,
+    digests: FileDigests,
     entries: u64,
     /// Bytes declared by admitted files (zip) or written so far (tar).
     declared: u64,
@@ -336,10 +352,11 @@ struct Sink<'a> {
 }
 
 impl<'a> Sink<'a> {
-    fn new(dest: &'a Path, limits: Limits) -> Self {
+    fn new(dest: &'a Path, limits: Limits, digests: FileDigests) -> Self {
         Sink {
             dest,
             limits,
+            digests,
             entries: 0,
             declared: 0,
             written: 0,
@@ -451,9 +468,14 @@ impl<'a> Sink<'a> {
 const PIPELINE_THRESHOLD: u64 = 4 * 1024 * 1024;
 
 /// Write one member's bytes to a new file (never following or replacing anything), hashing
-/// them, and refusing more than `limit` bytes. Large members are hashed and written by a
-/// second thread while this one keeps decompressing.
-fn write_file(data: &mut dyn Read, file: &FileToWrite, limit: u64) -> Result<Written, ExtractError> {
+/// them unless `digests` says the pins hold them, and refusing more than `limit` bytes. Large
+/// members are hashed and written by a second thread while this one keeps decompressing.
+fn write_file(
+    data: &mut dyn Read,
+    file: &FileToWrite,
+    limit: u64,
+    digests: FileDigests,
+) -> Result<Written, ExtractError> {
     let write_err = |source| ExtractError::Write { path: file.target.clone(), source };
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
@@ -468,7 +490,7 @@ fn write_file(data: &mut dyn Read, file: &FileToWrite, limit: u64) -> Result<Wri
     let pipe =
         if file.declared_size < PIPELINE_THRESHOLD { Pipe::inline(64 * 1024) } else { Pipe::threaded(1024 * 1024, 4) };
     let mut total = 0u64;
-    let mut hasher = Hasher::new();
+    let mut hasher = (digests == FileDigests::Compute).then(Hasher::new);
     let copied = pipe.copy(
         |buf| {
             let n = fill(&mut limited, buf, &file.name)?;
@@ -479,15 +501,14 @@ fn write_file(data: &mut dyn Read, file: &FileToWrite, limit: u64) -> Result<Wri
             Ok((n, ()))
         },
         |bytes, ()| {
-            hasher.update(bytes);
+            if let Some(hasher) = &mut hasher {
+                hasher.update(bytes);
+            }
             out.write_all(bytes)
         },
     );
     match copied {
-        Ok(()) => {
-            let (sha256, size) = hasher.finish();
-            Ok(Written { sha256, size })
-        }
+        Ok(()) => Ok(Written { sha256: hasher.map(|h| h.finish().0), size: total }),
         Err(Stopped::Fill(e)) => Err(e),
         Err(Stopped::Drain(e)) => Err(write_err(e)),
     }
@@ -617,7 +638,7 @@ impl Growing for Whole {
 
 #[cfg(test)]
 fn stream_zip(bytes: &[u8], dest: &Path, limits: Limits) -> Result<Vec<ExtractedFile>, ExtractError> {
-    extract_zip_stream(&Whole(bytes.to_vec()), bytes.len() as u64, dest, limits)
+    extract_zip_stream(&Whole(bytes.to_vec()), bytes.len() as u64, dest, limits, FileDigests::Compute)
 }
 
 #[cfg(test)]
@@ -655,11 +676,11 @@ mod tests {
             std::fs::write(&archive, bytes).unwrap();
             let dest = dir.path().join("out");
             let limits = Limits { max_entries: 3, max_unpacked_size: 20 * 1024 * 1024 };
-            let files = extract(&archive, format, &dest, limits).unwrap();
+            let files = extract(&archive, format, &dest, limits, FileDigests::Compute).unwrap();
             let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
             assert_eq!(paths, ["root/also-big", "root/bin/codex", "root/small"], "{format:?}");
             let codex = &files[1];
-            assert_eq!(codex.sha256, Sha256::of_reader(big.as_slice()).unwrap().0, "{format:?}");
+            assert_eq!(codex.sha256, Some(Sha256::of_reader(big.as_slice()).unwrap().0), "{format:?}");
             assert_eq!(codex.size, big.len() as u64);
             assert!(codex.executable && !files[2].executable);
             assert_eq!(std::fs::read(dest.join("root/bin/codex")).unwrap(), big, "{format:?}");
@@ -680,6 +701,51 @@ mod tests {
     }
 
     #[test]
+    fn pinned_digests_skip_the_hash_but_not_the_checksums() {
+        let big = noise(5 * 1024 * 1024 + 3, 11);
+        let members = vec![("root/bin/codex".to_owned(), big.clone(), true)];
+        let limits = Limits { max_entries: 3, max_unpacked_size: 20 * 1024 * 1024 };
+        for (format, bytes) in archives(&members) {
+            let dir = tempfile::tempdir().unwrap();
+            let archive = dir.path().join("a");
+            std::fs::write(&archive, &bytes).unwrap();
+            let files = extract(&archive, format, &dir.path().join("out"), limits, FileDigests::Pinned).unwrap();
+            assert_eq!((files[0].sha256, files[0].size), (None, big.len() as u64), "{format:?}");
+            assert_eq!(std::fs::read(dir.path().join("out/root/bin/codex")).unwrap(), big, "{format:?}");
+            // The same bytes under a checksum that does not match them: a zip member's CRC-32 in
+            // both its headers, or the gzip trailer's.
+            let mut bad = bytes.clone();
+            match format {
+                ArchiveFormat::Zip => {
+                    let central = bad.windows(4).position(|w| w == [0x50, 0x4b, 0x01, 0x02]).unwrap();
+                    bad[14] ^= 1;
+                    bad[central + 16] ^= 1;
+                }
+                ArchiveFormat::TarGz => {
+                    let crc = bad.len() - 8;
+                    bad[crc] ^= 1;
+                }
+            }
+            std::fs::write(&archive, &bad).unwrap();
+            let err = extract(&archive, format, &dir.path().join("bad"), limits, FileDigests::Pinned).unwrap_err();
+            assert!(matches!(err, ExtractError::Corrupt { .. }), "{format:?}: {err}");
+            let streamed = match format {
+                ArchiveFormat::Zip => extract_zip_stream(
+                    &Whole(bad),
+                    bytes.len() as u64,
+                    &dir.path().join("s"),
+                    limits,
+                    FileDigests::Pinned,
+                ),
+                ArchiveFormat::TarGz => {
+                    extract_tar_gz_stream(bad.as_slice(), &dir.path().join("s"), limits, FileDigests::Pinned)
+                }
+            };
+            assert!(matches!(streamed, Err(ExtractError::Corrupt { .. })), "{format:?}: {streamed:?}");
+        }
+    }
+
+    #[test]
     fn bytes_beyond_the_pins_stop_extraction_in_both_formats() {
         let members = vec![("root/bin/codex".to_owned(), noise(6 * 1024 * 1024, 3), true)];
         for (format, bytes) in archives(&members) {
@@ -687,10 +753,10 @@ mod tests {
             let archive = dir.path().join("a");
             std::fs::write(&archive, bytes).unwrap();
             let limits = Limits { max_entries: 10, max_unpacked_size: 5 * 1024 * 1024 };
-            let err = extract(&archive, format, &dir.path().join("out"), limits).unwrap_err();
+            let err = extract(&archive, format, &dir.path().join("out"), limits, FileDigests::Compute).unwrap_err();
             assert!(matches!(err, ExtractError::TooLarge { .. }), "{format:?}: {err}");
             let limits = Limits { max_entries: 0, max_unpacked_size: 50 * 1024 * 1024 };
-            let err = extract(&archive, format, &dir.path().join("out2"), limits).unwrap_err();
+            let err = extract(&archive, format, &dir.path().join("out2"), limits, FileDigests::Compute).unwrap_err();
             assert!(matches!(err, ExtractError::TooManyEntries { .. }), "{format:?}: {err}");
         }
     }
@@ -856,7 +922,7 @@ mod hostile {
         let archive = root.join("archive");
         fs::write(&archive, bytes).unwrap();
         let dest = root.join("out/dest");
-        let result = extract(&archive, format, &dest, limits);
+        let result = extract(&archive, format, &dest, limits, FileDigests::Compute);
         let mut beside: Vec<String> =
             fs::read_dir(&root).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         beside.sort();
@@ -1085,7 +1151,7 @@ mod hostile {
             let dir = tempfile::tempdir().unwrap();
             let archive = dir.path().join("a");
             fs::write(&archive, bytes).unwrap();
-            let files = extract(&archive, format, &dir.path().join("out"), LIMITS).unwrap();
+            let files = extract(&archive, format, &dir.path().join("out"), LIMITS, FileDigests::Compute).unwrap();
             let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
             assert_eq!(paths, expected, "{format:?}");
         }

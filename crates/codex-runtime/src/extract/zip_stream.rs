@@ -9,7 +9,9 @@
 use std::io::{self, Read};
 use std::sync::{Mutex, mpsc};
 
-use super::{ExtractError, ExtractedFile, FileToWrite, Kind, Limits, Sink, Written, corrupt, in_member, write_file};
+use super::{
+    ExtractError, ExtractedFile, FileDigests, FileToWrite, Kind, Limits, Sink, Written, corrupt, in_member, write_file,
+};
 
 /// A file still arriving, readable from any offset; each read waits until its bytes are there.
 pub trait Growing: Sync {
@@ -62,13 +64,14 @@ pub fn extract_zip_stream(
     size: u64,
     dest: &std::path::Path,
     limits: Limits,
+    digests: FileDigests,
 ) -> Result<Vec<ExtractedFile>, ExtractError> {
-    let mut sink = Sink::new(dest, limits);
+    let mut sink = Sink::new(dest, limits, digests);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
     let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
     let jobs_rx = Mutex::new(jobs_rx);
     let (locals, directory_start, done) = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers).map(|_| scope.spawn(|| work(source, &jobs_rx))).collect();
+        let handles: Vec<_> = (0..workers).map(|_| scope.spawn(|| work(source, &jobs_rx, digests))).collect();
         let walked = walk(source, size, &mut sink, &jobs_tx);
         drop(jobs_tx);
         let mut done = Vec::new();
@@ -158,7 +161,7 @@ fn name_of(raw: &[u8]) -> String {
 /// size and checksum.
 type Done = Vec<(usize, FileToWrite, Written)>;
 
-fn work(source: &impl Growing, jobs: &Mutex<mpsc::Receiver<Job>>) -> Result<Done, ExtractError> {
+fn work(source: &impl Growing, jobs: &Mutex<mpsc::Receiver<Job>>, digests: FileDigests) -> Result<Done, ExtractError> {
     let mut done = Vec::new();
     loop {
         let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
@@ -169,7 +172,7 @@ fn work(source: &impl Growing, jobs: &Mutex<mpsc::Receiver<Job>>) -> Result<Done
             _ => Box::new(flate2::read::DeflateDecoder::new(raw)),
         };
         let mut checked = flate2::CrcReader::new(inflated);
-        let written = write_file(&mut checked, &file, local.size)?;
+        let written = write_file(&mut checked, &file, local.size, digests)?;
         if written.size != local.size || checked.crc().sum() != local.crc {
             let e = io::Error::new(io::ErrorKind::InvalidData, "its size or checksum differs from its header");
             return Err(corrupt(in_member(&file.name), e));

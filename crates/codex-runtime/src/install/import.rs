@@ -76,7 +76,8 @@ pub(super) fn import_as(
     let http = OnceCell::new();
     let network = NetworkOptions::builtin();
     let client = || http.get_or_init(Http::new);
-    fetch(location, artifact, cache, client, &network, reporter).and_then(|fetched| {
+    let digests = super::file_digests_of(artifact, pinned);
+    fetch(location, artifact, cache, client, &network, reporter, digests).and_then(|fetched| {
         let from = Origin { source: "import", location };
         install_artifact(pinned, artifact, fetched, from, cache, reporter)
     })

@@ -77,7 +77,7 @@ pub fn keep_artifact(
                     reporter.attempt(name, &location.to_string());
                     // A local file is copied (verified as it is read), never linked: the cache
                     // and the bundle do not share the user's own files.
-                    match fetch_as(&location, &offered, cache, client, &network, reporter, false) {
+                    match fetch_as(&location, &offered, cache, client, &network, reporter, None) {
                         Ok(fetched) => {
                             let path = place(&fetched.download, &kept)?;
                             let from = location.to_string();

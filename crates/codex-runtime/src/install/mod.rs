@@ -25,7 +25,7 @@ pub use cached::{Cached, Installed, cached, find_installed};
 pub use error::Error;
 pub use import::import;
 use place::{Origin, adopt_candidate, install_artifact};
-use transfer::{Fetched, download_failure, fetch, limits_of, tree_of};
+use transfer::{Fetched, download_failure, fetch, file_digests_of, limits_of, tree_of};
 
 use std::cell::OnceCell;
 
@@ -130,7 +130,8 @@ fn run(
             let (location, result) = match offer {
                 Offer::Artifact { artifact, location } => {
                     reporter.attempt(name, &location.to_string());
-                    let fetched = fetch(&location, &artifact, cache, client, network, reporter);
+                    let digests = file_digests_of(&artifact, pinned);
+                    let fetched = fetch(&location, &artifact, cache, client, network, reporter, digests);
                     let result = fetched.and_then(|fetched| {
                         let from = Origin { source: name, location: &location };
                         install_artifact(pinned, &artifact, fetched, from, cache, reporter)

@@ -2,8 +2,8 @@
 //! runtime root, verify it against the pins, write the receipt, rename it into place.
 
 use super::{
-    AttemptFailure, Error, Failure, Fetched, Installed, Unavailable, VerifyError, find_installed, limits_of, tree_of,
-    verification,
+    AttemptFailure, Error, Failure, Fetched, Installed, Unavailable, VerifyError, file_digests_of, find_installed,
+    limits_of, tree_of, verification,
 };
 use crate::cache::{Cache, CacheError, RECEIPT, Receipt, ReceiptArtifact, ReceiptFile, Scratch};
 use crate::extract::{self, ExtractError, ExtractedFile};
@@ -102,7 +102,13 @@ pub(super) fn install_artifact(
     let tree = tree_of(&scratch);
     let files = match extracted {
         Some(files) => files,
-        None => match extract::extract(&download, artifact.kind.format(), &tree, limits_of(artifact)) {
+        None => match extract::extract(
+            &download,
+            artifact.kind.format(),
+            &tree,
+            limits_of(artifact),
+            file_digests_of(artifact, pinned),
+        ) {
             Ok(files) => files,
             Err(ExtractError::Write { path, source }) => {
                 return Err(CacheError::Io { action: "write", path, source }.into());
@@ -191,43 +197,52 @@ pub(super) fn finish_install(pinned: &Pinned<'_>, staged: Staged<'_>, cache: &Ca
     check_links(&root, !pinned.pins.files.is_empty()).map_err(layout)?;
     // Every file must be one the pins list, with its digest: this is what verifies the files
     // of a source without an artifact digest (a GitHub package, a runtime pip or npm installed).
-    if !pinned.pins.files.is_empty() {
-        for file in &runtime_files {
-            let rel = &file.path[prefix.len()..];
-            let Some(expected) = pinned.pins.file(rel) else {
-                return Err(layout(format!("{rel} is not a file of the pinned runtime")));
-            };
-            let file_subject = format!("{rel} in {subject}");
-            if file.size != expected.size {
-                return Err(verification(VerifyError::Size {
-                    subject: file_subject,
-                    expected: expected.size,
-                    actual: file.size,
-                }));
-            }
-            if file.sha256 != expected.sha256 {
-                return Err(verification(VerifyError::Sha256 {
-                    subject: file_subject,
-                    expected: expected.sha256,
-                    actual: file.sha256,
-                }));
-            }
+    // A file extracted without its digest (an artifact whose every byte matched its pins, see
+    // `file_digests_of`) takes the pinned one.
+    let mut digests = Vec::with_capacity(runtime_files.len());
+    for file in &runtime_files {
+        let rel = &file.path[prefix.len()..];
+        let file_subject = || format!("{rel} in {subject}");
+        let expected = pinned.pins.file(rel);
+        if let Some(expected) = expected
+            && file.size != expected.size
+        {
+            return Err(verification(VerifyError::Size {
+                subject: file_subject(),
+                expected: expected.size,
+                actual: file.size,
+            }));
         }
+        let digest = match (file.sha256, expected) {
+            (Some(actual), Some(expected)) if actual != expected.sha256 => {
+                return Err(verification(VerifyError::Sha256 {
+                    subject: file_subject(),
+                    expected: expected.sha256,
+                    actual,
+                }));
+            }
+            (Some(actual), Some(_)) => actual,
+            (None, Some(expected)) => expected.sha256,
+            (Some(actual), None) if pinned.pins.files.is_empty() => actual,
+            (_, None) => return Err(layout(format!("{rel} is not a file of the pinned runtime"))),
+        };
+        digests.push(digest);
     }
     let entry_path = format!("{prefix}{}", pin.path);
-    let entry = runtime_files
+    let (entry, &entry_sha256) = runtime_files
         .iter()
-        .find(|f| f.path == entry_path)
+        .zip(&digests)
+        .find(|(f, _)| f.path == entry_path)
         .ok_or_else(|| layout(format!("the entrypoint {} is missing", pin.path)))?;
     let entry_subject = format!("entrypoint {} in {subject}", pin.path);
     if entry.size != pin.size {
         return Err(verification(VerifyError::Size { subject: entry_subject, expected: pin.size, actual: entry.size }));
     }
-    if entry.sha256 != pin.sha256 {
+    if entry_sha256 != pin.sha256 {
         return Err(verification(VerifyError::Sha256 {
             subject: entry_subject,
             expected: pin.sha256,
-            actual: entry.sha256,
+            actual: entry_sha256,
         }));
     }
     for file in &runtime_files {
@@ -247,7 +262,8 @@ pub(super) fn finish_install(pinned: &Pinned<'_>, staged: Staged<'_>, cache: &Ca
         entrypoint: ReceiptFile { path: pin.path.clone(), sha256: pin.sha256, size: pin.size },
         files: runtime_files
             .iter()
-            .map(|f| ReceiptFile { path: f.path[prefix.len()..].to_owned(), sha256: f.sha256, size: f.size })
+            .zip(digests)
+            .map(|(f, sha256)| ReceiptFile { path: f.path[prefix.len()..].to_owned(), sha256, size: f.size })
             .collect(),
         installed_at: Receipt::now(),
         entrypoint_modified_ns: Receipt::modified_ns(&root.join(&pin.path)),

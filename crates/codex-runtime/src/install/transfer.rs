@@ -3,13 +3,13 @@
 
 use super::{AttemptFailure, Error, Failure, Unavailable, VerifyError, verification};
 use crate::cache::{Cache, CacheError, Scratch};
-use crate::extract::{self, ExtractedFile, Limits};
+use crate::extract::{self, ExtractedFile, FileDigests, Limits};
 use crate::fetch::blocks::{EndOnDrop, VerifiedStream};
 use crate::fetch::download::{self, DownloadError, NetworkOptions, TryError};
 use crate::fetch::verify::{CopyError, Expected, Verifier};
 use crate::model::digest::Digests;
 use crate::model::error::error_chain;
-use crate::model::manifest::{ArchiveFormat, ArtifactPin};
+use crate::model::manifest::{ArchiveFormat, ArtifactPin, Pinned};
 use crate::net::{Http, HttpError};
 use crate::pipe::Pipe;
 use crate::reporter::Reporter;
@@ -36,6 +36,17 @@ pub(super) fn limits_of(artifact: &ArtifactPin) -> Limits {
     Limits { max_entries: artifact.max_entries, max_unpacked_size: artifact.max_unpacked_size }
 }
 
+/// Whether extracting `artifact` hashes each file. Not when the artifact's sha256 is pinned (so
+/// every byte of it is checked against pins: its blocks, or its whole-file digests) and the pins
+/// hold every runtime file's digest: `channel update` took those from this very archive, so
+/// hashing the files again would prove nothing the artifact's digests had not. Each member is
+/// still checked against its CRC-32, its size against its pin, and the receipt records the
+/// pinned digests. BENCHMARKS.md argues it; a source without an artifact digest (a GitHub
+/// package) is still verified file by file.
+pub(super) fn file_digests_of(artifact: &ArtifactPin, pinned: &Pinned<'_>) -> FileDigests {
+    if artifact.sha256.is_some() && !pinned.pins.files.is_empty() { FileDigests::Pinned } else { FileDigests::Compute }
+}
+
 /// Copy the artifact into a fresh scratch directory, verifying it as the bytes arrive against
 /// its pins (see [`crate::fetch::verify`]). URLs are downloaded with retries and resumption
 /// (see [`crate::fetch::download`]); local files are read once.
@@ -46,12 +57,13 @@ pub(super) fn fetch<'h>(
     http: impl FnOnce() -> &'h Http,
     network: &NetworkOptions,
     reporter: &dyn Reporter,
+    digests: FileDigests,
 ) -> Result<Fetched, Failure> {
-    fetch_as(location, artifact, cache, http, network, reporter, true)
+    fetch_as(location, artifact, cache, http, network, reporter, Some(digests))
 }
 
-/// [`fetch`], extracting as the bytes arrive only when `extracting` (an artifact kept whole
-/// needs no tree).
+/// [`fetch`], extracting as the bytes arrive only when `extracting` says how (an artifact kept
+/// whole needs no tree).
 pub(super) fn fetch_as<'h>(
     location: &Location,
     artifact: &ArtifactPin,
@@ -59,7 +71,7 @@ pub(super) fn fetch_as<'h>(
     http: impl FnOnce() -> &'h Http,
     network: &NetworkOptions,
     reporter: &dyn Reporter,
-    extracting: bool,
+    extracting: Option<FileDigests>,
 ) -> Result<Fetched, Failure> {
     let subject = format!("{} from {location}", artifact.file);
     let expected = Expected::of(artifact);
@@ -87,8 +99,10 @@ pub(super) fn fetch_as<'h>(
                 )
                 .map_err(|e| download_failure(e, &subject))
             };
-            let (downloaded, extracted) =
-                if extracting { download_extracting(artifact, &tree_of(&scratch), get) } else { (get(None), None) };
+            let (downloaded, extracted) = match extracting {
+                Some(digests) => download_extracting(artifact, &tree_of(&scratch), digests, get),
+                None => (get(None), None),
+            };
             (downloaded?, extracted)
         }
     };
@@ -105,6 +119,7 @@ pub(super) type Downloaded = Result<(PathBuf, Digests), Failure>;
 pub(super) fn download_extracting(
     artifact: &ArtifactPin,
     tree: &Path,
+    digests: FileDigests,
     download: impl FnOnce(Option<&VerifiedStream>) -> Downloaded,
 ) -> (Downloaded, Option<Vec<ExtractedFile>>) {
     let (Some(size), Some(_)) = (artifact.size, &artifact.blocks) else {
@@ -113,8 +128,10 @@ pub(super) fn download_extracting(
     let stream = VerifiedStream::new(size);
     std::thread::scope(|scope| {
         let extraction = scope.spawn(|| match artifact.kind.format() {
-            ArchiveFormat::TarGz => extract::extract_tar_gz_stream(stream.reader_at(0), tree, limits_of(artifact)),
-            ArchiveFormat::Zip => extract::extract_zip_stream(&stream, size, tree, limits_of(artifact)),
+            ArchiveFormat::TarGz => {
+                extract::extract_tar_gz_stream(stream.reader_at(0), tree, limits_of(artifact), digests)
+            }
+            ArchiveFormat::Zip => extract::extract_zip_stream(&stream, size, tree, limits_of(artifact), digests),
         });
         let downloaded = {
             let _end = EndOnDrop(&stream);

@@ -238,7 +238,7 @@ pub fn copy_tree(root: &Path, dest: &Path, max_entries: u64, max_bytes: u64) -> 
             if files.len() as u64 >= max_entries || total > max_bytes {
                 return Err(CopyError::TooBig { max_entries, max_bytes });
             }
-            files.push(ExtractedFile { path: child, sha256, size, executable });
+            files.push(ExtractedFile { path: child, sha256: Some(sha256), size, executable });
         }
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -290,7 +290,7 @@ mod tests {
         let files = copy_tree(&root, &dir.path().join("out"), 10, 1000).unwrap();
         let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["bin/codex", "codex-package.json"]);
-        assert_eq!(files[0].sha256, Sha256::of_reader(&b"binary"[..]).unwrap().0);
+        assert_eq!(files[0].sha256, Some(Sha256::of_reader(&b"binary"[..]).unwrap().0));
         assert_eq!(std::fs::read(dir.path().join("out/bin/codex")).unwrap(), b"binary");
 
         assert!(matches!(copy_tree(&root, &dir.path().join("small"), 1, 1000), Err(CopyError::TooBig { .. })));
