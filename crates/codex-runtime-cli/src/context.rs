@@ -71,28 +71,29 @@ impl<'a> Context<'a> {
             Some(t) => t,
             None => Target::host().map_err(codex_runtime::Error::from)?,
         };
-        let (manifest, requested) = self.select(selection)?;
+        let (version, requested) = self.select(selection)?;
         if let Some(requested) = requested {
             if !self.global.quiet && !requested.exact {
-                eprintln!("{} resolved to codex {}", requested.describe(), manifest.version);
+                eprintln!("{} resolved to codex {version}", requested.describe());
             }
             let _ = self.requested.set(requested);
         }
-        Ok(manifest.pinned(target).map_err(codex_runtime::Error::from)?)
+        Ok(self.manifests.pinned(&version, target).map_err(codex_runtime::Error::from)?)
     }
 
-    fn select(&self, selection: &Selection) -> Result<(&Manifest, Option<Requested>)> {
+    /// The version a selection names, without parsing its manifest.
+    fn select(&self, selection: &Selection) -> Result<(RuntimeVersion, Option<Requested>)> {
         let lib = |e: codex_runtime::SelectError| codex_runtime::Error::from(e);
         if let Some(file) = &selection.version_from {
             let by = version_from::read(file).map_err(codex_runtime::Error::from)?;
-            let manifest = self.manifests.select_pinned_by(&by).map_err(lib)?;
+            let version = self.manifests.resolve_pinned_by(&by).map_err(lib)?;
             let from = format!("{}:{}", by.file.display(), by.line);
             let requested = Requested {
                 request: format!("{} {}", by.package, by.requirement).trim().to_owned(),
                 from: Some(from),
                 exact: false,
             };
-            return Ok((manifest, Some(requested)));
+            return Ok((version, Some(requested)));
         }
         let (request, from) = match &selection.version {
             Some(request) => (Some(request.clone()), None),
@@ -106,12 +107,23 @@ impl<'a> Context<'a> {
             },
         };
         let Some(request) = request else {
-            return Ok((self.manifest(selection.channel, None)?, None));
+            // With --manifest and no channel, the file's own channel is meant (see `manifest`).
+            let version = match selection.channel {
+                None if !self.global.manifest.is_empty() => None,
+                channel => self.manifests.head(channel.unwrap_or(Channel::Stable)),
+            };
+            let version = match version {
+                Some(version) => version,
+                None => self.manifest(selection.channel, None)?.version.clone(),
+            };
+            return Ok((version, None));
         };
-        let manifest =
-            self.manifests.select_request(selection.channel.unwrap_or(Channel::Stable), Some(&request)).map_err(lib)?;
+        let version = self
+            .manifests
+            .resolve_request(selection.channel.unwrap_or(Channel::Stable), Some(&request))
+            .map_err(lib)?;
         let exact = matches!(request, VersionRequest::Exact { .. }) && from.is_none();
-        Ok((manifest, Some(Requested { request: request.to_string(), from, exact })))
+        Ok((version, Some(Requested { request: request.to_string(), from, exact })))
     }
 
     /// The manifest a `--channel`/`--version` pair names.

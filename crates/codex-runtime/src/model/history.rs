@@ -2,13 +2,15 @@
 //!
 //! Each version is one reviewed manifest file, compiled in as its own string; nothing is
 //! parsed until a command asks for that version, so a cached `path` on the stable channel
-//! parses `channels/heads.json` and one manifest. `--manifest FILE` replaces the history.
+//! parses `channels/heads.json` and one target's part of one manifest ([`Manifests::pinned`]).
+//! `--manifest FILE` replaces the history.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::model::manifest::{Channel, Manifest, Pinned};
+use crate::model::manifest::{Channel, Manifest, Pinned, TargetPins};
 use crate::model::requirement::VersionRequest;
 use crate::model::target::Target;
 use crate::model::version::RuntimeVersion;
@@ -73,6 +75,12 @@ pub fn embedded_texts() -> &'static [(&'static str, &'static str)] {
     embedded::VERSIONS
 }
 
+/// Where `version` is in the embedded history.
+fn embedded_index(version: &RuntimeVersion) -> Option<usize> {
+    let name = version.to_string();
+    embedded::NAMES.split(' ').position(|v| v == name)
+}
+
 /// The text of the embedded heads file.
 pub fn embedded_heads_text() -> &'static str {
     embedded::HEADS
@@ -85,7 +93,13 @@ pub struct Manifests(Set);
 
 #[derive(Debug, Clone)]
 enum Set {
-    Embedded { heads: OnceLock<Heads>, cells: Vec<OnceLock<Manifest>> },
+    Embedded {
+        heads: OnceLock<Heads>,
+        cells: Vec<OnceLock<Manifest>>,
+        /// Each version's manifest with one target's pins only, by version and then
+        /// [`Target::ALL`] order; None when the manifest does not pin that target.
+        parts: Vec<OnceLock<Option<Box<Manifest>>>>,
+    },
     Given(Vec<Manifest>),
 }
 
@@ -108,6 +122,18 @@ pub enum SelectError {
     ChannelMissing { channel: Channel, available: String },
     #[error("codex {version} has no runtime for {target}: it is pinned for {pinned} only")]
     TargetNotPinned { version: RuntimeVersion, target: Target, pinned: String },
+}
+
+impl PinnedBy {
+    fn error(&self, reason: SelectError) -> SelectError {
+        SelectError::PinFile {
+            file: self.file.clone(),
+            line: self.line,
+            package: self.package.clone(),
+            requirement: self.requirement.clone(),
+            reason: Box::new(reason),
+        }
+    }
 }
 
 /// What a set pins, for messages.
@@ -154,7 +180,8 @@ impl Manifests {
     /// The history compiled into this build.
     pub fn embedded() -> Manifests {
         let cells = embedded::VERSIONS.iter().map(|_| OnceLock::new()).collect();
-        Manifests(Set::Embedded { heads: OnceLock::new(), cells })
+        let parts = (0..embedded::VERSIONS.len() * Target::ALL.len()).map(|_| OnceLock::new()).collect();
+        Manifests(Set::Embedded { heads: OnceLock::new(), cells, parts })
     }
 
     /// These manifests, in this order.
@@ -179,12 +206,78 @@ impl Manifests {
         })
     }
 
+    /// The embedded manifest at `index` with only `target`'s pins parsed, or None when it does
+    /// not pin `target`.
+    fn embedded_part(parts: &[OnceLock<Option<Box<Manifest>>>], index: usize, target: Target) -> Option<&Manifest> {
+        let slot = Target::ALL.iter().position(|&t| t == target).expect("every target is in Target::ALL");
+        parts[index * Target::ALL.len() + slot]
+            .get_or_init(|| {
+                let expect = "the embedded manifests are validated by the test suite";
+                let (header, targets) = embedded::PARTS[index];
+                let (_, text) = targets.iter().find(|(triple, _)| *triple == target.triple())?;
+                let mut manifest: Manifest = serde_json::from_str(header).expect(expect);
+                let pins: TargetPins = serde_json::from_str(text).expect(expect);
+                manifest.targets = BTreeMap::from([(target, pins)]);
+                Some(Box::new(manifest))
+            })
+            .as_deref()
+    }
+
+    /// The pins of `target` in the manifest of `version`. An embedded manifest is parsed for
+    /// that target only, so `pinned.manifest` holds that one target: what a command about one
+    /// runtime needs. [`Manifests::version`] has every target.
+    pub fn pinned(&self, version: &RuntimeVersion, target: Target) -> Result<Pinned<'_>, SelectError> {
+        if let Set::Embedded { parts, .. } = &self.0
+            && let Some(index) = embedded_index(version)
+            && let Some(manifest) = Self::embedded_part(parts, index, target)
+        {
+            return manifest.pinned(target);
+        }
+        // Not pinned for that target (or not at all): the whole manifest says what is.
+        self.version(version)?.pinned(target)
+    }
+
+    /// The version a request names ([`Manifests::select_request`]), parsing no manifest of the
+    /// embedded history.
+    pub fn resolve_request(
+        &self,
+        channel: Channel,
+        request: Option<&VersionRequest>,
+    ) -> Result<RuntimeVersion, SelectError> {
+        match request {
+            None => match self.head(channel) {
+                Some(version) => Ok(version),
+                None => self.channel(channel).map(|m| m.version.clone()),
+            },
+            Some(VersionRequest::Exact { version, .. }) if self.pins(version) => Ok(version.clone()),
+            Some(VersionRequest::Exact { version, .. }) => self.version(version).map(|m| m.version.clone()),
+            Some(request) => {
+                let best = request.best(&self.versions()).cloned();
+                best.ok_or_else(|| SelectError::NoMatch { request: request.to_string(), pinned: self.range() })
+            }
+        }
+    }
+
+    /// Whether `version` is pinned. Unlike [`Manifests::versions`] this parses no version name
+    /// (reading all of them touches a page of the binary for each).
+    fn pins(&self, version: &RuntimeVersion) -> bool {
+        match &self.0 {
+            Set::Embedded { .. } => embedded_index(version).is_some(),
+            Set::Given(manifests) => manifests.iter().any(|m| &m.version == version),
+        }
+    }
+
+    /// The version a consumer's pin file asks for ([`Manifests::select_pinned_by`]).
+    pub fn resolve_pinned_by(&self, by: &PinnedBy) -> Result<RuntimeVersion, SelectError> {
+        self.resolve_request(Channel::Stable, Some(&by.request)).map_err(|reason| by.error(reason))
+    }
+
     /// Every pinned version, newest first, without parsing a manifest.
     pub fn versions(&self) -> Vec<RuntimeVersion> {
         let mut versions: Vec<RuntimeVersion> = match &self.0 {
-            Set::Embedded { .. } => embedded::VERSIONS
-                .iter()
-                .map(|(v, _)| v.parse().expect("the embedded file names are validated by the test suite"))
+            Set::Embedded { .. } => embedded::NAMES
+                .split(' ')
+                .map(|v| v.parse().expect("the embedded file names are validated by the test suite"))
                 .collect(),
             Set::Given(manifests) => manifests.iter().map(|m| m.version.clone()).collect(),
         };
@@ -235,10 +328,7 @@ impl Manifests {
     /// The manifest that pins a version (either spelling).
     pub fn version(&self, version: &RuntimeVersion) -> Result<&Manifest, SelectError> {
         let found = match &self.0 {
-            Set::Embedded { cells, .. } => {
-                let name = version.to_string();
-                embedded::VERSIONS.iter().position(|(v, _)| *v == name).map(|i| Self::embedded_at(cells, i))
-            }
+            Set::Embedded { cells, .. } => embedded_index(version).map(|i| Self::embedded_at(cells, i)),
             Set::Given(manifests) => manifests.iter().find(|m| &m.version == version),
         };
         found.ok_or_else(|| SelectError::VersionNotPinned { version: version.clone(), pinned: self.range() })
@@ -257,13 +347,7 @@ impl Manifests {
     /// The manifest of the version a consumer's pin file asks for; errors name the file, the
     /// line and the requirement.
     pub fn select_pinned_by(&self, by: &PinnedBy) -> Result<&Manifest, SelectError> {
-        self.select_request(Channel::Stable, Some(&by.request)).map_err(|reason| SelectError::PinFile {
-            file: by.file.clone(),
-            line: by.line,
-            package: by.package.clone(),
-            requirement: by.requirement.clone(),
-            reason: Box::new(reason),
-        })
+        self.select_request(Channel::Stable, Some(&by.request)).map_err(|reason| by.error(reason))
     }
 
     /// The newest pinned version `matches` accepts; `request` names it in the error.
@@ -283,6 +367,27 @@ impl Manifests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_target_of_an_embedded_manifest_is_the_same_pins_as_the_whole() {
+        let (parts, whole) = (Manifests::embedded(), Manifests::embedded());
+        for version in whole.versions() {
+            let manifest = whole.version(&version).unwrap();
+            for target in Target::ALL {
+                match (parts.pinned(&version, target), manifest.pinned(target)) {
+                    (Ok(part), Ok(full)) => {
+                        assert_eq!(part.pins, full.pins, "{version} {target}");
+                        assert_eq!(part.manifest.targets.len(), 1, "{version} {target}");
+                        let mut only = full.manifest.clone();
+                        only.targets.retain(|t, _| *t == target);
+                        assert_eq!(part.manifest, &only, "{version} {target}");
+                    }
+                    (Err(part), Err(full)) => assert_eq!(part.to_string(), full.to_string()),
+                    (part, full) => panic!("{version} {target}: {part:?} against {full:?}"),
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_heads_parse_and_name_pinned_versions_of_their_channel() {
