@@ -21,7 +21,11 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<ExitCode> {
     let timeout = args.timeout;
     let client = match &args.client_version {
         None => None,
-        Some(ClientVersion::Selected) => Some(pinned.manifest),
+        // The whole manifest: `pinned.manifest` holds the selected target only, and the
+        // client's runtime is the host's.
+        Some(ClientVersion::Selected) => {
+            Some(ctx.manifests.version(&pinned.manifest.version).map_err(codex_runtime::Error::from)?)
+        }
         Some(ClientVersion::Request(request)) => {
             Some(ctx.manifests.select_request(Channel::Stable, Some(request)).map_err(codex_runtime::Error::from)?)
         }
