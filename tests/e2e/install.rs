@@ -150,6 +150,31 @@ fn an_archive_with_the_right_digest_but_a_wrong_entrypoint_is_refused() {
     }
 }
 
+/// Regression (eighth session): with the files' digests taken from the pins, a `--manifest`
+/// whose file pin disagrees with its own archive was installed, and its receipt recorded a
+/// digest that is not the file's. A given manifest's file pins are not proven, so its installs
+/// hash every file.
+#[test]
+fn a_given_manifest_whose_file_pin_disagrees_with_its_archive_is_refused() {
+    let env = Env::new();
+    let fixture = Fixture::stable();
+    let mut manifest = fixture.manifest.clone();
+    for file in manifest["targets"][LINUX]["files"].as_array_mut().unwrap() {
+        if file["path"] == "codex-path/rg" {
+            file["sha256"] = "0".repeat(64).into();
+        }
+    }
+    let server = TestServer::start();
+    let mirror = fixture.serve_mirror(&server);
+    let manifest = env.manifest(&manifest);
+    let args = ["install", "--manifest", &manifest, "--target", LINUX, "--source", "mirror", "--mirror", &mirror];
+    let out = env.run(&args);
+    assert_code(&out, 4);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("codex-path/rg") && stderr.contains(&"0".repeat(64)), "{stderr}");
+    assert!(!env.cache().join("runtimes/0.163.0").join(LINUX).exists());
+}
+
 #[test]
 fn a_download_truncated_on_every_try_falls_through_to_the_next_artifact() {
     let env = Env::new();

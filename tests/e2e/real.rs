@@ -76,6 +76,13 @@ fn install_and_check(version: &RuntimeVersion, selection: &[&str], wheel: bool) 
     assert_code(&again, 0);
     assert_eq!(stdout_json(&again)["cached"], true);
 
+    // The install took each file's digest from the embedded pins instead of hashing it; hashing
+    // the installed files now shows those pins are the real archive's.
+    let verify = env.cmd().args(["cache", "verify", "--json"]).output().unwrap();
+    assert_code(&verify, 0);
+    let verified = stdout_json(&verify);
+    assert_eq!(verified["runtimes"][0]["problems"], serde_json::json!([]), "{verified}");
+
     // The real handshake: the runtime reports the pinned version on this host's platform.
     let check = env.cmd().args(["check", "--json", "--offline"]).args(selection).output().unwrap();
     assert_code(&check, 0);

@@ -83,11 +83,11 @@ pub fn resolve(request: &Request, reporter: &dyn Reporter) -> Result<Installed, 
         Some(target) => target,
         None => Target::host()?,
     };
-    let manifest = match &request.version_from {
-        Some(file) => manifests.select_pinned_by(&version_from::read(file)?)?,
-        None => manifests.select_request(request.channel, request.version.as_ref())?,
+    let version = match &request.version_from {
+        Some(file) => manifests.resolve_pinned_by(&version_from::read(file)?)?,
+        None => manifests.resolve_request(request.channel, request.version.as_ref())?,
     };
-    let pinned = manifest.pinned(target)?;
+    let pinned = manifests.pinned(&version, target)?;
     let cache = Cache::locate(request.cache_dir.clone())?;
     if let Some(installed) = install::find_installed(&pinned, &cache) {
         return Ok(installed);

@@ -30,6 +30,7 @@ use transfer::{Fetched, download_failure, fetch, file_digests_of, limits_of, tre
 use std::cell::OnceCell;
 
 use crate::cache::{Cache, CacheError};
+use crate::extract::FileDigests;
 use crate::fetch::download::NetworkOptions;
 use crate::model::env::Env;
 use crate::model::manifest::Pinned;
@@ -130,7 +131,9 @@ fn run(
             let (location, result) = match offer {
                 Offer::Artifact { artifact, location } => {
                     reporter.attempt(name, &location.to_string());
-                    let digests = file_digests_of(&artifact, pinned);
+                    // A reinstall over a damaged runtime hashes every file: its pins may be
+                    // what disagrees with the archive.
+                    let digests = if replace { FileDigests::Compute } else { file_digests_of(&artifact, pinned) };
                     let fetched = fetch(&location, &artifact, cache, client, network, reporter, digests);
                     let result = fetched.and_then(|fetched| {
                         let from = Origin { source: name, location: &location };

@@ -2,8 +2,8 @@
 //! runtime root, verify it against the pins, write the receipt, rename it into place.
 
 use super::{
-    AttemptFailure, Error, Failure, Fetched, Installed, Unavailable, VerifyError, file_digests_of, find_installed,
-    limits_of, tree_of, verification,
+    AttemptFailure, Error, Failure, Fetched, Installed, Unavailable, VerifyError, find_installed, limits_of, tree_of,
+    verification,
 };
 use crate::cache::{Cache, CacheError, RECEIPT, Receipt, ReceiptArtifact, ReceiptFile, Scratch};
 use crate::extract::{self, ExtractError, ExtractedFile};
@@ -96,19 +96,13 @@ pub(super) fn install_artifact(
     cache: &Cache,
     reporter: &dyn Reporter,
 ) -> Result<Installed, Failure> {
-    let Fetched { scratch, download, digests, extracted } = fetched;
+    let Fetched { scratch, download, digests, extracted, file_digests } = fetched;
     let subject = format!("{} from {}", artifact.file, origin.location);
     reporter.extracting(&artifact.file);
     let tree = tree_of(&scratch);
     let files = match extracted {
         Some(files) => files,
-        None => match extract::extract(
-            &download,
-            artifact.kind.format(),
-            &tree,
-            limits_of(artifact),
-            file_digests_of(artifact, pinned),
-        ) {
+        None => match extract::extract(&download, artifact.kind.format(), &tree, limits_of(artifact), file_digests) {
             Ok(files) => files,
             Err(ExtractError::Write { path, source }) => {
                 return Err(CacheError::Io { action: "write", path, source }.into());

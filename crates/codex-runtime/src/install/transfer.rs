@@ -25,6 +25,8 @@ pub(super) struct Fetched {
     pub(super) digests: Digests,
     /// The files of `scratch/tree`, when the artifact was already extracted as it arrived.
     pub(super) extracted: Option<Vec<ExtractedFile>>,
+    /// Whether its extraction hashes the files (the one done as it arrived, and the one to do).
+    pub(super) file_digests: FileDigests,
 }
 
 /// Where an artifact is extracted in its scratch directory.
@@ -37,14 +39,16 @@ pub(super) fn limits_of(artifact: &ArtifactPin) -> Limits {
 }
 
 /// Whether extracting `artifact` hashes each file. Not when the artifact's sha256 is pinned (so
-/// every byte of it is checked against pins: its blocks, or its whole-file digests) and the pins
-/// hold every runtime file's digest: `channel update` took those from this very archive, so
-/// hashing the files again would prove nothing the artifact's digests had not. Each member is
-/// still checked against its CRC-32, its size against its pin, and the receipt records the
-/// pinned digests. BENCHMARKS.md argues it; a source without an artifact digest (a GitHub
-/// package) is still verified file by file.
+/// every byte of it is checked against pins: its blocks, or its whole-file digests) and the
+/// pins are proven ([`Pinned::proven`]: the embedded history, whose file digests `channel
+/// update` took from these very archives), so hashing the files again would prove nothing the
+/// artifact's digests had not. Each member is still checked against its CRC-32, its size
+/// against its pin, and the receipt records the pinned digests. BENCHMARKS.md argues it; a
+/// `--manifest` file's pins, a source without an artifact digest (a GitHub package) and a
+/// repair's reinstall are verified file by file.
 pub(super) fn file_digests_of(artifact: &ArtifactPin, pinned: &Pinned<'_>) -> FileDigests {
-    if artifact.sha256.is_some() && !pinned.pins.files.is_empty() { FileDigests::Pinned } else { FileDigests::Compute }
+    let trusted = artifact.sha256.is_some() && pinned.proven && !pinned.pins.files.is_empty();
+    if trusted { FileDigests::Pinned } else { FileDigests::Compute }
 }
 
 /// Copy the artifact into a fresh scratch directory, verifying it as the bytes arrive against
@@ -106,7 +110,8 @@ pub(super) fn fetch_as<'h>(
             (downloaded?, extracted)
         }
     };
-    Ok(Fetched { scratch, download: path, digests, extracted })
+    let file_digests = extracting.unwrap_or(FileDigests::Compute);
+    Ok(Fetched { scratch, download: path, digests, extracted, file_digests })
 }
 
 /// A downloaded file and its digests.

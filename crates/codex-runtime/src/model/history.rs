@@ -66,7 +66,7 @@ impl Manifest {
             target,
             pinned: self.targets.keys().map(|t| t.triple()).collect::<Vec<_>>().join(", "),
         })?;
-        Ok(Pinned { manifest: self, target, pins })
+        Ok(Pinned { manifest: self, target, pins, proven: false })
     }
 }
 
@@ -227,14 +227,15 @@ impl Manifests {
     /// that target only, so `pinned.manifest` holds that one target: what a command about one
     /// runtime needs. [`Manifests::version`] has every target.
     pub fn pinned(&self, version: &RuntimeVersion, target: Target) -> Result<Pinned<'_>, SelectError> {
+        let proven = self.is_embedded();
         if let Set::Embedded { parts, .. } = &self.0
             && let Some(index) = embedded_index(version)
             && let Some(manifest) = Self::embedded_part(parts, index, target)
         {
-            return manifest.pinned(target);
+            return manifest.pinned(target).map(|pinned| Pinned { proven, ..pinned });
         }
         // Not pinned for that target (or not at all): the whole manifest says what is.
-        self.version(version)?.pinned(target)
+        self.version(version)?.pinned(target).map(|pinned| Pinned { proven, ..pinned })
     }
 
     /// The version a request names ([`Manifests::select_request`]), parsing no manifest of the

@@ -534,6 +534,12 @@ pub struct Pinned<'a> {
     pub manifest: &'a Manifest,
     pub target: Target,
     pub pins: &'a TargetPins,
+    /// Whether the pins' file digests are known to be those of the pinned artifacts' members:
+    /// true for the embedded history, whose file pins `channel update` took from the archives
+    /// (and `channel sync --refresh` checked again), false for a manifest given with
+    /// `--manifest`. Only then may an install take a file's digest from its pin instead of
+    /// hashing it (see `install::transfer::file_digests_of`).
+    pub proven: bool,
 }
 
 /// A distribution name in its normalized form (PEP 503): lowercase, runs of `-`, `_`, `.`
