@@ -109,12 +109,8 @@ impl<'a> Context<'a> {
         let Some(request) = request else {
             // With --manifest and no channel, the file's own channel is meant (see `manifest`).
             let version = match selection.channel {
-                None if !self.global.manifest.is_empty() => None,
-                channel => self.manifests.head(channel.unwrap_or(Channel::Stable)),
-            };
-            let version = match version {
-                Some(version) => version,
-                None => self.manifest(selection.channel, None)?.version.clone(),
+                None if !self.global.manifest.is_empty() => self.manifest(None, None)?.version.clone(),
+                channel => self.manifests.resolve_request(channel.unwrap_or(Channel::Stable), None).map_err(lib)?,
             };
             return Ok((version, None));
         };

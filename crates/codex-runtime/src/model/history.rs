@@ -227,19 +227,21 @@ impl Manifests {
     /// that target only, so `pinned.manifest` holds that one target: what a command about one
     /// runtime needs. [`Manifests::version`] has every target.
     pub fn pinned(&self, version: &RuntimeVersion, target: Target) -> Result<Pinned<'_>, SelectError> {
-        let proven = self.is_embedded();
-        if let Set::Embedded { parts, .. } = &self.0
-            && let Some(index) = embedded_index(version)
-            && let Some(manifest) = Self::embedded_part(parts, index, target)
-        {
-            return manifest.pinned(target).map(|pinned| Pinned { proven, ..pinned });
-        }
+        let part = match &self.0 {
+            Set::Embedded { parts, .. } => embedded_index(version).and_then(|i| Self::embedded_part(parts, i, target)),
+            Set::Given(_) => None,
+        };
         // Not pinned for that target (or not at all): the whole manifest says what is.
-        self.version(version)?.pinned(target).map(|pinned| Pinned { proven, ..pinned })
+        let manifest = match part {
+            Some(part) => part,
+            None => self.version(version)?,
+        };
+        Ok(Pinned { proven: self.is_embedded(), ..manifest.pinned(target)? })
     }
 
-    /// The version a request names ([`Manifests::select_request`]), parsing no manifest of the
-    /// embedded history.
+    /// The version a request names, parsing no manifest of the embedded history: the channel's
+    /// head without one, else the newest pinned version the request accepts (releases only
+    /// unless it names a pre-release).
     pub fn resolve_request(
         &self,
         channel: Channel,
@@ -268,7 +270,8 @@ impl Manifests {
         }
     }
 
-    /// The version a consumer's pin file asks for ([`Manifests::select_pinned_by`]).
+    /// The version a consumer's pin file asks for; errors name the file, the line and the
+    /// requirement.
     pub fn resolve_pinned_by(&self, by: &PinnedBy) -> Result<RuntimeVersion, SelectError> {
         self.resolve_request(Channel::Stable, Some(&by.request)).map_err(|reason| by.error(reason))
     }
@@ -338,30 +341,13 @@ impl Manifests {
     /// The manifest a request names: the channel's head without one, else the newest pinned
     /// version the request accepts (releases only unless it names a pre-release).
     pub fn select_request(&self, channel: Channel, request: Option<&VersionRequest>) -> Result<&Manifest, SelectError> {
-        match request {
-            None => self.channel(channel),
-            Some(VersionRequest::Exact { version, .. }) => self.version(version),
-            Some(request) => self.newest_match(&request.to_string(), |versions| request.best(versions).cloned()),
-        }
+        self.resolve_request(channel, request).and_then(|version| self.version(&version))
     }
 
     /// The manifest of the version a consumer's pin file asks for; errors name the file, the
     /// line and the requirement.
     pub fn select_pinned_by(&self, by: &PinnedBy) -> Result<&Manifest, SelectError> {
-        self.select_request(Channel::Stable, Some(&by.request)).map_err(|reason| by.error(reason))
-    }
-
-    /// The newest pinned version `matches` accepts; `request` names it in the error.
-    pub fn newest_match(
-        &self,
-        request: &str,
-        best: impl FnOnce(&[RuntimeVersion]) -> Option<RuntimeVersion>,
-    ) -> Result<&Manifest, SelectError> {
-        let versions = self.versions();
-        match best(&versions) {
-            Some(version) => self.version(&version),
-            None => Err(SelectError::NoMatch { request: request.to_owned(), pinned: self.range() }),
-        }
+        self.resolve_pinned_by(by).and_then(|version| self.version(&version))
     }
 }
 
