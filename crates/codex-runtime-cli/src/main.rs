@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod context;
+mod fast_path;
 mod output;
 mod progress;
 
@@ -49,7 +50,8 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
-    let cli = match parse() {
+    let fast = fast_path::parse(std::env::args_os(), |name| std::env::var_os(name).is_some());
+    let cli = match fast.map_or_else(parse, Ok) {
         Ok(cli) => cli,
         Err(error) => {
             // A usage error is still one JSON document on stdout when --json was asked for.
