@@ -25,7 +25,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>, env_set: impl Fn(&str) ->
         return None;
     }
     let mut words = args.into_iter().skip(1).map(|word| word.into_string().ok());
-    let mut global = GlobalArgs { cache_dir: None, manifest: Vec::new(), offline: false, json: false, quiet: false, verbose: 0 };
+    let mut global =
+        GlobalArgs { cache_dir: None, manifest: Vec::new(), offline: false, json: false, quiet: false, verbose: 0 };
     let mut selection = Selection { channel: None, version: None, version_from: None, target: None };
     let mut no_install = false;
     let mut in_path = false;
