@@ -40,6 +40,8 @@ impl Env {
             "CODEX_RUNTIME_GITHUB_BASE_URL",
             "NETRC",
             "VIRTUAL_ENV",
+            "PIP_EXTRA_INDEX_URL",
+            "UV_EXTRA_INDEX_URL",
         ] {
             cmd.env_remove(var);
         }

@@ -1,7 +1,7 @@
 //! Private registries as companies configure them, against loopback fakes: `.npmrc`
 //! credentials in every form npm reads, npm's config layers and their precedence, `.netrc` for
 //! the Python index and a mirror, a package document whose tarball lives elsewhere, 401 and
-//! 403 hints, and `--explain-sources`. (The same against real verdaccio and pypiserver is in
+//! 403 hints, extra Python indexes, and `--explain-sources`. (The same against real verdaccio and pypiserver is in
 //! `registries.rs`.)
 
 use std::path::Path;
@@ -169,6 +169,65 @@ fn serve_index(server: &TestServer, fixture: &Fixture) -> (String, String) {
     server.add_typed("/simple/openai-codex-cli-bin/", "text/html", html.into_bytes());
     server.add(&file, fixture.wheel.clone());
     (format!("{}/simple/", server.url()), file)
+}
+
+/// The requests each server received for the project page.
+fn pages_asked(server: &TestServer) -> usize {
+    server.requests_for("/simple/openai-codex-cli-bin/").len()
+}
+
+#[test]
+fn extra_indexes_are_tried_in_order_after_the_index() {
+    let (env, fixture) = (Env::new(), Fixture::stable());
+    let (index, empty, holder) = (TestServer::start(), TestServer::start(), TestServer::start());
+    // The index lists another file only, the first extra index has no page for the project, the
+    // second serves the wheel.
+    index.add_typed("/simple/openai-codex-cli-bin/", "text/html", b"<a href=\"/files/a.whl\">a.whl</a>".to_vec());
+    let (holding, file) = serve_index(&holder, &fixture);
+    let (index_url, empty_url) = (format!("{}/simple/", index.url()), format!("{}/simple/", empty.url()));
+    let extras = format!("  {empty_url}\t{holding} ");
+    let vars = [("PIP_INDEX_URL", index_url.as_str()), ("PIP_EXTRA_INDEX_URL", extras.as_str())];
+    let out = install(&env, &fixture, "pypi", &["--explain-sources"], &vars);
+    assert_code(&out, 0);
+    assert_eq!(stdout_json(&out)["source"], "pypi");
+    assert_eq!((pages_asked(&index), pages_asked(&empty), holder.hits(&file)), (1, 1, 1));
+    let receipt = env.cache().join("runtimes/0.163.0").join(LINUX).join(".codex-runtime-receipt.json");
+    let receipt: serde_json::Value = serde_json::from_slice(&std::fs::read(receipt).unwrap()).unwrap();
+    assert_eq!(receipt["from"], format!("{}{file}", holder.url()));
+    let stderr = text(&out.stderr);
+    for line in [
+        format!("source pypi: index {index_url} (from PIP_INDEX_URL)"),
+        format!("source pypi: index {empty_url} (from PIP_EXTRA_INDEX_URL)"),
+        format!("source pypi: index {holding} (from PIP_EXTRA_INDEX_URL)"),
+    ] {
+        assert!(stderr.contains(&line), "{line}\n{stderr}");
+    }
+
+    // pip.conf's extra-index-url, over indented lines; the index once is asked once.
+    let (env, fixture) = (Env::new(), Fixture::stable());
+    let conf = env.path("pip.conf");
+    write(&conf, &format!("[global]\nindex-url = {index_url}\nextra-index-url =\n    {index_url}\n    {holding}\n"));
+    let before = (pages_asked(&index), holder.hits(&file));
+    let vars = [("PIP_CONFIG_FILE", conf.to_str().unwrap())];
+    let out = install(&env, &fixture, "pypi", &["--explain-sources"], &vars);
+    assert_code(&out, 0);
+    assert_eq!((pages_asked(&index), holder.hits(&file)), (before.0 + 1, before.1 + 1));
+    let said = format!("source pypi: index {holding} (from {}: [global] extra-index-url)", conf.display());
+    assert!(text(&out.stderr).contains(&said), "{said}\n{}", text(&out.stderr));
+
+    // PIP_EXTRA_INDEX_URL wins over the file; an extra index that lists another digest for the
+    // pinned wheel is refused before anything is downloaded from it.
+    let (env, fixture, liar) = (Env::new(), Fixture::stable(), TestServer::start());
+    let other = sha256_hex(b"other bytes");
+    let listing = format!("<a href=\"/files/{0}#sha256={other}\">{0}</a>", fixture.runtime.wheel_file_name());
+    liar.add_typed("/simple/openai-codex-cli-bin/", "text/html", listing.into_bytes());
+    liar.add(&file, fixture.wheel.clone());
+    let liar_url = format!("{}/simple/", liar.url());
+    let vars = [("PIP_CONFIG_FILE", conf.to_str().unwrap()), ("PIP_EXTRA_INDEX_URL", liar_url.as_str())];
+    let out = install(&env, &fixture, "pypi", &[], &vars);
+    assert_code(&out, 4);
+    assert_eq!(liar.hits(&file), 0);
+    assert!(text(&out.stderr).contains(&other), "{}", text(&out.stderr));
 }
 
 #[test]

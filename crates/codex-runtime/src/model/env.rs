@@ -51,6 +51,9 @@ pub const NPM_CONFIG_PREFIX: [&str; 2] = ["npm_config_prefix", "NPM_CONFIG_PREFI
 pub const NPM_CONFIG_ANY: &str = "npm_config_*";
 /// pip's and uv's index configuration, read as they read it.
 pub const PIP_INDEX_URL: &str = "PIP_INDEX_URL";
+/// More indexes, whitespace-separated, tried after the index when it does not serve the wheel.
+pub const PIP_EXTRA_INDEX_URL: &str = "PIP_EXTRA_INDEX_URL";
+pub const UV_EXTRA_INDEX_URL: &str = "UV_EXTRA_INDEX_URL";
 pub const PIP_CONFIG_FILE: &str = "PIP_CONFIG_FILE";
 pub const UV_INDEX_URL: &str = "UV_INDEX_URL";
 pub const UV_DEFAULT_INDEX: &str = "UV_DEFAULT_INDEX";
@@ -97,6 +100,8 @@ pub const ALL: &[&str] = &[
     NPM_CONFIG_PREFIX[1],
     NPM_CONFIG_ANY,
     PIP_INDEX_URL,
+    PIP_EXTRA_INDEX_URL,
+    UV_EXTRA_INDEX_URL,
     PIP_CONFIG_FILE,
     UV_INDEX_URL,
     UV_DEFAULT_INDEX,

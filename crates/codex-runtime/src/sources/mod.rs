@@ -350,8 +350,8 @@ pub enum SourceError {
 
 impl SourceOptions {
     /// The sources to try, in order. The default is mirror (when set), installed, github, npm
-    /// (when a registry is known), pypi (when an index is known); offline, mirror and installed. `--source` restricts and
-    /// orders them.
+    /// (when a registry is known), pypi (the index, when one is known, then each extra index);
+    /// offline, mirror and installed. `--source` restricts and orders them.
     pub fn sources(&self) -> Result<Vec<Source>, SourceError> {
         let github = || Source::Github { base_url: github_base_url(Env::process()) };
         let installed = || Source::Installed { python: self.python.clone() };
@@ -376,29 +376,45 @@ impl SourceOptions {
             if let Some(setup) = npm_setup(self.npm_registry.as_deref(), Env::process()) {
                 sources.push(Source::Npm(setup));
             }
-            if let Some(index) = pypi::index_setting(self.pypi_index.as_deref(), Env::process()) {
-                sources.push(Source::Pypi(index));
-            }
+            sources.extend(self.indexes());
             return Ok(sources);
         }
         let mut sources = Vec::new();
         for name in &self.only {
-            let source = match name {
-                SourceName::Mirror => mirror(self.mirror.as_deref().ok_or(SourceError::NoMirror)?)?,
-                SourceName::Installed => installed(),
-                SourceName::Github => github(),
-                SourceName::Pypi => Source::Pypi(
-                    pypi::index_setting(self.pypi_index.as_deref(), Env::process()).ok_or(SourceError::NoIndex)?,
-                ),
+            let named = match name {
+                SourceName::Mirror => vec![mirror(self.mirror.as_deref().ok_or(SourceError::NoMirror)?)?],
+                SourceName::Installed => vec![installed()],
+                SourceName::Github => vec![github()],
+                SourceName::Pypi => Some(self.indexes()).filter(|i| !i.is_empty()).ok_or(SourceError::NoIndex)?,
                 SourceName::Npm => {
-                    Source::Npm(npm_setup(self.npm_registry.as_deref(), Env::process()).ok_or(SourceError::NoRegistry)?)
+                    vec![Source::Npm(
+                        npm_setup(self.npm_registry.as_deref(), Env::process()).ok_or(SourceError::NoRegistry)?,
+                    )]
                 }
             };
-            if !sources.contains(&source) {
-                sources.push(source);
+            for source in named {
+                if !sources.contains(&source) {
+                    sources.push(source);
+                }
             }
         }
         Ok(sources)
+    }
+
+    /// The pypi sources: the index (`--pypi-index`, else the environment's or pip's), then each
+    /// extra index not already among them.
+    fn indexes(&self) -> Vec<Source> {
+        let env = Env::process();
+        let mut indexes: Vec<Setting> = Vec::new();
+        let all =
+            pypi::index_setting(self.pypi_index.as_deref(), env).into_iter().chain(pypi::extra_index_settings(env));
+        for index in all {
+            let same = |known: &Setting| known.value.trim_end_matches('/') == index.value.trim_end_matches('/');
+            if !indexes.iter().any(same) {
+                indexes.push(index);
+            }
+        }
+        indexes.into_iter().map(Source::Pypi).collect()
     }
 }
 

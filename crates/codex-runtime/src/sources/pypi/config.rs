@@ -1,4 +1,5 @@
-//! pip's configuration, read as pip reads it, for the one value this tool needs: `index-url`.
+//! pip's configuration, read as pip reads it, for the two values this tool needs: `index-url`
+//! and `extra-index-url`.
 //!
 //! pip loads its files in this order, a later one overriding an earlier one key by key:
 //! the global files (`$XDG_CONFIG_DIRS/pip/pip.conf`, default `/etc/xdg/pip/pip.conf`, then
@@ -67,12 +68,28 @@ impl PipConfig {
         PipConfig { files }
     }
 
-    /// `index-url`, and where it was set.
+    /// `index-url` (the first line of a value over several), and where it was set.
     pub fn index_url(&self) -> Option<Setting> {
+        let setting = self.setting("index-url")?;
+        let first = setting.value.lines().next().unwrap_or_default().trim().to_owned();
+        Some(Setting { value: first, ..setting })
+    }
+
+    /// `extra-index-url`: the URLs of the one winning entry, split at whitespace (a value may
+    /// go on over indented lines), each with where it was set.
+    pub fn extra_index_urls(&self) -> Vec<Setting> {
+        let Some(setting) = self.setting("extra-index-url") else { return Vec::new() };
+        let urls = setting.value.split_whitespace();
+        urls.map(|url| Setting { value: url.to_owned(), from: setting.from.clone() }).collect()
+    }
+
+    /// The winning non-empty entry for `key`: the first section of [`SECTIONS`] that sets it in
+    /// any file, the last file loaded first, the last entry in a file first.
+    fn setting(&self, key: &str) -> Option<Setting> {
         SECTIONS.iter().find_map(|section| {
             self.files.iter().find_map(|(file, entries)| {
-                let entry = entries.iter().rev().find(|e| e.section == *section && e.key == "index-url")?;
-                let from = format!("{}: [{section}] index-url", file.display());
+                let entry = entries.iter().rev().find(|e| e.section == *section && e.key == key)?;
+                let from = format!("{}: [{section}] {key}", file.display());
                 Some(Setting { value: entry.value.clone(), from }).filter(|s| !s.value.is_empty())
             })
         })
@@ -107,10 +124,6 @@ fn parse(text: &str) -> Vec<Entry> {
         let Some((key, value)) = line.split_once(['=', ':']) else { continue };
         let key = key.trim().trim_start_matches("--").to_ascii_lowercase().replace('_', "-");
         entries.push(Entry { section: section.clone(), key, value: value.trim().to_owned() });
-    }
-    // A multi-line value: its first line is the one URL pip would take for `index-url`.
-    for entry in &mut entries {
-        entry.value = entry.value.lines().next().unwrap_or_default().trim().to_owned();
     }
     entries
 }
@@ -171,5 +184,49 @@ mod tests {
             "a missing file: the user's are read"
         );
         assert_eq!(found(&[(env::PIP_CONFIG_FILE, Path::new("/dev/null"))]), None, "os.devnull: nothing");
+    }
+
+    #[test]
+    fn extra_index_urls_are_every_url_of_the_winning_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("pip.conf");
+        let env = |extra: &[(&str, &str)]| {
+            let mut pairs: Vec<(String, std::ffi::OsString)> = vec![
+                (env::HOME.into(), dir.path().join("home").into()),
+                (env::XDG_CONFIG_DIRS.into(), dir.path().join("xdg").into()),
+                (env::PIP_CONFIG_FILE.into(), conf.clone().into()),
+            ];
+            pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), (*v).into())));
+            Env::from_pairs(pairs)
+        };
+        let urls = |extra: &[(&str, &str)]| -> Vec<(String, String)> {
+            crate::sources::pypi::extra_index_settings(&env(extra)).into_iter().map(|s| (s.value, s.from)).collect()
+        };
+        let one = "http://127.0.0.1:9/one/";
+        write(
+            &conf,
+            &format!(
+                "[global]\nextra-index-url = {one}\n  http://127.0.0.1:9/two/  http://127.0.0.1:9/three/\n[install]\nextra_index_url = {one}\n"
+            ),
+        );
+        let from = format!("{}: [install] extra-index-url", conf.display());
+        assert_eq!(urls(&[]), [(one.to_owned(), from)], "[install] wins over [global]");
+        write(
+            &conf,
+            &format!("[global]\nextra-index-url = {one}\n  http://127.0.0.1:9/two/  http://127.0.0.1:9/three/\n"),
+        );
+        let found: Vec<String> = urls(&[]).into_iter().map(|(url, _)| url).collect();
+        assert_eq!(found, [one, "http://127.0.0.1:9/two/", "http://127.0.0.1:9/three/"]);
+        // The variables win over the files, pip's over uv's; an empty one is not set.
+        let uv = [(env::UV_EXTRA_INDEX_URL, "http://127.0.0.1:9/uv/")];
+        assert_eq!(urls(&uv), [("http://127.0.0.1:9/uv/".to_owned(), env::UV_EXTRA_INDEX_URL.to_owned())]);
+        let both = [uv[0], (env::PIP_EXTRA_INDEX_URL, " http://127.0.0.1:9/a/ http://127.0.0.1:9/b/")];
+        let found: Vec<(String, String)> = urls(&both);
+        let pip = |url: &str| (url.to_owned(), env::PIP_EXTRA_INDEX_URL.to_owned());
+        assert_eq!(found, [pip("http://127.0.0.1:9/a/"), pip("http://127.0.0.1:9/b/")]);
+        assert_eq!(urls(&[(env::PIP_EXTRA_INDEX_URL, " ")]).len(), 3, "blank: the file's");
+        // index-url keeps its first line only.
+        write(&conf, &format!("[global]\nindex-url = {one}\n  http://127.0.0.1:9/two/\n"));
+        assert_eq!(PipConfig::load(&env(&[])).index_url().unwrap().value, one);
     }
 }

@@ -277,6 +277,20 @@ pub fn index_setting(explicit: Option<&str>, env: &Env) -> Option<Setting> {
         .or_else(|| PipConfig::load(env).index_url())
 }
 
+/// The indexes tried after [`index_setting`]'s, in order, when it does not serve the wheel:
+/// `PIP_EXTRA_INDEX_URL`, else `UV_EXTRA_INDEX_URL` (each whitespace-separated), else
+/// `extra-index-url` of pip's configuration files. As with pip, it does not matter which index
+/// serves a file: the wheel must have its pinned sha256 whichever does.
+pub fn extra_index_settings(env: &Env) -> Vec<Setting> {
+    let from_variable = [env::PIP_EXTRA_INDEX_URL, env::UV_EXTRA_INDEX_URL].into_iter().find_map(|name| {
+        let urls: Vec<Setting> = (env.get(name)?.split_whitespace())
+            .map(|url| Setting { value: url.to_owned(), from: name.to_owned() })
+            .collect();
+        (!urls.is_empty()).then_some(urls)
+    });
+    from_variable.unwrap_or_else(|| PipConfig::load(env).extra_index_urls())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
