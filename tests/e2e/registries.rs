@@ -1,7 +1,7 @@
 //! Real private registries, started on loopback by the test support: a verdaccio whose every
 //! read needs a login, holding the real 0.163.0 linux-x64 tarball published with `npm publish`,
 //! and a pypiserver (`-a download,list,update -P htpasswd`) holding the real 0.163.0 manylinux
-//! x86_64 wheel. The tool installs the pinned runtime (the embedded pins, upstream's bytes)
+//! x86_64 wheel (also as an extra index). The tool installs the pinned runtime (the embedded pins, upstream's bytes)
 //! from each with the credentials a company's `.npmrc`, `.netrc` or `pip.conf` holds, and with
 //! none gets a 401 that says what to add. Skipped (saying so) where a server cannot be
 //! installed, except on CI.
@@ -11,6 +11,7 @@ use std::process::Output;
 use std::time::Instant;
 
 use base64::Engine as _;
+use codex_runtime_test_support::http::TestServer;
 use codex_runtime_test_support::registries::{PyPiServer, Verdaccio};
 
 use crate::common::*;
@@ -140,6 +141,19 @@ fn pypiserver_netrc_url_credentials_and_pip_conf_install_the_real_runtime() {
     let vars = [("PIP_INDEX_URL", index.index_url_with_credentials())];
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_installed(&env, &install(&env, "pypi", &vars), "pypi", index.password());
+
+    // An extra index (pip.conf's extra-index-url), after an index that does not carry the
+    // project, with ~/.netrc's login.
+    let (env, elsewhere) = (Env::new(), TestServer::start());
+    write(&env.path(".netrc"), &login);
+    let conf = env.path("pip.conf");
+    write(
+        &conf,
+        &format!("[global]\nindex-url = {}/simple/\nextra-index-url = {}\n", elsewhere.url(), index.index_url()),
+    );
+    let out = install(&env, "pypi", &[("PIP_CONFIG_FILE", conf.to_str().unwrap())]);
+    assert_installed(&env, &out, "pypi", index.password());
+    assert_eq!(elsewhere.requests_for("/simple/openai-codex-cli-bin/").len(), 1, "the index first");
 }
 
 #[test]
