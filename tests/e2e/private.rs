@@ -73,6 +73,29 @@ fn every_npmrc_credential_form_is_sent_to_the_registry_and_nowhere_else() {
 }
 
 #[test]
+fn a_workspace_package_reads_the_workspace_roots_npmrc() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let registry = fixture.serve_npm(&server);
+    let manifest = env.manifest(&fixture.manifest);
+    let mut cmd = env.project_cmd();
+    write(&env.path("project/package.json"), r#"{"private": true, "workspaces": ["packages/*"]}"#);
+    let root_npmrc = env.path("project/.npmrc");
+    write(&root_npmrc, &format!("@openai:registry={registry}\n//{}/:_authToken={TOKEN}\n", host(&server)));
+    // npm ignores a workspace's own .npmrc.
+    write(&env.path("project/packages/sdk/package.json"), r#"{"name": "sdk"}"#);
+    write(&env.path("project/packages/sdk/.npmrc"), "@openai:registry=http://127.0.0.1:9/ignored/\n");
+    cmd.current_dir(env.path("project/packages/sdk"));
+    cmd.args(["install", "--manifest", &manifest, "--target", LINUX, "--json", "--source", "npm", "--explain-sources"]);
+    let out = cmd.output().unwrap();
+    assert_code(&out, 0);
+    let bearer = format!("Bearer {TOKEN}");
+    assert_eq!(server.requests_for(NPM_PACKUMENT)[0].header("authorization"), Some(bearer.as_str()));
+    let said = format!("(from {}: @openai:registry)", root_npmrc.display());
+    assert!(text(&out.stderr).contains(&said), "{said}\n{}", text(&out.stderr));
+    assert_secret_nowhere(&env, &out, TOKEN);
+}
+
+#[test]
 fn the_tarball_the_package_document_names_is_fetched_without_the_registrys_credential() {
     let (env, fixture, registry_server, files) =
         (Env::new(), Fixture::stable(), TestServer::start(), TestServer::start());

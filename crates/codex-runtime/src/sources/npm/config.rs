@@ -6,7 +6,8 @@
 //! 1. the environment: every `npm_config_KEY` (any case; `_` in KEY read as `-`, except in
 //!    `//host/:` keys);
 //! 2. the project's `.npmrc`, at the package root: the nearest directory from the current one
-//!    up that holds a `package.json` or a `node_modules` (the current directory when none does);
+//!    up that holds a `package.json` or a `node_modules` (the current directory when none does),
+//!    or the workspace root that lists it among its `workspaces`;
 //! 3. the user's: `npm_config_userconfig`, else `~/.npmrc`;
 //! 4. the global one: `npm_config_globalconfig`, else `PREFIX/etc/npmrc`, where PREFIX is
 //!    `npm_config_prefix`, a `prefix` set in a layer above, or the directory above the one
@@ -188,10 +189,76 @@ fn home(env: &Env) -> Option<PathBuf> {
 }
 
 /// npm's local prefix: the nearest directory from `cwd` up holding a `package.json` or a
-/// `node_modules`, else `cwd`.
+/// `node_modules`, else `cwd`; and when a `package.json` further up lists that directory among
+/// its `workspaces`, that workspace root (npm then reads the root's `.npmrc` and ignores the
+/// workspace's own).
 fn package_root(cwd: &Path) -> PathBuf {
     let found = cwd.ancestors().find(|dir| dir.join("package.json").is_file() || dir.join("node_modules").is_dir());
-    found.unwrap_or(cwd).to_owned()
+    let Some(found) = found else { return cwd.to_owned() };
+    if found.join("package.json").is_file() {
+        for dir in found.ancestors().skip(1) {
+            let Ok(text) = fs_err::read_to_string(dir.join("package.json")) else { continue };
+            let Ok(package) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+            let workspaces = &package["workspaces"];
+            let patterns = workspaces.as_array().or_else(|| workspaces["packages"].as_array());
+            let relative = found.strip_prefix(dir).ok().and_then(Path::to_str);
+            if let (Some(patterns), Some(relative)) = (patterns, relative)
+                && is_workspace(patterns.iter().filter_map(serde_json::Value::as_str), relative)
+            {
+                return dir.to_owned();
+            }
+        }
+    }
+    found.to_owned()
+}
+
+/// Whether a directory at `relative` (from the root) is one of the root's `workspaces`, as
+/// npm's glob patterns select them: in order, a `!pattern` taking back what those before it
+/// matched. Patterns are paths of segments (`./` and a trailing `/` ignored) where `**` is any
+/// number of segments, outside `node_modules`, and `*` and `?` are any characters or one within
+/// a segment, never a leading `.`.
+fn is_workspace<'p>(patterns: impl Iterator<Item = &'p str>, relative: &str) -> bool {
+    let path: Vec<&str> = relative.split('/').filter(|s| !s.is_empty()).collect();
+    let mut selected = false;
+    for pattern in patterns {
+        let (negated, pattern) = match pattern.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, pattern),
+        };
+        let segments: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+        if !segments.is_empty() && segments_match(&segments, &path) {
+            selected = !negated;
+        }
+    }
+    selected
+}
+
+fn segments_match(pattern: &[&str], path: &[&str]) -> bool {
+    match (pattern.split_first(), path.split_first()) {
+        (None, None) => true,
+        (Some((&"**", rest)), _) => {
+            segments_match(rest, path)
+                || path.split_first().is_some_and(|(first, tail)| {
+                    *first != "node_modules" && !first.starts_with('.') && segments_match(pattern, tail)
+                })
+        }
+        (Some((glob, rest)), Some((name, tail))) => segment_matches(glob, name) && segments_match(rest, tail),
+        _ => false,
+    }
+}
+
+/// One segment against one name: `*` any run of characters, `?` one; neither a leading `.`.
+fn segment_matches(glob: &str, name: &str) -> bool {
+    fn from(glob: &[char], name: &[char]) -> bool {
+        match glob.split_first() {
+            None => name.is_empty(),
+            Some(('*', rest)) => (0..=name.len()).any(|skip| from(rest, &name[skip..])),
+            Some(('?', rest)) => !name.is_empty() && from(rest, &name[1..]),
+            Some((c, rest)) => name.first() == Some(c) && from(rest, &name[1..]),
+        }
+    }
+    let (glob, name): (Vec<char>, Vec<char>) = (glob.chars().collect(), name.chars().collect());
+    (name.first() != Some(&'.') || glob.first() == Some(&'.')) && from(&glob, &name)
 }
 
 /// The prefix npm's global config lives under by default: above the directory of `node`.
@@ -373,6 +440,50 @@ mod tests {
         let files: Vec<String> =
             setup.load(&[("npm_config_userconfig", &userconfig)]).files().map(|p| p.display().to_string()).collect();
         assert_eq!(files.iter().filter(|f| **f == userconfig).count(), 1, "the same file is read once: {files:?}");
+    }
+
+    #[test]
+    fn a_workspace_reads_its_roots_npmrc_as_npm_does() {
+        // What npm 11 does with each `workspaces` of the root (checked with `npm run` printing
+        // npm_config_registry): from packages/app/src, and from packages/deep/x/lib.
+        let cases = [
+            (r#"["packages/*"]"#, "root", "lib"),
+            (r#"{"packages": ["packages/*"]}"#, "root", "lib"),
+            (r#"["packages/*", "!packages/app"]"#, "app", "lib"),
+            (r#"["./packages/app/"]"#, "root", "lib"),
+            (r#"["packages/deep/*/lib"]"#, "app", "root"),
+            (r#"["packages/a*"]"#, "root", "lib"),
+            (r#"["packages/**"]"#, "root", "root"),
+            (r#"["packages/?"]"#, "app", "lib"),
+            (r#""packages/*""#, "app", "lib"),
+        ];
+        for (workspaces, app, lib) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let write = |path: &str, text: &str| {
+                let path = dir.path().join(path);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, text).unwrap();
+            };
+            write("package.json", &format!(r#"{{"workspaces": {workspaces}}}"#));
+            write(".npmrc", "registry=http://127.0.0.1:9/root/\n");
+            write("packages/app/package.json", "{}");
+            write("packages/app/.npmrc", "registry=http://127.0.0.1:9/app/\n");
+            write("packages/app/src/.keep", "");
+            write("packages/deep/x/lib/package.json", "{}");
+            write("packages/deep/x/lib/.npmrc", "registry=http://127.0.0.1:9/lib/\n");
+            let env = Env::from_pairs([(env::HOME.to_owned(), dir.path().join("home").into_os_string())]);
+            let registry = |cwd: &str| {
+                let found = NpmConfig::load(&env, Some(&dir.path().join(cwd))).registry().unwrap().value;
+                found.trim_start_matches("http://127.0.0.1:9/").trim_end_matches('/').to_owned()
+            };
+            assert_eq!(registry("packages/app/src"), app, "{workspaces}");
+            assert_eq!(registry("packages/deep/x/lib"), lib, "{workspaces}");
+        }
+        assert!(!segment_matches("*", ".hidden") && segment_matches(".*", ".hidden"));
+        assert!(
+            !is_workspace(["**/lib"].into_iter(), "node_modules/x/lib")
+                && is_workspace(["**/lib"].into_iter(), "a/lib")
+        );
     }
 
     fn secret_for(config: &NpmConfig, registry: &str, url: &str) -> Option<(Secret, String)> {
