@@ -42,6 +42,8 @@ impl Env {
             "VIRTUAL_ENV",
             "PIP_EXTRA_INDEX_URL",
             "UV_EXTRA_INDEX_URL",
+            "PIP_CERT",
+            "NODE_EXTRA_CA_CERTS",
         ] {
             cmd.env_remove(var);
         }

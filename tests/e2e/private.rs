@@ -1,7 +1,8 @@
 //! Private registries as companies configure them, against loopback fakes: `.npmrc`
 //! credentials in every form npm reads, npm's config layers and their precedence, `.netrc` for
 //! the Python index and a mirror, a package document whose tarball lives elsewhere, 401 and
-//! 403 hints, extra Python indexes, and `--explain-sources`. (The same against real verdaccio and pypiserver is in
+//! 403 hints, extra Python indexes, the CA bundles pip and npm are configured with (over an
+//! HTTPS front), and `--explain-sources`. (The same against real verdaccio and pypiserver is in
 //! `registries.rs`.)
 
 use std::path::Path;
@@ -10,6 +11,7 @@ use std::process::Output;
 use base64::Engine as _;
 use codex_runtime_test_support::fixture::sha256_hex;
 use codex_runtime_test_support::http::{Fault, TestServer};
+use codex_runtime_test_support::tls::TlsFront;
 
 use crate::common::*;
 
@@ -251,6 +253,50 @@ fn extra_indexes_are_tried_in_order_after_the_index() {
     assert_code(&out, 4);
     assert_eq!(liar.hits(&file), 0);
     assert!(text(&out.stderr).contains(&other), "{}", text(&out.stderr));
+}
+
+#[test]
+fn the_ca_bundles_pip_and_npm_are_configured_with_are_trusted() {
+    // pypi: pip.conf's `cert`; the index page and the wheel it links to, over HTTPS.
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let front = TlsFront::start(&server);
+    let (_, file) = serve_index(&server, &fixture);
+    let index = format!("{}/simple/", front.url());
+    let ca = env.path("corp/ca.pem");
+    write(&ca, &front.ca_pem());
+    let untrusted = install(&env, &fixture, "pypi", &["--pypi-index", &index], &[]);
+    assert_ne!(untrusted.status.code(), Some(0));
+    assert!(text(&untrusted.stderr).contains("certificate"), "{}", text(&untrusted.stderr));
+    let conf = env.path("pip.conf");
+    write(&conf, &format!("[global]\ncert = {}\n", ca.display()));
+    let vars = [("PIP_CONFIG_FILE", conf.to_str().unwrap())];
+    let out = install(&env, &fixture, "pypi", &["--pypi-index", &index, "--explain-sources"], &vars);
+    assert_code(&out, 0);
+    assert_eq!(server.hits(&file), 1);
+    let said =
+        format!("source pypi: trusts the CA certificates in {} (from {}: [global] cert)", ca.display(), conf.display());
+    assert!(text(&out.stderr).contains(&said), "{said}\n{}", text(&out.stderr));
+
+    // npm: the project's `.npmrc` `cafile`; the package document and the tarball, over HTTPS.
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let front = TlsFront::start(&server);
+    server.add(&fixture.npm_registry_path(), fixture.npm.clone());
+    let version = format!("{}-{}", fixture.runtime.version, fixture.runtime.npm_suffix);
+    let dist = serde_json::json!({
+        "tarball": format!("{}{}", front.url(), fixture.npm_registry_path()),
+        "integrity": codex_runtime_test_support::fixture::integrity(&fixture.npm),
+    });
+    let packument = serde_json::json!({"name": "@openai/codex", "versions": {version: {"dist": dist}}});
+    server.add(NPM_PACKUMENT, packument.to_string().into_bytes());
+    let ca = env.path("corp/ca.pem");
+    write(&ca, &front.ca_pem());
+    write(
+        &env.path("project/.npmrc"),
+        &format!("@openai:registry={}/registry/\ncafile={}\n", front.url(), ca.display()),
+    );
+    let out = install(&env, &fixture, "npm", &[], &[]);
+    assert_code(&out, 0);
+    assert_eq!((server.hits(NPM_PACKUMENT), server.hits(&fixture.npm_registry_path())), (1, 1));
 }
 
 #[test]

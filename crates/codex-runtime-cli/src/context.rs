@@ -163,8 +163,9 @@ impl<'a> Context<'a> {
     fn explain_sources(&self, sources: &[codex_runtime::sources::Source]) {
         for source in sources {
             let own = std::slice::from_ref(source);
-            let credentials = codex_runtime::sources::credentials(own, codex_runtime::model::env::Env::process());
-            for line in source.explain(&credentials) {
+            let env = codex_runtime::model::env::Env::process();
+            let credentials = codex_runtime::sources::credentials(own, env);
+            for line in source.explain(&credentials, env) {
                 eprintln!("source {line}");
             }
         }

@@ -96,26 +96,9 @@ impl TestServer {
     }
 
     fn spawn(handler: fn(TcpStream, &Mutex<State>) -> std::io::Result<()>) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-        let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let state = state.clone();
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    let state = state.clone();
-                    std::thread::spawn(move || {
-                        let _ = handler(stream, &state);
-                    });
-                }
-            })
-        };
+        let shared = state.clone();
+        let (addr, stop, thread) = accept(move |stream| handler(stream, &shared));
         TestServer { addr, state, stop, thread: Some(thread) }
     }
 
@@ -169,12 +152,41 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        stop(self.addr, &self.stop, self.thread.take());
+    }
+}
+
+/// Listen on 127.0.0.1 and hand each connection to `handle` on a thread of its own, until
+/// [`stop`].
+pub(crate) fn accept(
+    handle: impl Fn(TcpStream) -> std::io::Result<()> + Send + Sync + 'static,
+) -> (std::net::SocketAddr, Arc<AtomicBool>, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    let addr = listener.local_addr().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    let handle = Arc::new(handle);
+    let thread = std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            if stopped.load(Ordering::SeqCst) {
+                break;
+            }
+            let Ok(stream) = stream else { continue };
+            let handle = handle.clone();
+            std::thread::spawn(move || {
+                let _ = handle(stream);
+            });
         }
+    });
+    (addr, stop, thread)
+}
+
+/// End an [`accept`] loop: set its flag, wake it, and wait for it.
+pub(crate) fn stop(addr: std::net::SocketAddr, flag: &AtomicBool, thread: Option<JoinHandle<()>>) {
+    flag.store(true, Ordering::SeqCst);
+    let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
+    if let Some(t) = thread {
+        let _ = t.join();
     }
 }
 

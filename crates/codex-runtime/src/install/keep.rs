@@ -68,7 +68,10 @@ pub fn keep_artifact(
         let client = || {
             own.get_or_init(|| {
                 let credentials = crate::sources::credentials(std::slice::from_ref(source), Env::process());
-                shared.get_or_init(|| Http::with_timeouts(network.timeouts)).sharing(credentials)
+                let ca_files = || crate::sources::ca_files(&options.sources, Env::process());
+                shared
+                    .get_or_init(|| Http::with_timeouts(network.timeouts).with_ca_files(ca_files()))
+                    .sharing(credentials)
             })
         };
         for offer in source.offers(pinned, &client, &network) {

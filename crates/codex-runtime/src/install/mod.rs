@@ -107,9 +107,15 @@ fn run(
             entrypoint.display()
         );
     }
-    // One reqwest client for every source; each source sends only its own credentials.
+    // One reqwest client for every source (trusting the CA bundles their configuration names);
+    // each source sends only its own credentials.
     let http = OnceCell::new();
-    let shared = || http.get_or_init(|| Http::with_timeouts(network.timeouts));
+    let shared = || {
+        http.get_or_init(|| {
+            let ca_files = crate::sources::ca_files(&options.sources, Env::process());
+            Http::with_timeouts(network.timeouts).with_ca_files(ca_files)
+        })
+    };
     let mut attempts = Vec::new();
     let mut record = |source: &str, location: String, failure: AttemptFailure| {
         // A source without the artifact is routine (the next one is asked); it is listed in

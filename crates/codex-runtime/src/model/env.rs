@@ -71,6 +71,9 @@ pub const PATH: &str = "PATH";
 /// Certificates to trust besides the platform's: a bundle file, and directories of them.
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 pub const SSL_CERT_DIR: &str = "SSL_CERT_DIR";
+/// A CA bundle pip trusts (for the pypi source), and one node adds for npm (the npm source).
+pub const PIP_CERT: &str = "PIP_CERT";
+pub const NODE_EXTRA_CA_CERTS: &str = "NODE_EXTRA_CA_CERTS";
 
 /// Every variable above. The proxy variables (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
 /// `NO_PROXY`, lower case too) are read by reqwest itself, as curl and pip read them.
@@ -113,6 +116,8 @@ pub const ALL: &[&str] = &[
     PATH,
     SSL_CERT_FILE,
     SSL_CERT_DIR,
+    PIP_CERT,
+    NODE_EXTRA_CA_CERTS,
 ];
 
 /// A snapshot of environment variables.

@@ -2,6 +2,7 @@
 //! itself so that credentials go only to their own origin.
 
 use std::io::Read;
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -105,6 +106,17 @@ impl Http {
     /// Send these credentials, each where it belongs (see [`crate::net::auth`]).
     pub fn with_credentials(mut self, credentials: Credentials) -> Http {
         self.credentials = credentials;
+        self
+    }
+
+    /// Also trust the CA certificates in these PEM files (for every request: the reqwest client
+    /// holds one set of roots). Takes effect when this client is the one that builds it.
+    pub fn with_ca_files(mut self, files: impl IntoIterator<Item = PathBuf>) -> Http {
+        for file in files {
+            if !self.certs.files.contains(&file) {
+                self.certs.files.push(file);
+            }
+        }
         self
     }
 
@@ -252,7 +264,6 @@ mod tests {
     use std::io::Write;
     use std::net::TcpListener;
     use std::path::PathBuf;
-    use std::sync::Arc;
 
     use base64::Engine as _;
     use codex_runtime_test_support::http::{Fault, TestServer};
@@ -496,68 +507,23 @@ mod tests {
         );
     }
 
-    /// A certificate authority and a certificate it signed for 127.0.0.1, as DER.
-    fn certificates() -> (rcgen::Certificate, rcgen::Certificate, rcgen::KeyPair) {
-        let ca_key = rcgen::KeyPair::generate().unwrap();
-        let mut ca = rcgen::CertificateParams::new(Vec::new()).unwrap();
-        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca.distinguished_name.push(rcgen::DnType::CommonName, "codex-runtime test CA");
-        let ca_cert = ca.self_signed(&ca_key).unwrap();
-        let issuer = rcgen::Issuer::new(ca, ca_key);
-        let key = rcgen::KeyPair::generate().unwrap();
-        let leaf =
-            rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap().signed_by(&key, &issuer).unwrap();
-        (ca_cert, leaf, key)
-    }
-
-    /// An HTTPS server on 127.0.0.1 answering `connections` connections with `hello`.
-    fn tls_server(leaf: &rcgen::Certificate, key: &rcgen::KeyPair, connections: usize) -> String {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![leaf.der().clone()], key)
-            .unwrap();
-        let config = Arc::new(config);
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("https://{}/hello", listener.local_addr().unwrap());
-        std::thread::spawn(move || {
-            for stream in listener.incoming().take(connections) {
-                let Ok(stream) = stream else { continue };
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-                let mut tls = rustls::StreamOwned::new(rustls::ServerConnection::new(config.clone()).unwrap(), stream);
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                // Bounded: a handshake the client gives up on ends the loop with an error.
-                while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 && matches!(tls.read(&mut byte), Ok(1)) {
-                    head.push(byte[0]);
-                }
-                if head.ends_with(b"\r\n\r\n") {
-                    let _ = tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
-                    tls.conn.send_close_notify();
-                    let _ = tls.flush();
-                }
-            }
-        });
-        url
-    }
-
     #[test]
-    fn tls_trusts_the_platform_and_the_certificates_ssl_cert_file_and_dir_name() {
-        let (ca, leaf, key) = certificates();
+    fn tls_trusts_the_platform_and_the_certificates_ssl_cert_file_and_dir_and_ca_files_name() {
+        let server = TestServer::start();
+        server.add("/hello", b"hello".to_vec());
+        let front = codex_runtime_test_support::tls::TlsFront::start(&server);
         let dir = tempfile::tempdir().unwrap();
         let ca_file = dir.path().join("ca.pem");
-        std::fs::write(&ca_file, ca.pem()).unwrap();
-        let url = RedactedUrl::new(tls_server(&leaf, &key, 3));
+        std::fs::write(&ca_file, front.ca_pem()).unwrap();
+        let url = RedactedUrl::new(format!("{}/hello", front.url()));
         let with = |certs: CertLocations| Http { certs, ..http(5.0) };
 
         let untrusted = with(CertLocations::default()).request(&url, Get::default());
         assert!(matches!(untrusted, Err(HttpError::Tls(_))), "{:?}", untrusted.map(|r| r.status));
         let trusted = [
-            CertLocations { file: Some(ca_file.clone()), dirs: Vec::new() },
-            CertLocations { file: None, dirs: vec![PathBuf::from("/nonexistent"), dir.path().to_owned()] },
+            CertLocations { files: vec![ca_file.clone()], dirs: Vec::new() },
+            CertLocations { files: Vec::new(), dirs: vec![PathBuf::from("/nonexistent"), dir.path().to_owned()] },
+            with(CertLocations::default()).with_ca_files([dir.path().join("missing.pem"), ca_file.clone()]).certs,
         ];
         for certs in trusted {
             let client = with(certs.clone());
@@ -565,7 +531,7 @@ mod tests {
             client.request(&url, Get::default()).unwrap().body.read_to_string(&mut body).unwrap();
             assert_eq!(body, "hello", "{certs:?}");
             let loaded = certs.load();
-            assert!(loaded.contains(ca.der()), "{certs:?}");
+            assert!(loaded.iter().any(|der| der.as_ref() == front.ca_der()), "{certs:?}");
             #[cfg(target_os = "linux")]
             assert!(loaded.len() > 1, "the system's certificates are kept beside {certs:?}");
         }

@@ -1,5 +1,6 @@
 //! The certificates TLS trusts: the platform's, plus those `SSL_CERT_FILE` and `SSL_CERT_DIR`
-//! name.
+//! name, and the CA files the package managers' configuration names for the sources in use
+//! (see [`crate::sources::ca_files`]).
 
 use crate::model::env::{self, Env};
 use std::path::PathBuf;
@@ -7,12 +8,13 @@ use std::path::PathBuf;
 use rustls::pki_types::CertificateDer;
 use rustls_native_certs::load_certs_from_paths;
 
-/// Where extra CA certificates are: `SSL_CERT_FILE` (one PEM file) and `SSL_CERT_DIR` (a
-/// `:`-separated list of directories, every file of which is read). Read from the environment
-/// when the client is set up; the certificates themselves only when it is built.
+/// Where extra CA certificates are: PEM files (`SSL_CERT_FILE`, then the files a client is
+/// given) and directories every file of which is read (`SSL_CERT_DIR`, `:`-separated). Read
+/// from the environment when the client is set up; the certificates themselves only when it is
+/// built.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(super) struct CertLocations {
-    pub file: Option<PathBuf>,
+    pub files: Vec<PathBuf>,
     pub dirs: Vec<PathBuf>,
 }
 
@@ -20,7 +22,7 @@ impl CertLocations {
     pub fn from_env() -> CertLocations {
         let env = Env::process();
         CertLocations {
-            file: env.os(env::SSL_CERT_FILE).map(PathBuf::from),
+            files: env.os(env::SSL_CERT_FILE).map(PathBuf::from).into_iter().collect(),
             dirs: env
                 .os(env::SSL_CERT_DIR)
                 .map(|dirs| std::env::split_paths(&dirs).filter(|p| !p.as_os_str().is_empty()).collect())
@@ -34,7 +36,7 @@ impl CertLocations {
     /// system's. Certificates rustls cannot use are left out with a warning: one would keep
     /// the client from being built.
     pub fn load(&self) -> Vec<CertificateDer<'static>> {
-        if self.file.is_none() && self.dirs.is_empty() {
+        if self.files.is_empty() && self.dirs.is_empty() {
             return Vec::new();
         }
         let mut certs = Vec::new();
@@ -44,7 +46,9 @@ impl CertLocations {
             }
             certs.extend(result.certs);
         };
-        add(load_certs_from_paths(self.file.as_deref(), None));
+        for file in &self.files {
+            add(load_certs_from_paths(Some(file), None));
+        }
         for dir in &self.dirs {
             add(load_certs_from_paths(None, Some(dir)));
         }

@@ -180,8 +180,9 @@ impl Source {
 
     /// Where this source's settings came from, a line each, for `--explain-sources`: the
     /// registry or index and the file and key that set it, and the credential `credentials`
-    /// would send to it (where it was configured, never the secret).
-    pub fn explain(&self, credentials: &Credentials) -> Vec<String> {
+    /// would send to it (where it was configured, never the secret), and the CA bundles its
+    /// configuration in `env` has the client trust.
+    pub fn explain(&self, credentials: &Credentials, env: &Env) -> Vec<String> {
         // What the client does: the URL's own user:password@ first, else what `credentials` says.
         let credential = |url: &str| {
             let parsed = url::Url::parse(url).ok();
@@ -198,20 +199,22 @@ impl Source {
         match self {
             Source::Npm(setup) => {
                 let registry = &setup.registry;
-                vec![format!(
+                let line = format!(
                     "npm: registry {} (from {}); {}",
                     RedactedUrl::new(registry.value.as_str()),
                     registry.from,
                     credential(&registry.value)
-                )]
+                );
+                std::iter::once(line).chain(setup.ca_files.iter().map(|ca| trusts("npm", ca))).collect()
             }
             Source::Pypi(index) => {
-                vec![format!(
+                let line = format!(
                     "pypi: index {} (from {}); {}",
                     RedactedUrl::new(index.value.as_str()),
                     index.from,
                     credential(&index.value)
-                )]
+                );
+                std::iter::once(line).chain(pypi::ca_file(env).map(|ca| trusts("pypi", &ca))).collect()
             }
             Source::Github { base_url } => {
                 vec![format!("github: {}; {}", RedactedUrl::new(base_url.as_str()), credential(base_url))]
@@ -233,6 +236,11 @@ impl Source {
             Source::Github { .. } | Source::Npm(_) | Source::Pypi(_) => true,
         }
     }
+}
+
+/// `--explain-sources`' line for a CA bundle a source's configuration names.
+fn trusts(source: &str, ca: &Setting) -> String {
+    format!("{source}: trusts the CA certificates in {} (from {})", ca.value, ca.from)
 }
 
 /// Every artifact of `pinned` that `locate` says where to find, in the pins' order.
@@ -289,11 +297,31 @@ pub fn reading_client(
         sources.push(Source::Npm(NpmSetup {
             registry: setting(registry),
             credentials: config.credentials(Some(registry)),
+            ca_files: npm::ca_files(&config, env),
         }));
     }
     sources.extend(pypi_index.map(|index| Source::Pypi(setting(index))));
     sources.extend(github_base_url.map(|base_url| Source::Github { base_url: base_url.to_owned() }));
-    Http::new().with_credentials(credentials(&sources, env))
+    Http::new().with_ca_files(ca_files(&sources, env)).with_credentials(credentials(&sources, env))
+}
+
+/// The CA bundles the package managers' configuration names for `sources`, as files for
+/// [`Http::with_ca_files`]: npm's (`cafile`, `NODE_EXTRA_CA_CERTS`) when the npm source is
+/// among them, pip's (`PIP_CERT`, `cert`) when a pypi source is. They are trusted besides the
+/// platform's roots and `SSL_CERT_FILE`, for every request of the client (it holds one set of
+/// roots), as `SSL_CERT_FILE` is.
+pub fn ca_files(sources: &[Source], env: &Env) -> Vec<std::path::PathBuf> {
+    let npm =
+        sources.iter().filter_map(|s| if let Source::Npm(setup) = s { Some(setup.ca_files.clone()) } else { None });
+    let pip = sources.iter().any(|s| matches!(s, Source::Pypi(_))).then(|| pypi::ca_file(env)).flatten();
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for setting in npm.flatten().chain(pip) {
+        let file = std::path::PathBuf::from(setting.value);
+        if !files.contains(&file) {
+            files.push(file);
+        }
+    }
+    files
 }
 
 /// The URL a package manager's client prints for `args` (its configured registry or index),
@@ -476,6 +504,7 @@ mod tests {
         Source::Npm(NpmSetup {
             registry: Setting { value: registry, from: "test".into() },
             credentials: Credentials::default(),
+            ca_files: Vec::new(),
         })
     }
 
@@ -597,5 +626,59 @@ mod tests {
             assert_eq!(name.as_str().parse::<SourceName>().unwrap(), name);
         }
         assert!("pypi2".parse::<SourceName>().is_err());
+    }
+
+    #[test]
+    fn ca_files_are_those_of_the_sources_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("project");
+        std::fs::create_dir_all(&project).unwrap();
+        std::fs::write(project.join("package.json"), "{}").unwrap();
+        std::fs::write(project.join(".npmrc"), "cafile=/etc/corp/npm-ca.pem\n").unwrap();
+        let conf = dir.path().join("pip.conf");
+        std::fs::write(&conf, "[global]\ncert = /etc/corp/pip-ca.pem\n").unwrap();
+        let env = |extra: &[(&str, &str)]| {
+            let mut pairs: Vec<(String, std::ffi::OsString)> = vec![
+                (env::HOME.into(), dir.path().join("home").into()),
+                (env::PIP_CONFIG_FILE.into(), conf.clone().into()),
+            ];
+            pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), (*v).into())));
+            Env::from_pairs(pairs)
+        };
+        let npm = |env: &Env| {
+            let config = npm::NpmConfig::load(env, Some(&project));
+            let registry = Setting { value: "http://127.0.0.1:9/".into(), from: "test".into() };
+            Source::Npm(NpmSetup {
+                registry,
+                credentials: Credentials::default(),
+                ca_files: npm::ca_files(&config, env),
+            })
+        };
+        let pypi = Source::Pypi(Setting { value: "http://127.0.0.1:9/simple/".into(), from: "test".into() });
+        let mirror = Source::Mirror(Location::parse("http://127.0.0.1:9/m/"));
+        let files = |sources: &[Source], env: &Env| -> Vec<String> {
+            ca_files(sources, env).into_iter().map(|f| f.display().to_string()).collect()
+        };
+        let plain = env(&[]);
+        assert_eq!(files(std::slice::from_ref(&mirror), &plain), Vec::<String>::new(), "no package manager's source");
+        assert_eq!(files(&[npm(&plain)], &plain), ["/etc/corp/npm-ca.pem"]);
+        assert_eq!(files(&[pypi.clone(), pypi.clone()], &plain), ["/etc/corp/pip-ca.pem"], "once");
+        let vars = env(&[(env::NODE_EXTRA_CA_CERTS, "/etc/corp/node.pem"), (env::PIP_CERT, "/etc/corp/pip-env.pem")]);
+        assert_eq!(
+            files(&[npm(&vars), mirror, pypi.clone()], &vars),
+            ["/etc/corp/npm-ca.pem", "/etc/corp/node.pem", "/etc/corp/pip-env.pem"],
+            "PIP_CERT over pip.conf's cert"
+        );
+        let explained = pypi.explain(&Credentials::default(), &vars);
+        assert_eq!(explained[1], "pypi: trusts the CA certificates in /etc/corp/pip-env.pem (from PIP_CERT)");
+        assert_eq!(pypi.explain(&Credentials::default(), &env(&[(env::PIP_CONFIG_FILE, "/dev/null")])).len(), 1);
+        let npm_lines = npm(&vars).explain(&Credentials::default(), &vars);
+        let from = format!("(from {}: cafile)", project.join(".npmrc").display());
+        assert!(
+            npm_lines[1].starts_with("npm: trusts the CA certificates in /etc/corp/npm-ca.pem ")
+                && npm_lines[1].ends_with(&from),
+            "{npm_lines:?}"
+        );
+        assert_eq!(npm_lines[2], "npm: trusts the CA certificates in /etc/corp/node.pem (from NODE_EXTRA_CA_CERTS)");
     }
 }

@@ -230,6 +230,8 @@ fn escape(package: &str) -> String {
 pub struct NpmSetup {
     pub registry: Setting,
     pub credentials: Credentials,
+    /// CA bundles npm trusts: `cafile` of its configuration, and `NODE_EXTRA_CA_CERTS`.
+    pub ca_files: Vec<Setting>,
 }
 
 /// The npm registry, from (in order) the flag, `CODEX_RUNTIME_NPM_REGISTRY`, npm's
@@ -250,7 +252,15 @@ pub fn npm_setup(explicit: Option<&str>, env: &Env) -> Option<NpmSetup> {
         .or_else(|| config.registry())
         .or_else(npm_client_registry)?;
     let credentials = config.credentials(Some(&registry.value));
-    Some(NpmSetup { registry, credentials })
+    Some(NpmSetup { registry, credentials, ca_files: ca_files(&config, env) })
+}
+
+/// The CA bundles npm run here trusts besides node's own: `cafile` from its configuration
+/// layers, and `NODE_EXTRA_CA_CERTS`.
+pub fn ca_files(config: &NpmConfig, env: &Env) -> Vec<Setting> {
+    let extra = env.get(env::NODE_EXTRA_CA_CERTS).filter(|v| !v.is_empty());
+    let extra = extra.map(|value| Setting { value: value.to_owned(), from: env::NODE_EXTRA_CA_CERTS.to_owned() });
+    config.get("cafile").into_iter().chain(extra).collect()
 }
 
 /// Ask the npm client (`npm config get`), which also knows its built-in default.

@@ -1,5 +1,5 @@
-//! pip's configuration, read as pip reads it, for the two values this tool needs: `index-url`
-//! and `extra-index-url`.
+//! pip's configuration, read as pip reads it, for the values this tool needs: `index-url`,
+//! `extra-index-url` and `cert`.
 //!
 //! pip loads its files in this order, a later one overriding an earlier one key by key:
 //! the global files (`$XDG_CONFIG_DIRS/pip/pip.conf`, default `/etc/xdg/pip/pip.conf`, then
@@ -81,6 +81,11 @@ impl PipConfig {
         let Some(setting) = self.setting("extra-index-url") else { return Vec::new() };
         let urls = setting.value.split_whitespace();
         urls.map(|url| Setting { value: url.to_owned(), from: setting.from.clone() }).collect()
+    }
+
+    /// `cert`: the CA bundle pip trusts.
+    pub fn cert(&self) -> Option<Setting> {
+        self.setting("cert")
     }
 
     /// The winning non-empty entry for `key`: the first section of [`SECTIONS`] that sets it in

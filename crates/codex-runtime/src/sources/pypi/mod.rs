@@ -277,6 +277,13 @@ pub fn index_setting(explicit: Option<&str>, env: &Env) -> Option<Setting> {
         .or_else(|| PipConfig::load(env).index_url())
 }
 
+/// The CA bundle pip trusts: `PIP_CERT`, else `cert` of pip's configuration files.
+pub fn ca_file(env: &Env) -> Option<Setting> {
+    let variable = env.get(env::PIP_CERT).filter(|v| !v.is_empty());
+    let variable = variable.map(|value| Setting { value: value.to_owned(), from: env::PIP_CERT.to_owned() });
+    variable.or_else(|| PipConfig::load(env).cert())
+}
+
 /// The indexes tried after [`index_setting`]'s, in order, when it does not serve the wheel:
 /// `PIP_EXTRA_INDEX_URL`, else `UV_EXTRA_INDEX_URL` (each whitespace-separated), else
 /// `extra-index-url` of pip's configuration files. As with pip, it does not matter which index
