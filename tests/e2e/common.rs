@@ -151,15 +151,20 @@ impl Fixture {
     /// Serve the npm tarball where a registry keeps it, and the package document that lists it
     /// (`/registry/@openai%2fcodex`, with this version only).
     pub fn serve_npm(&self, server: &TestServer) -> String {
+        self.serve_npm_at(server, &server.url())
+    }
+
+    /// [`Fixture::serve_npm`] for clients that reach `server` at `base` (an HTTPS front).
+    pub fn serve_npm_at(&self, server: &TestServer, base: &str) -> String {
         server.add(&self.npm_registry_path(), self.npm.clone());
         let version = format!("{}-{}", self.runtime.version, self.runtime.npm_suffix);
         let dist = serde_json::json!({
-            "tarball": format!("{}{}", server.url(), self.npm_registry_path()),
+            "tarball": format!("{base}{}", self.npm_registry_path()),
             "integrity": fixture::integrity(&self.npm),
         });
         let packument = serde_json::json!({"name": "@openai/codex", "versions": {version: {"dist": dist}}});
         server.add(NPM_PACKUMENT, packument.to_string().into_bytes());
-        format!("{}/registry/", server.url())
+        format!("{base}/registry/")
     }
 
     pub fn npm_registry_path(&self) -> String {

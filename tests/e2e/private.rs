@@ -17,6 +17,9 @@ use crate::common::*;
 
 const TOKEN: &str = "npm-s3cret-token";
 
+/// The Python index's page of the runtime's distribution.
+const PAGE: &str = "/simple/openai-codex-cli-bin/";
+
 fn install(env: &Env, fixture: &Fixture, source: &str, extra: &[&str], vars: &[(&str, &str)]) -> Output {
     let manifest = env.manifest(&fixture.manifest);
     let mut cmd = env.project_cmd();
@@ -280,20 +283,10 @@ fn the_ca_bundles_pip_and_npm_are_configured_with_are_trusted() {
     // npm: the project's `.npmrc` `cafile`; the package document and the tarball, over HTTPS.
     let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
     let front = TlsFront::start(&server);
-    server.add(&fixture.npm_registry_path(), fixture.npm.clone());
-    let version = format!("{}-{}", fixture.runtime.version, fixture.runtime.npm_suffix);
-    let dist = serde_json::json!({
-        "tarball": format!("{}{}", front.url(), fixture.npm_registry_path()),
-        "integrity": codex_runtime_test_support::fixture::integrity(&fixture.npm),
-    });
-    let packument = serde_json::json!({"name": "@openai/codex", "versions": {version: {"dist": dist}}});
-    server.add(NPM_PACKUMENT, packument.to_string().into_bytes());
+    let registry = fixture.serve_npm_at(&server, &front.url());
     let ca = env.path("corp/ca.pem");
     write(&ca, &front.ca_pem());
-    write(
-        &env.path("project/.npmrc"),
-        &format!("@openai:registry={}/registry/\ncafile={}\n", front.url(), ca.display()),
-    );
+    write(&env.path("project/.npmrc"), &format!("@openai:registry={registry}\ncafile={}\n", ca.display()));
     let out = install(&env, &fixture, "npm", &[], &[]);
     assert_code(&out, 0);
     assert_eq!((server.hits(NPM_PACKUMENT), server.hits(&fixture.npm_registry_path())), (1, 1));
@@ -363,4 +356,147 @@ fn explain_sources_names_each_file_and_key_never_the_secret() {
     let bare = format!("http://{}", host(&server));
     let out = install(&env, &fixture, "pypi", &["--explain-sources"], &[("PIP_INDEX_URL", bare.as_str())]);
     assert!(text(&out.stderr).contains("(from PIP_INDEX_URL); sends no credential"), "{}", text(&out.stderr));
+}
+
+/// pip expands `~` in `cert` (its `path` option type: os.path.expanduser), from pip.conf and
+/// PIP_CERT alike (checked with pip 23.2 against an HTTPS loopback server).
+#[test]
+fn a_tilde_in_pips_cert_is_the_home_directory() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let front = TlsFront::start(&server);
+    let (_, file) = serve_index(&server, &fixture);
+    let index = format!("{}/simple/", front.url());
+    write(&env.path("corp/ca.pem"), &front.ca_pem()); // HOME is env.dir
+    let conf = env.path("pip.conf");
+    write(&conf, "[global]\ncert = ~/corp/ca.pem\n");
+    let out =
+        install(&env, &fixture, "pypi", &["--pypi-index", &index], &[("PIP_CONFIG_FILE", conf.to_str().unwrap())]);
+    assert_code(&out, 0);
+    assert_eq!(server.hits(&file), 1);
+}
+
+/// npm expands `~/` in `cafile` (npm 11: `npm config get cafile` prints $HOME/corp.pem).
+#[test]
+fn a_tilde_in_npms_cafile_is_the_home_directory() {
+    let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+    let front = TlsFront::start(&server);
+    let registry = fixture.serve_npm_at(&server, &front.url());
+    write(&env.path("corp/ca.pem"), &front.ca_pem());
+    write(&env.path("project/.npmrc"), &format!("@openai:registry={registry}\ncafile=~/corp/ca.pem\n"));
+    let out = install(&env, &fixture, "npm", &[], &[]);
+    assert_code(&out, 0);
+}
+
+/// A missing or garbage CA file: the install still works over plain http / platform roots,
+/// and the user is told the file was not used.
+#[test]
+fn a_missing_or_garbage_ca_file_is_warned_about_and_harmless() {
+    for (name, contents) in [("missing.pem", None), ("garbage.pem", Some("not a certificate\n"))] {
+        let (env, fixture, server) = (Env::new(), Fixture::stable(), TestServer::start());
+        let (index, file) = serve_index(&server, &fixture);
+        let ca = env.path(name);
+        if let Some(text) = contents {
+            write(&ca, text);
+        }
+        let out = install(&env, &fixture, "pypi", &["--pypi-index", &index], &[("PIP_CERT", ca.to_str().unwrap())]);
+        assert_code(&out, 0);
+        assert_eq!(server.hits(&file), 1);
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(name), "{name}: the file that was not used is named:\n{stderr}");
+    }
+}
+
+/// An extra index that fails (401, 500, garbage JSON, a stall) does not keep a later one
+/// from serving the wheel.
+#[test]
+fn a_failing_extra_index_does_not_keep_a_later_one_from_serving() {
+    let break_page = |name: &str, server: &TestServer| match name {
+        "401" => server.fault(PAGE, Fault::Status(401)),
+        "500" => server.fault(PAGE, Fault::Status(500)),
+        "garbage" => server.add_typed(PAGE, "application/vnd.pypi.simple.v1+json", b"{nope".to_vec()),
+        "slow head" => server.fault(PAGE, Fault::SlowHead { lines: 10, delay_ms: 500 }),
+        _ => {
+            server.add_typed(PAGE, "text/html", b"<html><body>".to_vec());
+            server.fault(PAGE, Fault::Stall { after: 1, ms: 5_000 })
+        }
+    };
+    for name in ["401", "500", "garbage", "slow head", "stall"] {
+        let (env, fixture) = (Env::new(), Fixture::stable());
+        let (bad, good) = (TestServer::start(), TestServer::start());
+        bad.add_typed(PAGE, "text/html", b"".to_vec());
+        break_page(name, &bad);
+        let (holding, file) = serve_index(&good, &fixture);
+        let extras = format!("{}/simple/ {holding}", bad.url());
+        let vars = [
+            ("PIP_INDEX_URL", "http://127.0.0.1:9/simple/"),
+            ("PIP_EXTRA_INDEX_URL", extras.as_str()),
+            ("CODEX_RUNTIME_READ_TIMEOUT_SECS", "1"),
+            ("CODEX_RUNTIME_RETRIES", "0"),
+        ];
+        let out = install(&env, &fixture, "pypi", &[], &vars);
+        assert_code(&out, 0);
+        assert_eq!(good.hits(&file), 1, "{name}");
+        assert!(bad.hits(PAGE) >= 1, "{name}");
+    }
+}
+
+/// The index's user:password@ does not go to an extra index on another port, nor to one on
+/// the same origin under another path (pip sends it there; this tool is stricter).
+#[test]
+fn the_indexs_credentials_do_not_go_to_an_extra_index() {
+    let (env, fixture) = (Env::new(), Fixture::stable());
+    let (main, extra) = (TestServer::start(), TestServer::start());
+    main.add_typed(PAGE, "text/html", b"".to_vec());
+    let (holding, file) = serve_index(&extra, &fixture);
+    let main_url = main.url().replace("http://", "http://alice:s3cret@") + "/simple/";
+    let same_origin = main.url() + "/other/simple/";
+    let extras = format!("{same_origin} {holding}");
+    let vars = [("PIP_INDEX_URL", main_url.as_str()), ("PIP_EXTRA_INDEX_URL", extras.as_str())];
+    let out = install(&env, &fixture, "pypi", &[], &vars);
+    assert_code(&out, 0);
+    let alice = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("alice:s3cret"));
+    assert_eq!(main.requests_for(PAGE)[0].header("authorization"), Some(alice.as_str()));
+    assert_eq!(main.requests_for("/other/simple/openai-codex-cli-bin/")[0].header("authorization"), None);
+    assert!(extra.requests().iter().all(|r| r.header("authorization").is_none()));
+    assert_eq!(extra.hits(&file), 1);
+    assert!(!text(&out.stderr).contains("s3cret"));
+}
+
+/// A set PIP_EXTRA_INDEX_URL of only whitespace is an empty list that replaces the
+/// file's extra-index-url (checked with pip 23.2: only the main index is asked).
+#[test]
+fn a_blank_pip_extra_index_url_overrides_the_files_as_pip_reads_it() {
+    let (env, fixture, extra) = (Env::new(), Fixture::stable(), TestServer::start());
+    serve_index(&extra, &fixture);
+    let conf = env.path("pip.conf");
+    write(
+        &conf,
+        &format!("[global]\nindex-url = http://127.0.0.1:9/simple/\nextra-index-url = {}/simple/\n", extra.url()),
+    );
+    let vars = [("PIP_CONFIG_FILE", conf.to_str().unwrap()), ("PIP_EXTRA_INDEX_URL", " ")];
+    let _ = install(&env, &fixture, "pypi", &[], &vars);
+    assert_eq!(extra.hits(PAGE), 0, "pip would not ask the file's extra index");
+}
+
+/// A `package.json` above the package root that is not a regular file (a FIFO here; a
+/// symlink to /dev/zero is the same) is read to its end: the tool blocks forever. npm checks
+/// `stat().isFile()` first and skips it (`npm run` works in the same layout).
+#[test]
+fn a_package_json_above_that_is_not_a_file_is_skipped_not_read() {
+    let (env, fixture) = (Env::new(), Fixture::stable());
+    let manifest = env.manifest(&fixture.manifest);
+    let mut cmd = env.project_cmd(); // env.dir/project/package.json
+    let fifo = env.path("package.json");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    cmd.args(["install", "--manifest", &manifest, "--target", LINUX, "--source", "npm"]);
+    cmd.args(["--npm-registry", "http://127.0.0.1:9/"]).env("CODEX_RUNTIME_RETRIES", "0");
+    let mut child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() && start.elapsed() < std::time::Duration::from_secs(5) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let done = child.try_wait().unwrap().is_some();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(done, "still running after 5 s");
 }

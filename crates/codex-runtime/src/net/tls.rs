@@ -47,7 +47,11 @@ impl CertLocations {
             certs.extend(result.certs);
         };
         for file in &self.files {
-            add(load_certs_from_paths(Some(file), None));
+            let result = load_certs_from_paths(Some(file), None);
+            if result.certs.is_empty() && result.errors.is_empty() {
+                tracing::warn!("the CA file {} holds no PEM certificate; it adds nothing", file.display());
+            }
+            add(result);
         }
         for dir in &self.dirs {
             add(load_certs_from_paths(None, Some(dir)));

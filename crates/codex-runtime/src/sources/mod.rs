@@ -238,6 +238,23 @@ impl Source {
     }
 }
 
+/// A path setting with a leading `~` (alone, or before `/`) read as the home directory (`HOME`,
+/// else the platform's), as pip and npm read their path settings.
+pub(crate) fn expand_home(path: &str, env: &Env) -> String {
+    let home = || {
+        env.os(env::HOME)
+            .map(std::path::PathBuf::from)
+            .or_else(|| Some(directories::BaseDirs::new()?.home_dir().to_owned()))
+    };
+    match path.strip_prefix('~') {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => match home() {
+            Some(home) => format!("{}{rest}", home.display()),
+            None => path.to_owned(),
+        },
+        _ => path.to_owned(),
+    }
+}
+
 /// `--explain-sources`' line for a CA bundle a source's configuration names.
 fn trusts(source: &str, ca: &Setting) -> String {
     format!("{source}: trusts the CA certificates in {} (from {})", ca.value, ca.from)

@@ -197,8 +197,7 @@ fn package_root(cwd: &Path) -> PathBuf {
     let Some(found) = found else { return cwd.to_owned() };
     if found.join("package.json").is_file() {
         for dir in found.ancestors().skip(1) {
-            let Ok(text) = fs_err::read_to_string(dir.join("package.json")) else { continue };
-            let Ok(package) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+            let Some(package) = read_package_json(&dir.join("package.json")) else { continue };
             let workspaces = &package["workspaces"];
             let patterns = workspaces.as_array().or_else(|| workspaces["packages"].as_array());
             let relative = found.strip_prefix(dir).ok().and_then(Path::to_str);
@@ -212,53 +211,195 @@ fn package_root(cwd: &Path) -> PathBuf {
     found.to_owned()
 }
 
+/// The largest `package.json` read when looking for a workspace root.
+const MAX_PACKAGE_JSON: u64 = 16 * 1024 * 1024;
+
+/// A `package.json` that is a regular file (not a FIFO, a device, or a link to one) of at most
+/// [`MAX_PACKAGE_JSON`], parsed; `None` for anything else, as npm skips what it cannot read.
+fn read_package_json(path: &Path) -> Option<serde_json::Value> {
+    use std::io::Read as _;
+    let meta = fs_err::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > MAX_PACKAGE_JSON {
+        return None;
+    }
+    let mut text = String::new();
+    fs_err::File::open(path).ok()?.take(MAX_PACKAGE_JSON).read_to_string(&mut text).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
 /// Whether a directory at `relative` (from the root) is one of the root's `workspaces`, as
-/// npm's glob patterns select them: in order, a `!pattern` taking back what those before it
-/// matched. Patterns are paths of segments (`./` and a trailing `/` ignored) where `**` is any
-/// number of segments, outside `node_modules`, and `*` and `?` are any characters or one within
-/// a segment, never a leading `.`.
+/// npm (`@npmcli/map-workspaces`) selects them: a directory a pattern matches and no negation
+/// (`!pattern`; `!!` cancels out) does, where a pattern cancels the negations before it whose
+/// glob matches the pattern's own text. Patterns are paths of segments (`\\` read as `/`, `./`
+/// and a trailing `/` ignored, `{a,b}` and `@(a|b)` expanded) where `**` is any number of
+/// segments, outside `node_modules`, and within a segment `*` is any run of characters, `?` one,
+/// and `[...]` one of a class (`[!...]` or `[^...]`: one not in it); neither `*` nor `?` matches
+/// a leading `.`. Other extended globs (`+(...)`, `!(...)`) are read literally.
 fn is_workspace<'p>(patterns: impl Iterator<Item = &'p str>, relative: &str) -> bool {
     let path: Vec<&str> = relative.split('/').filter(|s| !s.is_empty()).collect();
-    let mut selected = false;
+    let (mut positives, mut negations): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
     for pattern in patterns {
-        let (negated, pattern) = match pattern.strip_prefix('!') {
-            Some(rest) => (true, rest),
-            None => (false, pattern),
-        };
-        let segments: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
-        if !segments.is_empty() && segments_match(&segments, &path) {
-            selected = !negated;
+        let mut pattern = pattern.replace('\\', "/");
+        let mut negated = false;
+        while let Some(rest) = pattern.strip_prefix('!') {
+            negated = !negated;
+            pattern = rest.to_owned();
+        }
+        if negated {
+            negations.push(pattern);
+        } else {
+            negations.retain(|negation| !glob_matches(negation, &pattern));
+            positives.push(pattern);
         }
     }
-    selected
+    let matches = |pattern: &String| glob_matches(pattern, &path.join("/"));
+    positives.iter().any(matches) && !negations.iter().any(matches)
 }
 
+/// Whether `path` (segments joined by `/`) matches the glob `pattern` (see [`is_workspace`]).
+fn glob_matches(pattern: &str, path: &str) -> bool {
+    let path: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    expand_braces(&alternatives_as_braces(pattern)).iter().any(|pattern| {
+        let mut segments: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+        segments.dedup_by(|a, b| *a == "**" && *b == "**");
+        !segments.is_empty() && segments_match(&segments, &path)
+    })
+}
+
+/// Each `@(a|b)` written as `{a,b}`.
+fn alternatives_as_braces(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut rest = pattern;
+    while let Some(open) = rest.find("@(") {
+        let Some(close) = rest[open..].find(')') else { break };
+        out.push_str(&rest[..open]);
+        out.push('{');
+        out.push_str(&rest[open + 2..open + close].replace('|', ","));
+        out.push('}');
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `a{b,c}d` as `abd` and `acd`, nested braces too; an unclosed `{` is literal. At most 256
+/// alternatives, so a hostile pattern cannot multiply without end.
+fn expand_braces(pattern: &str) -> Vec<String> {
+    let bytes = pattern.as_bytes();
+    let Some(open) = pattern.find('{') else { return vec![pattern.to_owned()] };
+    let (mut depth, mut close, mut commas) = (0usize, None, Vec::new());
+    for (at, &byte) in bytes.iter().enumerate().skip(open) {
+        match byte {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(at);
+                    break;
+                }
+            }
+            b',' if depth == 1 => commas.push(at),
+            _ => {}
+        }
+    }
+    let Some(close) = close else { return vec![pattern.to_owned()] };
+    let (head, tail) = (&pattern[..open], &pattern[close + 1..]);
+    let bounds: Vec<usize> = std::iter::once(open).chain(commas).chain(std::iter::once(close)).collect();
+    let mut out = Vec::new();
+    for pair in bounds.windows(2) {
+        for expanded in expand_braces(&format!("{head}{}{tail}", &pattern[pair[0] + 1..pair[1]])) {
+            if out.len() < 256 {
+                out.push(expanded);
+            }
+        }
+    }
+    out
+}
+
+/// Segments of a glob against a path's segments, `**` any number of them: a table of which
+/// suffixes match which, so the time is the product of the two lengths.
 fn segments_match(pattern: &[&str], path: &[&str]) -> bool {
-    match (pattern.split_first(), path.split_first()) {
-        (None, None) => true,
-        (Some((&"**", rest)), _) => {
-            segments_match(rest, path)
-                || path.split_first().is_some_and(|(first, tail)| {
-                    *first != "node_modules" && !first.starts_with('.') && segments_match(pattern, tail)
-                })
+    // matched[i][j]: pattern[i..] matches path[j..].
+    let mut matched = vec![vec![false; path.len() + 1]; pattern.len() + 1];
+    matched[pattern.len()][path.len()] = true;
+    for i in (0..pattern.len()).rev() {
+        for j in (0..=path.len()).rev() {
+            matched[i][j] = if pattern[i] == "**" {
+                matched[i + 1][j]
+                    || (j < path.len() && path[j] != "node_modules" && !path[j].starts_with('.') && matched[i][j + 1])
+            } else {
+                j < path.len() && segment_matches(pattern[i], path[j]) && matched[i + 1][j + 1]
+            };
         }
-        (Some((glob, rest)), Some((name, tail))) => segment_matches(glob, name) && segments_match(rest, tail),
-        _ => false,
     }
+    matched[0][0]
 }
 
-/// One segment against one name: `*` any run of characters, `?` one; neither a leading `.`.
+/// One segment against one name (see [`is_workspace`]), by a table over the two, so the time
+/// is the product of their lengths whatever the stars.
 fn segment_matches(glob: &str, name: &str) -> bool {
-    fn from(glob: &[char], name: &[char]) -> bool {
-        match glob.split_first() {
-            None => name.is_empty(),
-            Some(('*', rest)) => (0..=name.len()).any(|skip| from(rest, &name[skip..])),
-            Some(('?', rest)) => !name.is_empty() && from(rest, &name[1..]),
-            Some((c, rest)) => name.first() == Some(c) && from(rest, &name[1..]),
+    enum Token {
+        Star,
+        One,
+        Class { negated: bool, items: Vec<(char, char)> },
+        Literal(char),
+    }
+    let chars: Vec<char> = glob.chars().collect();
+    let mut tokens = Vec::new();
+    let mut at = 0;
+    while at < chars.len() {
+        let token = match chars[at] {
+            '*' => Token::Star,
+            '?' => Token::One,
+            '[' => match chars[at + 1..].iter().skip(1).position(|&c| c == ']') {
+                Some(end) => {
+                    let body = &chars[at + 1..at + 2 + end];
+                    let (negated, body) = match body.first() {
+                        Some('!' | '^') => (true, &body[1..]),
+                        _ => (false, body),
+                    };
+                    let mut items = Vec::new();
+                    let mut k = 0;
+                    while k < body.len() {
+                        if k + 2 < body.len() && body[k + 1] == '-' {
+                            items.push((body[k], body[k + 2]));
+                            k += 3;
+                        } else {
+                            items.push((body[k], body[k]));
+                            k += 1;
+                        }
+                    }
+                    at += end + 2;
+                    Token::Class { negated, items }
+                }
+                None => Token::Literal('['),
+            },
+            c => Token::Literal(c),
+        };
+        tokens.push(token);
+        at += 1;
+    }
+    let name: Vec<char> = name.chars().collect();
+    if name.first() == Some(&'.') && !matches!(tokens.first(), Some(Token::Literal('.'))) {
+        return false;
+    }
+    // matched[i][j]: tokens[i..] match name[j..].
+    let mut matched = vec![vec![false; name.len() + 1]; tokens.len() + 1];
+    matched[tokens.len()][name.len()] = true;
+    for i in (0..tokens.len()).rev() {
+        for j in (0..=name.len()).rev() {
+            let one = |test: &dyn Fn(char) -> bool| j < name.len() && test(name[j]) && matched[i + 1][j + 1];
+            matched[i][j] = match &tokens[i] {
+                Token::Star => matched[i + 1][j] || (j < name.len() && matched[i][j + 1]),
+                Token::One => one(&|_| true),
+                Token::Class { negated, items } => {
+                    one(&|c| items.iter().any(|&(low, high)| low <= c && c <= high) != *negated)
+                }
+                Token::Literal(literal) => one(&|c| c == *literal),
+            };
         }
     }
-    let (glob, name): (Vec<char>, Vec<char>) = (glob.chars().collect(), name.chars().collect());
-    (name.first() != Some(&'.') || glob.first() == Some(&'.')) && from(&glob, &name)
+    matched[0][0]
 }
 
 /// The prefix npm's global config lives under by default: above the directory of `node`.
@@ -445,7 +586,8 @@ mod tests {
     #[test]
     fn a_workspace_reads_its_roots_npmrc_as_npm_does() {
         // What npm 11 does with each `workspaces` of the root (checked with `npm run` printing
-        // npm_config_registry): from packages/app/src, and from packages/deep/x/lib.
+        // npm_config_registry, and by a review against @npmcli/map-workspaces 5): from
+        // packages/app/src, and from packages/deep/x/lib.
         let cases = [
             (r#"["packages/*"]"#, "root", "lib"),
             (r#"{"packages": ["packages/*"]}"#, "root", "lib"),
@@ -455,7 +597,19 @@ mod tests {
             (r#"["packages/a*"]"#, "root", "lib"),
             (r#"["packages/**"]"#, "root", "root"),
             (r#"["packages/?"]"#, "app", "lib"),
+            // npm refuses a `workspaces` that is not an array; this tool reads it as none.
             (r#""packages/*""#, "app", "lib"),
+            // A negation excludes whatever its place; a later pattern its glob matches cancels it.
+            (r#"["!packages/app", "packages/*"]"#, "app", "lib"),
+            (r#"["packages/*", "!packages/a*", "packages/app"]"#, "root", "lib"),
+            (r#"["packages/*", "!packages/a*"]"#, "app", "lib"),
+            (r#"["!!packages/app"]"#, "root", "lib"),
+            // Braces, classes, @(...) alternatives, and `\` for `/`.
+            (r#"["packages/{app,deep/x/lib}"]"#, "root", "root"),
+            (r#"["packages/[a]pp"]"#, "root", "lib"),
+            (r#"["packages/[!a]pp"]"#, "app", "lib"),
+            (r#"["packages/@(app|lib)"]"#, "root", "lib"),
+            (r#"["packages\\app"]"#, "root", "lib"),
         ];
         for (workspaces, app, lib) in cases {
             let dir = tempfile::tempdir().unwrap();
@@ -484,6 +638,22 @@ mod tests {
             !is_workspace(["**/lib"].into_iter(), "node_modules/x/lib")
                 && is_workspace(["**/lib"].into_iter(), "a/lib")
         );
+    }
+
+    /// Stars and globstars are matched by a table, not by backtracking: these would take
+    /// longer than any test run with a matcher that tries every split.
+    #[test]
+    fn globs_take_time_in_the_product_of_the_lengths_not_the_power_of_the_stars() {
+        let glob = "*a".repeat(40) + "*b";
+        assert!(!segment_matches(&glob, &"a".repeat(200)));
+        assert!(segment_matches(&glob.replace("*b", "*"), &"a".repeat(200)));
+        let pattern: Vec<&str> = std::iter::repeat_n("**", 64).chain(["nomatch"]).collect();
+        let path: Vec<&str> = std::iter::repeat_n("d", 40).collect();
+        assert!(!segments_match(&pattern, &path));
+        let many = format!(r#"["{}"]"#, ["**"; 200].join("/") + "/lib");
+        let patterns: Vec<String> = serde_json::from_str(&many).unwrap();
+        assert!(is_workspace(patterns.iter().map(String::as_str), "a/b/lib"));
+        assert!(!is_workspace(patterns.iter().map(String::as_str), &["d"; 100].join("/")));
     }
 
     fn secret_for(config: &NpmConfig, registry: &str, url: &str) -> Option<(Secret, String)> {

@@ -256,11 +256,13 @@ pub fn npm_setup(explicit: Option<&str>, env: &Env) -> Option<NpmSetup> {
 }
 
 /// The CA bundles npm run here trusts besides node's own: `cafile` from its configuration
-/// layers, and `NODE_EXTRA_CA_CERTS`.
+/// layers (a leading `~` is the home directory, as npm reads a path), and
+/// `NODE_EXTRA_CA_CERTS`.
 pub fn ca_files(config: &NpmConfig, env: &Env) -> Vec<Setting> {
-    let extra = env.get(env::NODE_EXTRA_CA_CERTS).filter(|v| !v.is_empty());
+    let cafile = config.get("cafile").map(|s| Setting { value: crate::sources::expand_home(&s.value, env), ..s });
+    let extra = env.get(env::NODE_EXTRA_CA_CERTS);
     let extra = extra.map(|value| Setting { value: value.to_owned(), from: env::NODE_EXTRA_CA_CERTS.to_owned() });
-    config.get("cafile").into_iter().chain(extra).collect()
+    cafile.into_iter().chain(extra).collect()
 }
 
 /// Ask the npm client (`npm config get`), which also knows its built-in default.

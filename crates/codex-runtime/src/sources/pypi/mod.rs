@@ -277,23 +277,25 @@ pub fn index_setting(explicit: Option<&str>, env: &Env) -> Option<Setting> {
         .or_else(|| PipConfig::load(env).index_url())
 }
 
-/// The CA bundle pip trusts: `PIP_CERT`, else `cert` of pip's configuration files.
+/// The CA bundle pip trusts: `PIP_CERT`, else `cert` of pip's configuration files (a leading
+/// `~` is the home directory, as pip reads it).
 pub fn ca_file(env: &Env) -> Option<Setting> {
-    let variable = env.get(env::PIP_CERT).filter(|v| !v.is_empty());
-    let variable = variable.map(|value| Setting { value: value.to_owned(), from: env::PIP_CERT.to_owned() });
-    variable.or_else(|| PipConfig::load(env).cert())
+    let variable =
+        env.get(env::PIP_CERT).map(|value| Setting { value: value.to_owned(), from: env::PIP_CERT.to_owned() });
+    let setting = variable.or_else(|| PipConfig::load(env).cert())?;
+    Some(Setting { value: crate::sources::expand_home(&setting.value, env), ..setting })
 }
 
 /// The indexes tried after [`index_setting`]'s, in order, when it does not serve the wheel:
-/// `PIP_EXTRA_INDEX_URL`, else `UV_EXTRA_INDEX_URL` (each whitespace-separated), else
-/// `extra-index-url` of pip's configuration files. As with pip, it does not matter which index
-/// serves a file: the wheel must have its pinned sha256 whichever does.
+/// `PIP_EXTRA_INDEX_URL`, else `UV_EXTRA_INDEX_URL` (each whitespace-separated; set but blank,
+/// none, as pip reads it), else `extra-index-url` of pip's configuration files. As with pip, it
+/// does not matter which index serves a file: the wheel must have its pinned sha256 whichever
+/// does.
 pub fn extra_index_settings(env: &Env) -> Vec<Setting> {
     let from_variable = [env::PIP_EXTRA_INDEX_URL, env::UV_EXTRA_INDEX_URL].into_iter().find_map(|name| {
-        let urls: Vec<Setting> = (env.get(name)?.split_whitespace())
-            .map(|url| Setting { value: url.to_owned(), from: name.to_owned() })
-            .collect();
-        (!urls.is_empty()).then_some(urls)
+        let value = env.os(name)?.to_string_lossy().into_owned();
+        let urls = value.split_whitespace().map(|url| Setting { value: url.to_owned(), from: name.to_owned() });
+        Some(urls.collect::<Vec<_>>())
     });
     from_variable.unwrap_or_else(|| PipConfig::load(env).extra_index_urls())
 }
