@@ -450,11 +450,13 @@ fn the_indexs_credentials_do_not_go_to_an_extra_index() {
     let (holding, file) = serve_index(&extra, &fixture);
     let main_url = main.url().replace("http://", "http://alice:s3cret@") + "/simple/";
     let same_origin = main.url() + "/other/simple/";
-    let extras = format!("{same_origin} {holding}");
+    // The index again without its login: the same index, asked once.
+    let extras = format!("{}/simple {same_origin} {holding}", main.url());
     let vars = [("PIP_INDEX_URL", main_url.as_str()), ("PIP_EXTRA_INDEX_URL", extras.as_str())];
     let out = install(&env, &fixture, "pypi", &[], &vars);
     assert_code(&out, 0);
     let alice = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("alice:s3cret"));
+    assert_eq!(main.requests_for(PAGE).len(), 1);
     assert_eq!(main.requests_for(PAGE)[0].header("authorization"), Some(alice.as_str()));
     assert_eq!(main.requests_for("/other/simple/openai-codex-cli-bin/")[0].header("authorization"), None);
     assert!(extra.requests().iter().all(|r| r.header("authorization").is_none()));

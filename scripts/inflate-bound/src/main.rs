@@ -12,7 +12,7 @@ fn main() {
     let (name, size) = (member.name().unwrap().into_owned(), member.size() as usize);
     let mut raw = Vec::new();
     member.read_to_end(&mut raw).unwrap();
-    println!("{name}: {} bytes deflated to {size}", raw.len());
+    println!("{name}: {size} bytes, deflated to {}", raw.len());
     let mut out = vec![0u8; size];
     let mut buf = vec![0u8; 1 << 20];
     let best = |f: &mut dyn FnMut() -> usize| {
@@ -29,7 +29,8 @@ fn main() {
         println!("{what:<44} {:>7.1} ms  {:>5.0} MB/s", took.as_secs_f64() * 1e3, size as f64 / took.as_secs_f64() / 1e6);
     };
     let streamed = best(&mut || {
-        // As extract does: a 256 KiB reader in, 1 MiB buffers out.
+        // As a wheel's extraction does: a 256 KiB reader of the member's bytes in (its worker's),
+        // 1 MiB buffers out.
         let mut d = flate2::read::DeflateDecoder::new(std::io::BufReader::with_capacity(256 * 1024, &raw[..]));
         let mut total = 0;
         loop {

@@ -155,6 +155,11 @@ impl Env {
         self.vars.get(name).filter(|v| !v.is_empty())
     }
 
+    /// `name` as set, an empty value included (pip reads a set but empty variable as a value).
+    pub fn set(&self, name: &str) -> Option<&OsString> {
+        self.vars.get(name)
+    }
+
     /// `name` as seconds (a fraction allowed, more than zero).
     pub fn seconds(&self, name: &str) -> Option<Duration> {
         self.get(name)?.parse::<f64>().ok().filter(|s| *s > 0.0).and_then(|s| Duration::try_from_secs_f64(s).ok())

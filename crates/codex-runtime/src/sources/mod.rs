@@ -447,15 +447,22 @@ impl SourceOptions {
     }
 
     /// The pypi sources: the index (`--pypi-index`, else the environment's or pip's), then each
-    /// extra index not already among them.
+    /// extra index not already among them (the same URL but for a trailing `/` or a
+    /// `user:password@`: the first one listed is kept).
     fn indexes(&self) -> Vec<Source> {
         let env = Env::process();
         let mut indexes: Vec<Setting> = Vec::new();
         let all =
             pypi::index_setting(self.pypi_index.as_deref(), env).into_iter().chain(pypi::extra_index_settings(env));
+        let key = |url: &str| {
+            let bare = url::Url::parse(url).ok().map(|mut parsed| {
+                let _ = (parsed.set_username(""), parsed.set_password(None));
+                parsed.to_string()
+            });
+            bare.unwrap_or_else(|| url.to_owned()).trim_end_matches('/').to_owned()
+        };
         for index in all {
-            let same = |known: &Setting| known.value.trim_end_matches('/') == index.value.trim_end_matches('/');
-            if !indexes.iter().any(same) {
+            if !indexes.iter().any(|known| key(&known.value) == key(&index.value)) {
                 indexes.push(index);
             }
         }

@@ -230,6 +230,7 @@ mod tests {
         let pip = |url: &str| (url.to_owned(), env::PIP_EXTRA_INDEX_URL.to_owned());
         assert_eq!(found, [pip("http://127.0.0.1:9/a/"), pip("http://127.0.0.1:9/b/")]);
         assert_eq!(urls(&[(env::PIP_EXTRA_INDEX_URL, " ")]), [], "set but blank: none, as pip reads it");
+        assert_eq!(urls(&[(env::PIP_EXTRA_INDEX_URL, "")]), [], "set but empty: none too");
         // index-url keeps its first line only.
         write(&conf, &format!("[global]\nindex-url = {one}\n  http://127.0.0.1:9/two/\n"));
         assert_eq!(PipConfig::load(&env(&[])).index_url().unwrap().value, one);

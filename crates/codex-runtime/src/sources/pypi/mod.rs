@@ -287,13 +287,13 @@ pub fn ca_file(env: &Env) -> Option<Setting> {
 }
 
 /// The indexes tried after [`index_setting`]'s, in order, when it does not serve the wheel:
-/// `PIP_EXTRA_INDEX_URL`, else `UV_EXTRA_INDEX_URL` (each whitespace-separated; set but blank,
-/// none, as pip reads it), else `extra-index-url` of pip's configuration files. As with pip, it
+/// `PIP_EXTRA_INDEX_URL`, else `UV_EXTRA_INDEX_URL` (each whitespace-separated; set but empty
+/// or blank, none, as pip reads it), else `extra-index-url` of pip's configuration files. As with pip, it
 /// does not matter which index serves a file: the wheel must have its pinned sha256 whichever
 /// does.
 pub fn extra_index_settings(env: &Env) -> Vec<Setting> {
     let from_variable = [env::PIP_EXTRA_INDEX_URL, env::UV_EXTRA_INDEX_URL].into_iter().find_map(|name| {
-        let value = env.os(name)?.to_string_lossy().into_owned();
+        let value = env.set(name)?.to_string_lossy().into_owned();
         let urls = value.split_whitespace().map(|url| Setting { value: url.to_owned(), from: name.to_owned() });
         Some(urls.collect::<Vec<_>>())
     });
