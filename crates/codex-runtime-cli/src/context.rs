@@ -159,15 +159,17 @@ impl<'a> Context<'a> {
 
     /// `--explain-sources`: on stderr, a line for each source to be tried, saying where its
     /// registry or index was configured and which credential it would send (where that was
-    /// configured, never the secret).
+    /// configured, never the secret), then a line for each CA bundle their configuration names.
     fn explain_sources(&self, sources: &[codex_runtime::sources::Source]) {
         for source in sources {
             let own = std::slice::from_ref(source);
-            let env = codex_runtime::model::env::Env::process();
-            let credentials = codex_runtime::sources::credentials(own, env);
-            for line in source.explain(&credentials, env) {
+            let credentials = codex_runtime::sources::credentials(own, codex_runtime::model::env::Env::process());
+            for line in source.explain(&credentials) {
                 eprintln!("source {line}");
             }
+        }
+        for line in codex_runtime::sources::explain_ca_files(sources, codex_runtime::model::env::Env::process()) {
+            eprintln!("source {line}");
         }
     }
 

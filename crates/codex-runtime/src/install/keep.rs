@@ -68,10 +68,11 @@ pub fn keep_artifact(
         let client = || {
             own.get_or_init(|| {
                 let credentials = crate::sources::credentials(std::slice::from_ref(source), Env::process());
-                let ca_files = || crate::sources::ca_files(&options.sources, Env::process());
-                shared
-                    .get_or_init(|| Http::with_timeouts(network.timeouts).with_ca_files(ca_files()))
-                    .sharing(credentials)
+                let build = || {
+                    let ca_files = crate::sources::ca_files(&options.sources, Env::process());
+                    Http::with_timeouts(network.timeouts).with_ca_files(ca_files)
+                };
+                shared.get_or_init(build).sharing(credentials)
             })
         };
         for offer in source.offers(pinned, &client, &network) {

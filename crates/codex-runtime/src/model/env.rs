@@ -155,6 +155,14 @@ impl Env {
         self.vars.get(name).filter(|v| !v.is_empty())
     }
 
+    /// The home directory: `HOME`, else the platform's (`~/.npmrc`, `~/.netrc`, pip's user
+    /// config, a leading `~` in a path setting).
+    pub fn home(&self) -> Option<std::path::PathBuf> {
+        self.os(HOME)
+            .map(std::path::PathBuf::from)
+            .or_else(|| Some(directories::BaseDirs::new()?.home_dir().to_owned()))
+    }
+
     /// `name` as set, an empty value included (pip reads a set but empty variable as a value).
     pub fn set(&self, name: &str) -> Option<&OsString> {
         self.vars.get(name)

@@ -94,10 +94,7 @@ impl Netrc {
         if let Some(named) = env.os(env::NETRC) {
             return Some(PathBuf::from(named));
         }
-        let home = env
-            .os(env::HOME)
-            .map(PathBuf::from)
-            .or_else(|| Some(directories::BaseDirs::new()?.home_dir().to_owned()))?;
+        let home = env.home()?;
         let dotted = home.join(".netrc");
         if cfg!(windows) && !dotted.is_file() {
             return Some(home.join("_netrc"));

@@ -180,9 +180,9 @@ impl Source {
 
     /// Where this source's settings came from, a line each, for `--explain-sources`: the
     /// registry or index and the file and key that set it, and the credential `credentials`
-    /// would send to it (where it was configured, never the secret), and the CA bundles its
-    /// configuration in `env` has the client trust.
-    pub fn explain(&self, credentials: &Credentials, env: &Env) -> Vec<String> {
+    /// would send to it (where it was configured, never the secret). The CA bundles are
+    /// [`explain_ca_files`]'.
+    pub fn explain(&self, credentials: &Credentials) -> Vec<String> {
         // What the client does: the URL's own user:password@ first, else what `credentials` says.
         let credential = |url: &str| {
             let parsed = url::Url::parse(url).ok();
@@ -199,22 +199,20 @@ impl Source {
         match self {
             Source::Npm(setup) => {
                 let registry = &setup.registry;
-                let line = format!(
+                vec![format!(
                     "npm: registry {} (from {}); {}",
                     RedactedUrl::new(registry.value.as_str()),
                     registry.from,
                     credential(&registry.value)
-                );
-                std::iter::once(line).chain(setup.ca_files.iter().map(|ca| trusts("npm", ca))).collect()
+                )]
             }
             Source::Pypi(index) => {
-                let line = format!(
+                vec![format!(
                     "pypi: index {} (from {}); {}",
                     RedactedUrl::new(index.value.as_str()),
                     index.from,
                     credential(&index.value)
-                );
-                std::iter::once(line).chain(pypi::ca_file(env).map(|ca| trusts("pypi", &ca))).collect()
+                )]
             }
             Source::Github { base_url } => {
                 vec![format!("github: {}; {}", RedactedUrl::new(base_url.as_str()), credential(base_url))]
@@ -241,23 +239,13 @@ impl Source {
 /// A path setting with a leading `~` (alone, or before `/`) read as the home directory (`HOME`,
 /// else the platform's), as pip and npm read their path settings.
 pub(crate) fn expand_home(path: &str, env: &Env) -> String {
-    let home = || {
-        env.os(env::HOME)
-            .map(std::path::PathBuf::from)
-            .or_else(|| Some(directories::BaseDirs::new()?.home_dir().to_owned()))
-    };
     match path.strip_prefix('~') {
-        Some(rest) if rest.is_empty() || rest.starts_with('/') => match home() {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => match env.home() {
             Some(home) => format!("{}{rest}", home.display()),
             None => path.to_owned(),
         },
         _ => path.to_owned(),
     }
-}
-
-/// `--explain-sources`' line for a CA bundle a source's configuration names.
-fn trusts(source: &str, ca: &Setting) -> String {
-    format!("{source}: trusts the CA certificates in {} (from {})", ca.value, ca.from)
 }
 
 /// Every artifact of `pinned` that `locate` says where to find, in the pins' order.
@@ -328,17 +316,32 @@ pub fn reading_client(
 /// platform's roots and `SSL_CERT_FILE`, for every request of the client (it holds one set of
 /// roots), as `SSL_CERT_FILE` is.
 pub fn ca_files(sources: &[Source], env: &Env) -> Vec<std::path::PathBuf> {
-    let npm =
-        sources.iter().filter_map(|s| if let Source::Npm(setup) = s { Some(setup.ca_files.clone()) } else { None });
-    let pip = sources.iter().any(|s| matches!(s, Source::Pypi(_))).then(|| pypi::ca_file(env)).flatten();
     let mut files: Vec<std::path::PathBuf> = Vec::new();
-    for setting in npm.flatten().chain(pip) {
+    for (_, setting) in ca_settings(sources, env) {
         let file = std::path::PathBuf::from(setting.value);
         if !files.contains(&file) {
             files.push(file);
         }
     }
     files
+}
+
+/// `--explain-sources`' lines for [`ca_files`]: each bundle, the source whose configuration
+/// names it, and where it was set.
+pub fn explain_ca_files(sources: &[Source], env: &Env) -> Vec<String> {
+    let settings = ca_settings(sources, env).into_iter();
+    settings
+        .map(|(source, ca)| format!("{source}: trusts the CA certificates in {} (from {})", ca.value, ca.from))
+        .collect()
+}
+
+/// The CA bundle settings of `sources`, each with its source's name: the npm source's, then
+/// pip's once for all the pypi sources.
+fn ca_settings(sources: &[Source], env: &Env) -> Vec<(&'static str, Setting)> {
+    let npm = sources.iter().filter_map(|s| if let Source::Npm(setup) = s { Some(&setup.ca_files) } else { None });
+    let npm = npm.flatten().map(|ca| ("npm", ca.clone()));
+    let pip = sources.iter().any(|s| matches!(s, Source::Pypi(_))).then(|| pypi::ca_file(env)).flatten();
+    npm.chain(pip.map(|ca| ("pypi", ca))).collect()
 }
 
 /// The URL a package manager's client prints for `args` (its configured registry or index),
@@ -693,16 +696,19 @@ mod tests {
             ["/etc/corp/npm-ca.pem", "/etc/corp/node.pem", "/etc/corp/pip-env.pem"],
             "PIP_CERT over pip.conf's cert"
         );
-        let explained = pypi.explain(&Credentials::default(), &vars);
-        assert_eq!(explained[1], "pypi: trusts the CA certificates in /etc/corp/pip-env.pem (from PIP_CERT)");
-        assert_eq!(pypi.explain(&Credentials::default(), &env(&[(env::PIP_CONFIG_FILE, "/dev/null")])).len(), 1);
-        let npm_lines = npm(&vars).explain(&Credentials::default(), &vars);
+        let explained = explain_ca_files(&[pypi.clone(), pypi.clone()], &vars);
+        assert_eq!(explained, ["pypi: trusts the CA certificates in /etc/corp/pip-env.pem (from PIP_CERT)"], "once");
+        assert_eq!(
+            explain_ca_files(std::slice::from_ref(&pypi), &env(&[(env::PIP_CONFIG_FILE, "/dev/null")])),
+            Vec::<String>::new()
+        );
+        let npm_lines = explain_ca_files(&[npm(&vars)], &vars);
         let from = format!("(from {}: cafile)", project.join(".npmrc").display());
         assert!(
-            npm_lines[1].starts_with("npm: trusts the CA certificates in /etc/corp/npm-ca.pem ")
-                && npm_lines[1].ends_with(&from),
+            npm_lines[0].starts_with("npm: trusts the CA certificates in /etc/corp/npm-ca.pem ")
+                && npm_lines[0].ends_with(&from),
             "{npm_lines:?}"
         );
-        assert_eq!(npm_lines[2], "npm: trusts the CA certificates in /etc/corp/node.pem (from NODE_EXTRA_CA_CERTS)");
+        assert_eq!(npm_lines[1], "npm: trusts the CA certificates in /etc/corp/node.pem (from NODE_EXTRA_CA_CERTS)");
     }
 }

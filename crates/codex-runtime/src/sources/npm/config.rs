@@ -64,7 +64,7 @@ impl NpmConfig {
         });
         config.layers.push(Layer { file: None, values: from_env.collect() });
         let user =
-            env.first(&env::NPM_CONFIG_USERCONFIG).map(PathBuf::from).or_else(|| home(env).map(|h| h.join(".npmrc")));
+            env.first(&env::NPM_CONFIG_USERCONFIG).map(PathBuf::from).or_else(|| env.home().map(|h| h.join(".npmrc")));
         if let Some(project) = cwd.map(|cwd| package_root(cwd).join(".npmrc"))
             && Some(&project) != user.as_ref()
         {
@@ -182,10 +182,6 @@ impl NpmConfig {
 fn decode(base64: &str) -> Option<String> {
     let bytes = base64::engine::general_purpose::STANDARD.decode(base64.trim()).ok()?;
     String::from_utf8(bytes).ok()
-}
-
-fn home(env: &Env) -> Option<PathBuf> {
-    env.os(env::HOME).map(PathBuf::from).or_else(|| Some(directories::BaseDirs::new()?.home_dir().to_owned()))
 }
 
 /// npm's local prefix: the nearest directory from `cwd` up holding a `package.json` or a

@@ -37,8 +37,7 @@ impl PipConfig {
         if named.as_deref().is_some_and(|f| f == Path::new("os.devnull") || f == Path::new("/dev/null")) {
             return PipConfig::default();
         }
-        let home =
-            env.os(env::HOME).map(PathBuf::from).or_else(|| Some(directories::BaseDirs::new()?.home_dir().to_owned()));
+        let home = env.home();
         let mut order = Vec::new();
         if cfg!(unix) {
             let xdg_dirs = env.get(env::XDG_CONFIG_DIRS).unwrap_or("/etc/xdg");
